@@ -1,0 +1,501 @@
+#include "engine.h"
+
+#include <sys/time.h>
+
+#include <cstring>
+
+namespace tokio {
+
+namespace {
+
+enum class Enc { kLatin1, kUtf8 };
+
+// Bytes as they were on the wire stay latin1 (one char per byte); paths are UTF-8.
+Enc FieldEncoding(uint32_t field) {
+  switch (field) {
+    case kMethod: case kRequestUri: case kQueryString: case kProtocol: return Enc::kLatin1;
+    default: return Enc::kUtf8;
+  }
+}
+
+// Appends a JS string to the arena, NUL-terminated; returns its offset and length.
+std::pair<size_t, size_t> AppendString(napi_env env, napi_value value, Enc enc, std::string& arena) {
+  size_t len = 0;
+  napi_valuetype type;
+  napi_typeof(env, value, &type);
+  size_t offset = arena.size();
+  if (type != napi_string) {
+    arena.push_back('\0');
+    return {offset, 0};
+  }
+  auto get = enc == Enc::kLatin1 ? napi_get_value_string_latin1 : napi_get_value_string_utf8;
+  get(env, value, nullptr, 0, &len);
+  arena.resize(offset + len + 1);
+  get(env, value, &arena[offset], len + 1, &len);
+  return {offset, len};
+}
+
+void ReadPairs(napi_env env, Napi::Value list, std::string& arena, std::vector<std::pair<size_t, size_t>>& out) {
+  if (!list.IsArray()) return;
+  Napi::Array arr = list.As<Napi::Array>();
+  uint32_t n = arr.Length() & ~1u;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, arr, i, &v);
+    out.push_back(AppendString(env, v, Enc::kLatin1, arena));
+  }
+}
+
+double Now() {
+  struct timeval tv;
+  gettimeofday(&tv, nullptr);
+  return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+Napi::Value ToBuffer(Napi::Env env, OutputBlock& block) {
+  if (!block.data) return Napi::Buffer<char>::New(env, 0);
+  auto free_fn = block.free_fn;
+  size_t size = block.size;
+  Napi::Value buf = Napi::Buffer<char>::New(env, block.data, block.size,
+      [free_fn, size](Napi::Env, char* data) { free_fn(data, size); });
+  block.data = nullptr;
+  return buf;
+}
+
+// "Name: value" lines -> [name, value, ...]
+Napi::Array HeaderPairs(Napi::Env env, const std::string& blob, const std::vector<uint32_t>& ends) {
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t start = 0, k = 0;
+  for (uint32_t end : ends) {
+    const char* line = blob.data() + start;
+    size_t len = end - start;
+    const char* colon = static_cast<const char*>(std::memchr(line, ':', len));
+    start = end + 1;
+    if (!colon) continue;
+    size_t name_len = colon - line;
+    while (name_len > 0 && (line[name_len - 1] == ' ' || line[name_len - 1] == '\t')) name_len--;
+    const char* value = colon + 1;
+    const char* stop = line + len;
+    while (value < stop && (*value == ' ' || *value == '\t')) value++;
+    napi_value name_v, value_v;
+    napi_create_string_latin1(env, line, name_len, &name_v);
+    napi_create_string_latin1(env, value, stop - value, &value_v);
+    out.Set(k++, Napi::Value(env, name_v));
+    out.Set(k++, Napi::Value(env, value_v));
+  }
+  return out;
+}
+
+}  // namespace
+
+Napi::Object Engine::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(env, "Engine", {
+      InstanceMethod<&Engine::Start>("start"),
+      InstanceMethod<&Engine::Execute>("execute"),
+      InstanceMethod<&Engine::Abort>("abort"),
+      InstanceMethod<&Engine::Stats>("stats"),
+      InstanceMethod<&Engine::Shutdown>("shutdown"),
+  });
+  exports.Set("Engine", cls);
+  return exports;
+}
+
+Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) {
+    Napi::TypeError::New(env, "Engine(options): options must be an object").ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto str = [&](const char* key) {
+    Napi::Value v = o.Get(key);
+    return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+  };
+  auto num = [&](const char* key, double fallback) {
+    Napi::Value v = o.Get(key);
+    return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+  };
+  config_.workers = static_cast<int>(num("workers", 1));
+  config_.stack_size = static_cast<size_t>(num("stackSize", 16 * 1024 * 1024));
+  config_.max_requests = static_cast<uint64_t>(num("maxRequests", 0));
+  config_.ini_path = str("iniPath");
+  config_.ini_defaults = str("iniDefaults");
+  config_.ini_entries = str("iniEntries");
+  config_.server_software = str("serverSoftware");
+  Napi::Value env_list = o.Get("env");
+  if (env_list.IsArray()) {
+    Napi::Array arr = env_list.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value v = arr.Get(i);
+      if (v.IsString()) config_.env.push_back(v.As<Napi::String>().Utf8Value());
+    }
+  }
+  Napi::Value on_log = o.Get("onLog");
+  if (on_log.IsFunction()) on_log_ = Napi::Persistent(on_log.As<Napi::Function>());
+  if (config_.workers < 1 || config_.workers > 1024) {
+    Napi::RangeError::New(env, "workers must be between 1 and 1024").ThrowAsJavaScriptException();
+  }
+}
+
+Engine::~Engine() = default;
+
+Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  start_deferred_.emplace(Napi::Promise::Deferred::New(env));
+  Napi::Promise promise = start_deferred_->Promise();
+  if (phase_ != Phase::kNew) {
+    start_deferred_->Reject(Napi::Error::New(env, "the engine was already started").Value());
+    return promise;
+  }
+  tsfn_ = Tsfn::New(env, "tokio-php", 0, 1, this);
+  pool_ = std::make_unique<WorkerPool>(config_, this);
+  std::string error;
+  phase_ = Phase::kStarting;
+  if (!pool_->Start(&error)) {
+    phase_ = Phase::kStopped;
+    tsfn_.Release();
+    start_deferred_->Reject(Napi::Error::New(env, error).Value());
+  }
+  return promise;
+}
+
+// execute(id, fields, headers, serverVars, body, https, contentLength, requestTime, onHeaders, onChunk)
+Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (phase_ != Phase::kRunning) {
+    Napi::Error::New(env, "the engine is not running").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 8 || !info[0].IsNumber() || !info[1].IsArray()) {
+    Napi::TypeError::New(env, "execute(id, fields, headers, serverVars, body, https, contentLength, requestTime)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* job = new Job(env);
+  job->id = info[0].As<Napi::Number>().Uint32Value();
+  job->engine = this;
+  job->arena.reserve(2048);
+
+  Napi::Array fields = info[1].As<Napi::Array>();
+  std::pair<size_t, size_t> at[kFieldCount];
+  for (uint32_t f = 0; f < kFieldCount; f++) {
+    napi_value v;
+    napi_get_element(env, fields, f, &v);
+    at[f] = AppendString(env, v, FieldEncoding(f), job->arena);
+  }
+  std::vector<std::pair<size_t, size_t>> headers, server_vars;
+  ReadPairs(env, info[2], job->arena, headers);
+  ReadPairs(env, info[3], job->arena, server_vars);
+
+  // PHP reads one Cookie string: several Cookie lines are joined as browsers and nginx do.
+  std::pair<size_t, size_t> cookie{0, 0};
+  bool has_cookie = false;
+  for (size_t i = 0; i + 1 < headers.size(); i += 2) {
+    if (headers[i].second != 6 || strncasecmp(job->arena.data() + headers[i].first, "cookie", 6) != 0) continue;
+    if (!has_cookie) {
+      cookie = headers[i + 1];
+      has_cookie = true;
+      continue;
+    }
+    std::string joined(job->arena, cookie.first, cookie.second);
+    joined.append("; ").append(job->arena, headers[i + 1].first, headers[i + 1].second);
+    cookie = {job->arena.size(), joined.size()};
+    job->arena.append(joined).push_back('\0');
+  }
+
+  // The arena is complete: now its pointers are stable.
+  const char* base = job->arena.data();
+  auto s = [&](std::pair<size_t, size_t> p) { return tokio_str{base + p.first, p.second}; };
+  for (auto& p : headers) job->headers.push_back(s(p));
+  for (auto& p : server_vars) job->server_vars.push_back(s(p));
+  if (has_cookie) job->cookies = base + cookie.first;
+
+  tokio_request& r = job->request;
+  r.method = s(at[kMethod]);
+  r.request_uri = s(at[kRequestUri]);
+  r.query_string = s(at[kQueryString]);
+  r.script_filename = s(at[kScriptFilename]);
+  r.script_name = s(at[kScriptName]);
+  r.path_info = s(at[kPathInfo]);
+  r.document_root = s(at[kDocumentRoot]);
+  r.document_uri = s(at[kDocumentUri]);
+  r.server_name = s(at[kServerName]);
+  r.server_addr = s(at[kServerAddr]);
+  r.server_port = s(at[kServerPort]);
+  r.remote_addr = s(at[kRemoteAddr]);
+  r.remote_port = s(at[kRemotePort]);
+  r.protocol = s(at[kProtocol]);
+  r.request_id = s(at[kRequestId]);
+  r.headers = job->headers.data();
+  r.header_count = job->headers.size() / 2;
+  r.server_vars = job->server_vars.data();
+  r.server_var_count = job->server_vars.size() / 2;
+
+  if (info[4].IsBuffer()) {
+    Napi::Buffer<char> body = info[4].As<Napi::Buffer<char>>();
+    job->body = body.Data();
+    job->body_len = body.Length();
+    job->body_ref = Napi::Persistent(info[4]);
+  }
+  r.https = info[5].ToBoolean().Value() ? 1 : 0;
+  r.content_length = info[6].IsNumber() ? info[6].As<Napi::Number>().Int64Value() : -1;
+  r.request_time = info[7].IsNumber() ? info[7].As<Napi::Number>().DoubleValue() : Now();
+  if (info.Length() > 9 && info[8].IsFunction() && info[9].IsFunction()) {
+    job->on_headers = Napi::Persistent(info[8].As<Napi::Function>());
+    job->on_chunk = Napi::Persistent(info[9].As<Napi::Function>());
+    job->streaming = true;
+  }
+
+  Napi::Promise promise = job->deferred.Promise();
+  Track(env, +1);
+  pool_->Submit(job);
+  return promise;
+}
+
+Napi::Value Engine::Abort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!pool_ || !info[0].IsNumber()) return Napi::Boolean::New(env, false);
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  int reason = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : TOKIO_ABORT_KILL;
+  tokio_abort r = reason == TOKIO_ABORT_DISCONNECT ? TOKIO_ABORT_DISCONNECT : TOKIO_ABORT_KILL;
+  Job* dequeued = nullptr;
+  bool found = pool_->Abort(id, r, &dequeued);
+  if (dequeued) {
+    // never ran: answered here, nothing to stop
+    dequeued->result.aborted = r;
+    dequeued->status = 0;
+    Complete(env, dequeued);
+  }
+  return Napi::Boolean::New(env, found);
+}
+
+Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  size_t queued = 0;
+  std::vector<WorkerStats> stats = pool_ ? pool_->Stats(&queued) : std::vector<WorkerStats>();
+  Napi::Array workers = Napi::Array::New(env, stats.size());
+  for (size_t i = 0; i < stats.size(); i++) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("id", stats[i].index);
+    w.Set("state", stats[i].state);
+    w.Set("requests", static_cast<double>(stats[i].requests));
+    w.Set("threads", static_cast<double>(stats[i].generation));
+    w.Set("peakMemory", static_cast<double>(stats[i].last_peak_memory));
+    if (stats[i].current_job) w.Set("job", stats[i].current_job);
+    workers.Set(static_cast<uint32_t>(i), w);
+  }
+  out.Set("queued", static_cast<double>(queued));
+  out.Set("inFlight", in_flight_);
+  out.Set("workers", workers);
+  return out;
+}
+
+Napi::Value Engine::Shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (stop_deferred_) return stop_deferred_->Promise();
+  stop_deferred_.emplace(Napi::Promise::Deferred::New(env));
+  Napi::Promise promise = stop_deferred_->Promise();
+  if (phase_ == Phase::kNew || phase_ == Phase::kStopped) {
+    phase_ = Phase::kStopped;
+    stop_deferred_->Resolve(env.Undefined());
+    return promise;
+  }
+  phase_ = Phase::kStopping;
+  // the pool must be able to tell JS it stopped, even when nothing else is pending
+  if (!tsfn_referenced_) {
+    tsfn_.Ref(env);
+    tsfn_referenced_ = true;
+  }
+  pool_->Stop();
+  return promise;
+}
+
+// ---- PHP threads -> JS thread ----
+
+void Engine::Post(Event* event) {
+  if (tsfn_.BlockingCall(event) != napi_ok) {
+    event->chunk.release();
+    delete event;
+  }
+}
+
+void Engine::OnStarted(const tokio_info* info, const std::string& error) {
+  auto* e = new Event(Event::kStarted);
+  e->ok = info != nullptr;
+  if (info) e->info = *info;
+  e->text = error;
+  Post(e);
+}
+
+void Engine::OnJobDone(Job* job) {
+  auto* e = new Event(Event::kDone);
+  e->job = job;
+  Post(e);
+}
+
+void Engine::OnStopped() { Post(new Event(Event::kStopped)); }
+
+void Engine::Track(Napi::Env env, int delta) {
+  in_flight_ += delta;
+  // the loop stays alive while PHP works for it, and no longer
+  bool want = in_flight_ > 0 || phase_ == Phase::kStarting || phase_ == Phase::kStopping;
+  if (want && !tsfn_referenced_) tsfn_.Ref(env);
+  if (!want && tsfn_referenced_) tsfn_.Unref(env);
+  tsfn_referenced_ = want;
+}
+
+void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) {
+  std::unique_ptr<Event> e(event);
+  if (!env) {  // the environment is going away
+    e->chunk.release();
+    if (e->job) delete e->job;
+    return;
+  }
+  Napi::HandleScope scope(env);
+  switch (e->kind) {
+    case Event::kStarted: {
+      if (e->ok) {
+        self->phase_ = Phase::kRunning;
+        Napi::Object info = Napi::Object::New(env);
+        info.Set("phpVersion", e->info.php_version);
+        info.Set("sapiName", e->info.sapi_name);
+        info.Set("zts", Napi::Boolean::New(env, e->info.zts));
+        info.Set("opcache", Napi::Boolean::New(env, e->info.opcache));
+        info.Set("workers", self->config_.workers);
+        self->start_deferred_->Resolve(info);
+      } else {
+        self->phase_ = Phase::kStopping;
+        self->start_deferred_->Reject(Napi::Error::New(env, "PHP failed to start: " + e->text).Value());
+      }
+      self->Track(env, 0);
+      break;
+    }
+    case Event::kLog: {
+      if (!self->on_log_.IsEmpty()) {
+        self->on_log_.Call({Napi::Number::New(env, e->level), Napi::String::New(env, e->text),
+                            e->job ? Napi::String::New(env, e->job->request.request_id.ptr)
+                                   : env.Undefined()});
+      }
+      break;
+    }
+    case Event::kHeaders: {
+      Job* job = e->job;
+      job->on_headers.Call({Napi::Number::New(env, job->status), Napi::String::New(env, job->reason),
+                            HeaderPairs(env, job->header_blob, job->header_ends)});
+      break;
+    }
+    case Event::kChunk:
+      e->job->on_chunk.Call({ToBuffer(env, e->chunk)});
+      break;
+    case Event::kDone:
+      self->Complete(env, e->job);
+      break;
+    case Event::kStopped: {
+      self->phase_ = Phase::kStopped;
+      self->tsfn_.Release();
+      if (self->stop_deferred_) self->stop_deferred_->Resolve(env.Undefined());
+      break;
+    }
+  }
+  if (env.IsExceptionPending()) {
+    // a throwing JS hook must not take the engine down; surface it as an uncaught error
+    Napi::Error err = env.GetAndClearPendingException();
+    napi_fatal_exception(env, err.Value());
+  }
+}
+
+void Engine::Complete(Napi::Env env, Job* job) {
+  std::unique_ptr<Job> owned(job);
+  Napi::Object r = Napi::Object::New(env);
+  int status = job->status;
+  if (job->output_failed) status = 500;
+  r.Set("id", job->id);
+  r.Set("status", status);
+  r.Set("reason", job->reason);
+  r.Set("headers", HeaderPairs(env, job->header_blob, job->header_ends));
+  OutputBlock body = job->output.take();
+  r.Set("body", ToBuffer(env, body));
+  r.Set("exitStatus", job->result.exit_status);
+  const char* aborted = job->result.aborted == TOKIO_ABORT_KILL ? "kill"
+                        : job->result.aborted == TOKIO_ABORT_DISCONNECT ? "disconnect" : nullptr;
+  r.Set("aborted", aborted ? Napi::Value(Napi::String::New(env, aborted)) : env.Null());
+  r.Set("streamed", Napi::Boolean::New(env, job->streamed_headers));
+  r.Set("worker", job->worker);
+  r.Set("peakMemory", static_cast<double>(job->result.peak_memory));
+  r.Set("outputFailed", Napi::Boolean::New(env, job->output_failed));
+  job->deferred.Resolve(r);
+  if (!job->body_ref.IsEmpty()) job->body_ref.Reset();
+  Track(env, -1);
+}
+
+}  // namespace tokio
+
+// ---- SAPI host callbacks: on the worker thread, inside PHP; never throw ----
+
+using tokio::Event;
+using tokio::Job;
+
+extern "C" size_t tokio_host_read_body(void* host, char* buffer, size_t count) {
+  auto* job = static_cast<Job*>(host);
+  size_t left = job->body_len - job->body_read;
+  size_t n = count < left ? count : left;
+  if (n) std::memcpy(buffer, job->body + job->body_read, n);
+  job->body_read += n;
+  return n;
+}
+
+extern "C" const char* tokio_host_cookies(void* host) { return static_cast<Job*>(host)->cookies; }
+
+extern "C" int tokio_host_write(void* host, const char* data, size_t len) {
+  auto* job = static_cast<Job*>(host);
+  if (job->client_gone.load(std::memory_order_relaxed)) return 0;
+  if (!job->output.append(data, len)) {
+    job->output_failed = true;
+    return 0;
+  }
+  return 1;
+}
+
+extern "C" int tokio_host_send_headers(void* host, int status, tokio_str reason, const tokio_str* lines, size_t count) {
+  auto* job = static_cast<Job*>(host);
+  job->status = status;
+  job->reason.assign(reason.ptr ? reason.ptr : "", reason.len);
+  job->header_blob.clear();
+  job->header_ends.clear();
+  for (size_t i = 0; i < count; i++) {
+    job->header_blob.append(lines[i].ptr, lines[i].len);
+    job->header_ends.push_back(static_cast<uint32_t>(job->header_blob.size()));
+    job->header_blob.push_back('\0');
+  }
+  job->headers_sent = true;
+  return 1;
+}
+
+extern "C" int tokio_host_flush(void* host) {
+  auto* job = static_cast<Job*>(host);
+  if (job->streaming) {
+    if (!job->streamed_headers) {
+      job->streamed_headers = true;
+      job->engine->Post(new Event(Event::kHeaders, job));
+    }
+    if (job->output.size() > 0) {
+      auto* e = new Event(Event::kChunk, job);
+      e->chunk = job->output.take();
+      job->engine->Post(e);
+    }
+  }
+  return job->client_gone.load(std::memory_order_relaxed) ? 0 : 1;
+}
+
+extern "C" void tokio_host_log(void* host, int level, const char* message, size_t len) {
+  auto* job = static_cast<Job*>(host);
+  if (!job) {
+    fprintf(stderr, "%.*s\n", static_cast<int>(len), message);
+    return;
+  }
+  auto* e = new Event(Event::kLog, job);
+  e->level = level;
+  e->text.assign(message, len);
+  job->engine->Post(e);
+}

@@ -1,0 +1,66 @@
+// The JS face of the engine: start, execute, abort, stats, shutdown. Values cross as plain
+// strings, numbers and Buffers; results come back through one thread-safe function.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "job.h"
+#include "output_buffer.h"
+#include "worker_pool.h"
+
+namespace tokio {
+
+// Something a PHP thread hands to the JS thread.
+struct Event {
+  enum Kind { kStarted, kHeaders, kChunk, kLog, kDone, kStopped } kind;
+  explicit Event(Kind k, Job* j = nullptr) : kind(k), job(j) {}
+  Job* job;
+  int level = 0;
+  std::string text;            // log message, or the startup error
+  tokio_info info{};           // kStarted
+  bool ok = false;             // kStarted
+  OutputBlock chunk;           // kChunk
+};
+
+class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports);
+  explicit Engine(const Napi::CallbackInfo& info);
+  ~Engine() override;
+
+  // PoolListener, on PHP threads
+  void OnStarted(const tokio_info* info, const std::string& error) override;
+  void OnJobDone(Job* job) override;
+  void OnStopped() override;
+
+  // From the SAPI host callbacks, on a worker thread
+  void Post(Event* event);
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Execute(const Napi::CallbackInfo& info);
+  Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Shutdown(const Napi::CallbackInfo& info);
+
+  static void Deliver(Napi::Env env, Napi::Function, Engine* engine, Event* event);
+  void Complete(Napi::Env env, Job* job);
+  void Track(Napi::Env env, int delta);
+
+  using Tsfn = Napi::TypedThreadSafeFunction<Engine, Event, &Engine::Deliver>;
+  Tsfn tsfn_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::optional<Napi::Promise::Deferred> start_deferred_, stop_deferred_;
+  Napi::FunctionReference on_log_;
+  PoolConfig config_;
+  enum class Phase { kNew, kStarting, kRunning, kStopping, kStopped } phase_ = Phase::kNew;
+  int in_flight_ = 0;
+  bool tsfn_referenced_ = true;
+};
+
+}  // namespace tokio

@@ -1,0 +1,61 @@
+// One request on its way through the engine: filled on the JS thread, run on a worker thread,
+// answered on the JS thread. The worker only touches the fields marked "worker".
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../sapi/tokio_sapi.h"
+#include "output_buffer.h"
+
+namespace tokio {
+
+class Engine;
+
+// Positions of the string fields in execute()'s `fields` array; src/engine/native.ts mirrors them.
+enum Field : uint32_t {
+  kMethod, kRequestUri, kQueryString, kScriptFilename, kScriptName, kPathInfo, kDocumentRoot,
+  kDocumentUri, kServerName, kServerAddr, kServerPort, kRemoteAddr, kRemotePort, kProtocol,
+  kRequestId, kFieldCount
+};
+
+struct Job {
+  uint32_t id = 0;
+  Engine* engine = nullptr;
+
+  // Request: every string lives in `arena`, NUL-terminated, pointed to by `request`.
+  std::string arena;
+  std::vector<tokio_str> headers;      // name, value, ...
+  std::vector<tokio_str> server_vars;  // name, value, ...
+  tokio_request request{};
+  const char* cookies = nullptr;
+  const char* body = nullptr;  // points into a JS Buffer kept alive by body_ref
+  size_t body_len = 0;
+  size_t body_read = 0;        // worker
+  Napi::Reference<Napi::Value> body_ref;
+
+  // Answer
+  Napi::Promise::Deferred deferred;
+  Napi::FunctionReference on_headers, on_chunk;  // streaming hooks, optional
+  bool streaming = false;
+  std::atomic<bool> client_gone{false};
+  int worker = -1;
+  tokio_result result{};               // worker
+  int status = 200;                    // worker, then read on the JS thread after completion
+  std::string reason;                  // worker
+  std::string header_blob;             // worker: "Name: value" lines, NUL-separated
+  std::vector<uint32_t> header_ends;   // worker: end offsets in header_blob
+  bool headers_sent = false;           // worker
+  bool streamed_headers = false;       // worker: on_headers was called, the body goes by chunks
+  bool output_failed = false;          // worker
+  OutputBuffer output;                 // worker
+  double started_at = 0, finished_at = 0;
+
+  explicit Job(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+}  // namespace tokio

@@ -1,0 +1,51 @@
+// A script's output, captured on its worker thread. Small bodies stay in one heap block; past
+// kMemfdThreshold the bytes move to an anonymous memfd, so a 1 GB response never needs a 1 GB
+// realloc chain, and the finished body is handed to JS as one mmap'd Buffer without a copy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tokio {
+
+// Owned bytes that JS can wrap as an external Buffer: release() gives them away, free_fn frees.
+struct OutputBlock {
+  char* data = nullptr;
+  size_t size = 0;
+  void (*free_fn)(char* data, size_t size) = nullptr;
+
+  void release() {
+    if (data && free_fn) free_fn(data, size);
+    data = nullptr;
+    size = 0;
+  }
+};
+
+class OutputBuffer {
+ public:
+  static constexpr size_t kInitial = 16 * 1024;
+  static constexpr size_t kMemfdThreshold = 4 * 1024 * 1024;
+  static constexpr size_t kStage = 256 * 1024;
+
+  OutputBuffer() = default;
+  OutputBuffer(const OutputBuffer&) = delete;
+  OutputBuffer& operator=(const OutputBuffer&) = delete;
+  ~OutputBuffer();
+
+  // false when memory or the memfd could not take the bytes
+  bool append(const char* data, size_t len);
+  size_t size() const { return memfd_size_ + used_; }
+  // Hands over everything captured so far and starts empty again.
+  OutputBlock take();
+
+ private:
+  bool spill();
+
+  char* buf_ = nullptr;
+  size_t used_ = 0;
+  size_t cap_ = 0;
+  int memfd_ = -1;
+  size_t memfd_size_ = 0;
+};
+
+}  // namespace tokio

@@ -1,0 +1,564 @@
+/*
+ * All SAPI glue in one place: each callback is named after the sapi_module_struct slot it fills.
+ * This file is C on purpose: PHP reports fatal errors with zend_bailout() (a longjmp), which must
+ * never cross a C++ frame that owns destructors. The engine reaches PHP only through tokio_sapi.h.
+ */
+#include "tokio_sapi.h"
+
+#include <SAPI.h>
+#include <php.h>
+#include <php_main.h>
+#include <php_ini.h>
+#include <php_variables.h>
+#include <ext/standard/info.h>
+#include <Zend/zend_extensions.h>
+#include <Zend/zend_interfaces.h>
+#include <Zend/zend_smart_str.h>
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <syslog.h>
+
+#ifndef ZTS
+#error "tokio-php needs a thread-safe (ZTS) PHP build"
+#endif
+
+/* Interrupts a worker blocked in a syscall (sleep(), a socket read) so it reaches its next opcode. */
+#define TOKIO_WAKE_SIGNAL (SIGRTMIN + 3)
+
+/* SG(server_context): what one running request needs from the SAPI callbacks. */
+typedef struct tokio_ctx {
+  const tokio_request *req;
+  tokio_thread *thread;
+  void *host;
+  int status;
+  int aborted;
+} tokio_ctx;
+
+static __thread tokio_thread *current_thread;
+
+static char *ini_path_copy, *ini_defaults_copy, *ini_entries_copy, *server_software_copy;
+static void (*previous_interrupt_function)(zend_execute_data *execute_data);
+
+/* Keys of $_SERVER entries that every request sets: built once, shared by every thread. */
+enum {
+  K_REQUEST_METHOD, K_REQUEST_URI, K_QUERY_STRING, K_SCRIPT_NAME, K_SCRIPT_FILENAME, K_PHP_SELF,
+  K_PATH_INFO, K_DOCUMENT_ROOT, K_DOCUMENT_URI, K_SERVER_NAME, K_SERVER_ADDR, K_SERVER_PORT,
+  K_SERVER_PROTOCOL, K_SERVER_SOFTWARE, K_GATEWAY_INTERFACE, K_REQUEST_SCHEME, K_HTTPS,
+  K_REMOTE_ADDR, K_REMOTE_PORT, K_REMOTE_USER, K_CONTENT_TYPE, K_CONTENT_LENGTH, K_REDIRECT_STATUS,
+  K_FCGI_ROLE, K_REQUEST_ID, K_COUNT
+};
+static const char *const key_names[K_COUNT] = {
+  "REQUEST_METHOD", "REQUEST_URI", "QUERY_STRING", "SCRIPT_NAME", "SCRIPT_FILENAME", "PHP_SELF",
+  "PATH_INFO", "DOCUMENT_ROOT", "DOCUMENT_URI", "SERVER_NAME", "SERVER_ADDR", "SERVER_PORT",
+  "SERVER_PROTOCOL", "SERVER_SOFTWARE", "GATEWAY_INTERFACE", "REQUEST_SCHEME", "HTTPS",
+  "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_USER", "CONTENT_TYPE", "CONTENT_LENGTH", "REDIRECT_STATUS",
+  "FCGI_ROLE", "REQUEST_ID",
+};
+static zend_string *keys[K_COUNT];
+static HashTable env_snapshot; /* the process environment at startup, as fpm with clear_env=no */
+static bool filter_server_vars;
+
+/* A string that lives as long as the process and is never refcounted, safe on every thread. */
+static zend_string *permanent_string(const char *s, size_t len)
+{
+  zend_string *str = zend_string_init(s, len, 1);
+  zend_string_hash_val(str);
+  GC_ADD_FLAGS(str, IS_STR_INTERNED);
+  return str;
+}
+
+static tokio_ctx *ctx(void) { return (tokio_ctx *)SG(server_context); }
+
+static const tokio_str *find_header(const tokio_request *req, const char *name, size_t len)
+{
+  for (size_t i = 0; i < req->header_count; i++) {
+    const tokio_str *h = &req->headers[2 * i];
+    if (h->len == len && strncasecmp(h->ptr, name, len) == 0) return h + 1;
+  }
+  return NULL;
+}
+
+/* ---- sapi_module_struct slots ---- */
+
+static int tokio_sapi_startup(sapi_module_struct *module)
+{
+  return php_module_startup(module, NULL);
+}
+
+static size_t tokio_sapi_ub_write(const char *str, size_t len)
+{
+  tokio_ctx *c = ctx();
+  if (!c || !tokio_host_write(c->host, str, len)) {
+    php_handle_aborted_connection();
+  }
+  return len;
+}
+
+static void tokio_sapi_flush(void *server_context)
+{
+  tokio_ctx *c = server_context;
+  if (!c) return;
+  if (!SG(headers_sent)) sapi_send_headers();
+  if (!tokio_host_flush(c->host)) php_handle_aborted_connection();
+}
+
+static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
+{
+  tokio_ctx *c = ctx();
+  if (!c) return SAPI_HEADER_SENT_SUCCESSFULLY;
+  int status = sapi_headers->http_response_code ? sapi_headers->http_response_code : 200;
+  tokio_str reason = {NULL, 0};
+  /* "HTTP/1.1 404 Gone Fishing": keep the script's reason phrase, as nginx does with fpm's Status */
+  const char *line = sapi_headers->http_status_line;
+  if (line) {
+    const char *sp = strchr(line, ' ');
+    if (sp && strlen(sp) > 5 && sp[4] == ' ') {
+      reason.ptr = sp + 5;
+      reason.len = strlen(sp + 5);
+    }
+  }
+  size_t n = zend_llist_count(&sapi_headers->headers), i = 0;
+  tokio_str *lines = n ? emalloc(n * sizeof(tokio_str)) : NULL;
+  zend_llist_position pos;
+  for (sapi_header_struct *h = zend_llist_get_first_ex(&sapi_headers->headers, &pos); h;
+       h = zend_llist_get_next_ex(&sapi_headers->headers, &pos)) {
+    lines[i].ptr = h->header;
+    lines[i].len = h->header_len;
+    i++;
+  }
+  c->status = status;
+  int ok = tokio_host_send_headers(c->host, status, reason, lines, i);
+  if (lines) efree(lines);
+  return ok ? SAPI_HEADER_SENT_SUCCESSFULLY : SAPI_HEADER_SEND_FAILED;
+}
+
+static size_t tokio_sapi_read_post(char *buffer, size_t count)
+{
+  tokio_ctx *c = ctx();
+  return c ? tokio_host_read_body(c->host, buffer, count) : 0;
+}
+
+static char *tokio_sapi_read_cookies(void)
+{
+  tokio_ctx *c = ctx();
+  return c ? (char *)tokio_host_cookies(c->host) : NULL;
+}
+
+static void register_server_var(HashTable *ht, zend_string *key, const char *val, size_t len)
+{
+  zval z;
+  if (filter_server_vars) {
+    /* Like php_register_variable_safe(): the filter extension keeps its raw copy for filter_input(). */
+    char *v = estrndup(val, len);
+    size_t new_len = len;
+    if (sapi_module.input_filter(PARSE_SERVER, ZSTR_VAL(key), &v, len, &new_len)) {
+      ZVAL_STRINGL_FAST(&z, v, new_len);
+      zend_hash_update_ind(ht, key, &z);
+    }
+    efree(v);
+    return;
+  }
+  ZVAL_STRINGL_FAST(&z, val, len);
+  zend_hash_update_ind(ht, key, &z);
+}
+
+static void register_str(HashTable *ht, int k, tokio_str s)
+{
+  register_server_var(ht, keys[k], s.ptr ? s.ptr : "", s.len);
+}
+
+/* "X-Forwarded-For" -> "HTTP_X_FORWARDED_FOR"; false for names nginx would drop (only letters,
+ * digits and '-' pass, so X_Forwarded_For cannot pose as X-Forwarded-For). */
+static bool http_var_name(const tokio_str *name, char *out, size_t out_size)
+{
+  if (name->len == 0 || name->len + 6 > out_size) return false;
+  memcpy(out, "HTTP_", 5);
+  for (size_t i = 0; i < name->len; i++) {
+    char ch = name->ptr[i];
+    if (ch >= 'a' && ch <= 'z') ch -= 32;
+    else if (ch == '-') ch = '_';
+    else if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))) return false;
+    out[5 + i] = ch;
+  }
+  out[5 + name->len] = 0;
+  return true;
+}
+
+typedef void (*header_fn)(void *arg, const char *var, size_t var_len, const char *val, size_t val_len);
+
+/* Calls fn once per header name nginx would pass, as HTTP_* with repeated lines joined the way
+ * nginx 1.23+ joins them: cookies with "; ", others with ", ". */
+static void for_each_header(const tokio_request *req, header_fn fn, void *arg)
+{
+  char var[256];
+  for (size_t i = 0; i < req->header_count; i++) {
+    const tokio_str *h = &req->headers[2 * i];
+    if (!http_var_name(h, var, sizeof(var))) continue;
+    bool repeated = false, seen = false;
+    for (size_t j = 0; j < req->header_count && !seen; j++) {
+      const tokio_str *o = &req->headers[2 * j];
+      if (j == i || o->len != h->len || strncasecmp(o->ptr, h->ptr, h->len) != 0) continue;
+      if (j < i) seen = true; else repeated = true;
+    }
+    if (seen) continue; /* joined into the first line of that name */
+    if (!repeated) {
+      fn(arg, var, 5 + h->len, h[1].ptr, h[1].len);
+      continue;
+    }
+    const char *sep = h->len == 6 && strncasecmp(h->ptr, "cookie", 6) == 0 ? "; " : ", ";
+    smart_str joined = {0};
+    smart_str_appendl(&joined, h[1].ptr, h[1].len);
+    for (size_t j = i + 1; j < req->header_count; j++) {
+      const tokio_str *o = &req->headers[2 * j];
+      if (o->len != h->len || strncasecmp(o->ptr, h->ptr, h->len) != 0) continue;
+      smart_str_appendl(&joined, sep, 2);
+      smart_str_appendl(&joined, o[1].ptr, o[1].len);
+    }
+    smart_str_0(&joined);
+    fn(arg, var, 5 + h->len, ZSTR_VAL(joined.s), ZSTR_LEN(joined.s));
+    smart_str_free(&joined);
+  }
+}
+
+static void register_header_var(void *ht, const char *var, size_t var_len, const char *val, size_t val_len)
+{
+  zend_string *key = zend_string_init(var, var_len, 0);
+  register_server_var(ht, key, val, val_len);
+  zend_string_release(key);
+}
+
+static void tokio_sapi_register_variables(zval *track_vars_array)
+{
+  tokio_ctx *c = ctx();
+  HashTable *ht = Z_ARRVAL_P(track_vars_array);
+  if (!c) return;
+  const tokio_request *r = c->req;
+  zend_hash_extend(ht, zend_hash_num_elements(&env_snapshot) + K_COUNT + r->header_count + r->server_var_count, 0);
+  zend_hash_copy(ht, &env_snapshot, NULL);
+
+  for_each_header(r, register_header_var, ht);
+  register_str(ht, K_REQUEST_METHOD, r->method);
+  register_str(ht, K_REQUEST_URI, r->request_uri);
+  register_str(ht, K_QUERY_STRING, r->query_string);
+  register_str(ht, K_SCRIPT_NAME, r->script_name);
+  register_str(ht, K_SCRIPT_FILENAME, r->script_filename);
+  register_str(ht, K_PATH_INFO, r->path_info);
+  register_str(ht, K_DOCUMENT_ROOT, r->document_root);
+  register_str(ht, K_DOCUMENT_URI, r->document_uri);
+  register_str(ht, K_SERVER_NAME, r->server_name);
+  register_str(ht, K_SERVER_ADDR, r->server_addr);
+  register_str(ht, K_SERVER_PORT, r->server_port);
+  register_str(ht, K_SERVER_PROTOCOL, r->protocol);
+  register_server_var(ht, keys[K_SERVER_SOFTWARE], server_software_copy, strlen(server_software_copy));
+  register_server_var(ht, keys[K_GATEWAY_INTERFACE], "CGI/1.1", 7);
+  register_server_var(ht, keys[K_REQUEST_SCHEME], r->https ? "https" : "http", r->https ? 5 : 4);
+  if (r->https) register_server_var(ht, keys[K_HTTPS], "on", 2);
+  register_str(ht, K_REMOTE_ADDR, r->remote_addr);
+  register_str(ht, K_REMOTE_PORT, r->remote_port);
+  const char *user = SG(request_info).auth_user;
+  register_server_var(ht, keys[K_REMOTE_USER], user ? user : "", user ? strlen(user) : 0);
+  const tokio_str *ct = find_header(r, "content-type", 12);
+  register_server_var(ht, keys[K_CONTENT_TYPE], ct ? ct->ptr : "", ct ? ct->len : 0);
+  char len_buf[24];
+  int len_len = r->content_length >= 0 ? snprintf(len_buf, sizeof(len_buf), "%" PRId64, r->content_length) : 0;
+  register_server_var(ht, keys[K_CONTENT_LENGTH], len_buf, len_len);
+  register_server_var(ht, keys[K_REDIRECT_STATUS], "200", 3);
+  register_server_var(ht, keys[K_FCGI_ROLE], "RESPONDER", 9);
+  if (r->request_id.len) register_str(ht, K_REQUEST_ID, r->request_id);
+
+  /* PHP_SELF is SCRIPT_NAME + PATH_INFO, as php-fpm builds it */
+  zend_string *self = zend_string_concat2(r->script_name.ptr, r->script_name.len, r->path_info.ptr ? r->path_info.ptr : "", r->path_info.len);
+  register_server_var(ht, keys[K_PHP_SELF], ZSTR_VAL(self), ZSTR_LEN(self));
+  zend_string_release(self);
+
+  for (size_t i = 0; i < r->server_var_count; i++) {
+    const tokio_str *v = &r->server_vars[2 * i];
+    php_register_variable_safe(v[0].ptr, v[1].ptr, v[1].len, track_vars_array);
+  }
+}
+
+static void tokio_sapi_log_message(const char *message, int syslog_type)
+{
+  tokio_ctx *c = ctx();
+  tokio_host_log(c ? c->host : NULL, syslog_type, message, strlen(message));
+}
+
+static zend_result tokio_sapi_get_request_time(double *request_time)
+{
+  tokio_ctx *c = ctx();
+  if (!c || c->req->request_time <= 0) return FAILURE;
+  *request_time = c->req->request_time;
+  return SUCCESS;
+}
+
+static char *tokio_sapi_getenv(const char *name, size_t name_len)
+{
+  zval *v = zend_hash_str_find(&env_snapshot, name, name_len);
+  return v ? Z_STRVAL_P(v) : NULL;
+}
+
+/* Lowest precedence: php.ini overrides these. */
+static void tokio_sapi_ini_defaults(HashTable *configuration_hash)
+{
+  for (char *line = ini_defaults_copy; line && *line;) {
+    char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    char *eq = memchr(line, '=', len);
+    if (eq) {
+      zval v;
+      ZVAL_NEW_STR(&v, zend_string_init(eq + 1, len - (eq + 1 - line), 1));
+      zend_hash_str_update(configuration_hash, line, eq - line, &v);
+    }
+    line = end ? end + 1 : line + len;
+  }
+}
+
+/* ---- functions the SAPI adds, as php-fpm does ---- */
+
+/* "HTTP_X_FOO_BAR" comes back as "X-Foo-Bar", the way php-fpm's getallheaders() shows it. */
+static void add_header_entry(void *array, const char *var, size_t var_len, const char *val, size_t val_len)
+{
+  zend_string *name = zend_string_alloc(var_len - 5, 0);
+  bool word_start = true;
+  for (size_t i = 5; i < var_len; i++) {
+    char ch = var[i];
+    if (ch == '_') { ch = '-'; word_start = true; }
+    else if (word_start) { word_start = false; }
+    else if (ch >= 'A' && ch <= 'Z') { ch += 32; }
+    ZSTR_VAL(name)[i - 5] = ch;
+  }
+  ZSTR_VAL(name)[var_len - 5] = 0;
+  zval v;
+  ZVAL_STRINGL(&v, val, val_len);
+  zend_symtable_update(array, name, &v);
+  zend_string_release(name);
+}
+
+static PHP_FUNCTION(getallheaders)
+{
+  ZEND_PARSE_PARAMETERS_NONE();
+  array_init(return_value);
+  tokio_ctx *c = ctx();
+  if (c) for_each_header(c->req, add_header_entry, Z_ARRVAL_P(return_value));
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_getallheaders, 0, 0, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+static const zend_function_entry tokio_sapi_functions[] = {
+  PHP_FE(getallheaders, arginfo_getallheaders)
+  PHP_FALIAS(apache_request_headers, getallheaders, arginfo_getallheaders)
+  PHP_FE_END
+};
+
+static sapi_module_struct tokio_sapi_module = {
+  /* OPcache only starts for SAPI names on its allow-list; php-fpm's name also tells apps they run
+   * behind a production web server, which is what tokio-php promises. */
+  "fpm-fcgi",                    /* name */
+  "tokio-php",                   /* pretty name */
+  tokio_sapi_startup,            /* startup */
+  php_module_shutdown_wrapper,   /* shutdown */
+  NULL,                          /* activate */
+  NULL,                          /* deactivate */
+  tokio_sapi_ub_write,           /* unbuffered write */
+  tokio_sapi_flush,              /* flush */
+  NULL,                          /* get uid */
+  tokio_sapi_getenv,             /* getenv */
+  php_error,                     /* error handler */
+  NULL,                          /* header handler */
+  tokio_sapi_send_headers,       /* send headers handler */
+  NULL,                          /* send header handler */
+  tokio_sapi_read_post,          /* read POST data */
+  tokio_sapi_read_cookies,       /* read Cookies */
+  tokio_sapi_register_variables, /* register server variables */
+  tokio_sapi_log_message,        /* log message */
+  tokio_sapi_get_request_time,   /* get request time */
+  NULL,                          /* terminate process */
+  STANDARD_SAPI_MODULE_PROPERTIES
+};
+
+/* ---- interrupts ---- */
+
+static void wake_signal_handler(int sig) { (void)sig; }
+
+/* Runs on the worker at the next opcode after tokio_interrupt(). */
+static void tokio_interrupt_function(zend_execute_data *execute_data)
+{
+  tokio_thread *t = current_thread;
+  int reason = t ? __atomic_load_n(&t->abort, __ATOMIC_ACQUIRE) : TOKIO_ABORT_NONE;
+  tokio_ctx *c = ctx();
+  if (reason == TOKIO_ABORT_KILL && c) {
+    c->aborted = TOKIO_ABORT_KILL;
+    /* stays armed: shutdown functions and destructors stop at their first opcode too */
+    zend_atomic_bool_store((zend_atomic_bool *)t->vm_interrupt, true);
+    PG(connection_status) |= PHP_CONNECTION_TIMEOUT;
+    zend_bailout();
+  }
+  if (reason == TOKIO_ABORT_DISCONNECT && c) {
+    __atomic_store_n(&t->abort, TOKIO_ABORT_NONE, __ATOMIC_RELEASE);
+    PG(connection_status) |= PHP_CONNECTION_ABORTED;
+    if (!PG(ignore_user_abort)) {
+      c->aborted = TOKIO_ABORT_DISCONNECT;
+      zend_bailout();
+    }
+  }
+  if (previous_interrupt_function) previous_interrupt_function(execute_data);
+}
+
+void tokio_interrupt(tokio_thread *thread, enum tokio_abort reason)
+{
+  __atomic_store_n(&thread->abort, reason, __ATOMIC_RELEASE);
+  zend_atomic_bool_store((zend_atomic_bool *)thread->vm_interrupt, true);
+  pthread_kill((pthread_t)thread->os_thread, TOKIO_WAKE_SIGNAL);
+}
+
+/* ---- process and thread lifetime ---- */
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void snapshot_environment(const char *const *env)
+{
+  zend_hash_init(&env_snapshot, 64, NULL, NULL, 1);
+  for (; env && *env; env++) {
+    const char *eq = strchr(*env, '=');
+    if (!eq || eq == *env) continue;
+    zval v;
+    ZVAL_INTERNED_STR(&v, permanent_string(eq + 1, strlen(eq + 1)));
+    zend_string *k = permanent_string(*env, eq - *env);
+    zend_hash_update(&env_snapshot, k, &v);
+  }
+}
+
+int tokio_startup(const tokio_config *config, tokio_info *info, char *error, size_t error_len)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = wake_signal_handler; /* no SA_RESTART: blocking calls return EINTR */
+  sigemptyset(&sa.sa_mask);
+  sigaction(TOKIO_WAKE_SIGNAL, &sa, NULL);
+
+  /* Node loads the addon, and with it libphp, RTLD_LOCAL: shared extensions (opcache.so, PECL
+   * ones) resolve their symbols globally, so libphp's must be made global first. */
+  Dl_info self;
+  if (dladdr((void *)php_module_startup, &self) && self.dli_fname) {
+    dlopen(self.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
+  }
+
+  php_tsrm_startup();
+  zend_signal_startup();
+  sapi_startup(&tokio_sapi_module);
+
+  ini_path_copy = dup_or_null(config->ini_path);
+  ini_defaults_copy = dup_or_null(config->ini_defaults);
+  ini_entries_copy = dup_or_null(config->ini_entries);
+  server_software_copy = strdup(config->server_software ? config->server_software : "tokio-php");
+  tokio_sapi_module.php_ini_path_override = ini_path_copy;
+  tokio_sapi_module.php_ini_ignore_cwd = 1;
+  tokio_sapi_module.ini_defaults = tokio_sapi_ini_defaults;
+  tokio_sapi_module.ini_entries = ini_entries_copy;
+  tokio_sapi_module.additional_functions = tokio_sapi_functions;
+
+  snapshot_environment(config->env);
+  if (tokio_sapi_module.startup(&tokio_sapi_module) == FAILURE) {
+    snprintf(error, error_len, "PHP module startup failed (see the errors above)");
+    return -1;
+  }
+  for (int i = 0; i < K_COUNT; i++) keys[i] = permanent_string(key_names[i], strlen(key_names[i]));
+  filter_server_vars = zend_hash_str_exists(&module_registry, ZEND_STRL("filter")) &&
+                       sapi_module.input_filter != NULL;
+
+  previous_interrupt_function = zend_interrupt_function;
+  zend_interrupt_function = tokio_interrupt_function;
+
+  snprintf(info->php_version, sizeof(info->php_version), "%s", PHP_VERSION);
+  snprintf(info->sapi_name, sizeof(info->sapi_name), "%s", sapi_module.name);
+  info->zts = 1;
+  info->opcache = zend_get_extension("Zend OPcache") != NULL && INI_BOOL("opcache.enable");
+  return 0;
+}
+
+void tokio_shutdown(void)
+{
+  tokio_sapi_module.shutdown(&tokio_sapi_module);
+  sapi_shutdown();
+  tsrm_shutdown();
+  /* the snapshot's strings are permanent: only the table goes */
+  env_snapshot.pDestructor = NULL;
+  free(ini_path_copy);
+  free(ini_defaults_copy);
+  free(ini_entries_copy);
+  free(server_software_copy);
+  ini_path_copy = ini_defaults_copy = ini_entries_copy = server_software_copy = NULL;
+}
+
+int tokio_thread_startup(tokio_thread *thread)
+{
+  (void)ts_resource(0);
+  current_thread = thread;
+  thread->vm_interrupt = &EG(vm_interrupt);
+  thread->os_thread = (uint64_t)pthread_self();
+  __atomic_store_n(&thread->abort, TOKIO_ABORT_NONE, __ATOMIC_RELEASE);
+  return 0;
+}
+
+void tokio_thread_shutdown(void)
+{
+  current_thread = NULL;
+  ts_free_thread();
+}
+
+/* ---- one request ---- */
+
+void tokio_execute(tokio_thread *thread, const tokio_request *req, void *host, tokio_result *result)
+{
+  tokio_ctx c = {req, thread, host, 200, TOKIO_ABORT_NONE};
+  const tokio_str *ct = find_header(req, "content-type", 12);
+  const tokio_str *auth = find_header(req, "authorization", 13);
+
+  /* php-fpm's request_info: request_uri is the script, path_translated its file */
+  SG(server_context) = &c;
+  SG(sapi_headers).http_response_code = 200;
+  SG(request_info).request_method = req->method.ptr;
+  SG(request_info).query_string = (char *)req->query_string.ptr;
+  SG(request_info).request_uri = (char *)req->script_name.ptr;
+  SG(request_info).path_translated = (char *)req->script_filename.ptr;
+  SG(request_info).content_type = ct ? ct->ptr : NULL;
+  SG(request_info).content_length = req->content_length > 0 ? req->content_length : 0;
+  php_handle_auth_data(auth ? auth->ptr : NULL);
+
+  result->aborted = TOKIO_ABORT_NONE;
+  result->exit_status = 0;
+  if (php_request_startup() == FAILURE) {
+    result->exit_status = 255;
+    c.status = 500;
+  } else {
+    zend_file_handle file;
+    zend_stream_init_filename(&file, req->script_filename.ptr);
+    file.primary_script = 1;
+    zend_first_try {
+      EG(exit_status) = 0;
+      php_execute_script(&file);
+    } zend_end_try();
+    zend_destroy_file_handle(&file);
+    result->exit_status = EG(exit_status);
+  }
+  result->peak_memory = zend_memory_peak_usage(1);
+  php_request_shutdown(NULL);
+
+  /* Disarm only now: a kill also stopped shutdown functions and destructors. */
+  __atomic_store_n(&thread->abort, TOKIO_ABORT_NONE, __ATOMIC_RELEASE);
+  zend_atomic_bool_store((zend_atomic_bool *)thread->vm_interrupt, false);
+
+  result->status = c.status;
+  result->aborted = c.aborted;
+  SG(server_context) = NULL;
+  SG(request_info).request_method = NULL;
+  SG(request_info).query_string = NULL;
+  SG(request_info).request_uri = NULL;
+  SG(request_info).path_translated = NULL;
+  SG(request_info).content_type = NULL;
+  SG(request_info).cookie_data = NULL;
+}

@@ -1,0 +1,110 @@
+/*
+ * The C boundary between the engine (C++) and PHP. Everything that can zend_bailout() (longjmp)
+ * lives behind these functions, so a bailout never unwinds through a C++ frame.
+ */
+#ifndef TOKIO_SAPI_H
+#define TOKIO_SAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tokio_str {
+  const char *ptr;
+  size_t len;
+} tokio_str;
+
+/* One request as the router resolved it. Strings are not NUL-terminated unless said so; all of
+ * them stay valid until tokio_execute() returns. */
+typedef struct tokio_request {
+  tokio_str method;
+  tokio_str request_uri;     /* as received: path and query */
+  tokio_str query_string;    /* without '?' */
+  tokio_str script_filename; /* absolute path of the script to run */
+  tokio_str script_name;     /* URL path of the script */
+  tokio_str path_info;       /* the part of the path after the script, or empty */
+  tokio_str document_root;
+  tokio_str document_uri;    /* script_name + path_info */
+  tokio_str server_name;
+  tokio_str server_addr;
+  tokio_str server_port;
+  tokio_str remote_addr;
+  tokio_str remote_port;
+  tokio_str protocol;        /* "HTTP/1.1" */
+  int https;
+  tokio_str request_id;
+  const tokio_str *headers;  /* name, value, name, value, ... as received */
+  size_t header_count;       /* pairs */
+  const tokio_str *server_vars; /* extra $_SERVER entries, name, value, ... */
+  size_t server_var_count;      /* pairs */
+  int64_t content_length;       /* -1 when the request has no body */
+  double request_time;          /* seconds since the epoch, when the request arrived */
+} tokio_request;
+
+enum tokio_abort {
+  TOKIO_ABORT_NONE = 0,
+  TOKIO_ABORT_DISCONNECT = 1, /* the client went away: honours ignore_user_abort() */
+  TOKIO_ABORT_KILL = 2,       /* timeout or shutdown: the script stops whatever it asked */
+};
+
+/* One per worker thread, owned by the engine. */
+typedef struct tokio_thread {
+  int index;
+  int abort;             /* enum tokio_abort; __atomic builtins only, set from any thread */
+  void *vm_interrupt;    /* &EG(vm_interrupt) of this thread's PHP context */
+  uint64_t os_thread;    /* pthread_t, for waking blocking syscalls */
+} tokio_thread;
+
+typedef struct tokio_result {
+  int status;          /* final HTTP status */
+  int exit_status;     /* EG(exit_status): 255 after a fatal error */
+  int aborted;         /* enum tokio_abort that stopped the script, if any */
+  size_t peak_memory;  /* zend_memory_peak_usage(real) of this request */
+} tokio_result;
+
+typedef struct tokio_config {
+  const char *ini_path;     /* php.ini file or folder, or NULL for the usual search */
+  const char *ini_defaults; /* "key=value\n" lines below php.ini */
+  const char *ini_entries;  /* "key=value\n" lines above php.ini */
+  const char *server_software;
+  const char *const *env;   /* NULL-terminated KEY=VALUE snapshot copied into $_SERVER */
+} tokio_config;
+
+typedef struct tokio_info {
+  char php_version[32];
+  char sapi_name[32];
+  int zts;
+  int opcache;
+} tokio_info;
+
+/* Process-wide. Call on the thread that will later call tokio_shutdown(). */
+int tokio_startup(const tokio_config *config, tokio_info *info, char *error, size_t error_len);
+void tokio_shutdown(void);
+
+/* Per worker thread: gives the calling thread its own PHP context for its whole life. */
+int tokio_thread_startup(tokio_thread *thread);
+void tokio_thread_shutdown(void);
+
+/* Runs one request on the calling worker thread, start to finish. */
+void tokio_execute(tokio_thread *thread, const tokio_request *request, void *host, tokio_result *result);
+
+/* From any thread: stops the request running on `thread` at its next opcode or blocking call. */
+void tokio_interrupt(tokio_thread *thread, enum tokio_abort reason);
+
+/* Implemented by the host. Called on the worker thread, never throw, never call back into PHP. */
+size_t tokio_host_read_body(void *host, char *buffer, size_t count);
+const char *tokio_host_cookies(void *host); /* NUL-terminated Cookie header, or NULL */
+/* Returns 0 when the client is gone. */
+int tokio_host_write(void *host, const char *data, size_t len);
+int tokio_host_send_headers(void *host, int status, tokio_str reason, const tokio_str *lines, size_t count);
+int tokio_host_flush(void *host);
+void tokio_host_log(void *host, int syslog_level, const char *message, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,227 @@
+// The PHP engine: N native worker threads, each running one PHP request at a time with the
+// request semantics of php-fpm behind nginx. This is the only module that talks to the addon.
+import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { AbortReason, Field, nativeAddon, type NativeEngine, type NativeStartInfo } from './native.js';
+import { ENGINE_INI_DEFAULTS, iniLines, rawIniLines, type IniValue } from './ini.js';
+
+export interface PhpLogEntry {
+  /** syslog level as PHP gives it: 3 error, 4 warning, 5 notice, 6 info, 7 debug */
+  level: number;
+  message: string;
+  requestId?: string;
+}
+
+export interface EngineOptions {
+  /** Worker threads, each with its own PHP context. Default: CPU count. */
+  workers?: number;
+  /** php.ini file or directory; default: PHP's usual search (PHPRC, then the build's lib/). */
+  iniPath?: string;
+  /** Directives above php.ini, like `php -d`. */
+  ini?: Record<string, IniValue>;
+  /** Replaces the engine's own defaults, which sit below php.ini. */
+  iniDefaults?: Record<string, IniValue>;
+  /** Load OPcache (default true). */
+  opcache?: boolean;
+  /** Replace a worker thread after it served this many requests (0 = never). */
+  maxRequests?: number;
+  /** Stack size of each PHP thread in bytes (default 16 MiB). */
+  stackSize?: number;
+  /** $_SERVER['SERVER_SOFTWARE'] */
+  serverSoftware?: string;
+  /** Environment copied into $_SERVER and getenv() (default: process.env at start). */
+  env?: Record<string, string | undefined>;
+  /** PHP's error log; default: one line per entry on stderr. */
+  logger?: (entry: PhpLogEntry) => void;
+}
+
+/** One request as the router resolved it. */
+export interface PhpRequest {
+  /** Chosen by the engine when absent; pass it to abort(). */
+  id?: number;
+  method: string;
+  /** Path and query as received, e.g. "/index.php/a?b=1". */
+  uri: string;
+  /** Absolute path of the script to run. */
+  scriptFilename: string;
+  /** URL path of the script, e.g. "/index.php". */
+  scriptName: string;
+  pathInfo?: string;
+  documentRoot: string;
+  /** Header lines as received: name, value, name, value, ... */
+  headers?: string[];
+  body?: Buffer;
+  https?: boolean;
+  protocol?: string;
+  serverName?: string;
+  serverAddr?: string;
+  serverPort?: number;
+  remoteAddr?: string;
+  remotePort?: number;
+  requestId?: string;
+  /** Extra $_SERVER entries. */
+  serverVars?: Record<string, string>;
+  /** Arrival time in ms since the epoch (REQUEST_TIME_FLOAT); default: now. */
+  requestTime?: number;
+}
+
+export interface ExecuteHooks {
+  /** Stops the script (as abort(id, 'kill')) when aborted. */
+  signal?: AbortSignal;
+  /** With onChunk: PHP's flush() commits the headers and sends the body so far as a chunk. */
+  onHeaders?: (status: number, reason: string, headers: string[]) => void;
+  onChunk?: (chunk: Buffer) => void;
+}
+
+export interface PhpResponse {
+  id: number;
+  status: number;
+  /** Reason phrase the script gave with header('HTTP/1.1 404 Gone'), else "". */
+  reason: string;
+  /** name, value, name, value, ... in the order PHP holds them; Set-Cookie lines stay apart. */
+  headers: string[];
+  /** The body, or with streaming hooks, what came after the last chunk. */
+  body: Buffer;
+  /** 255 after a fatal error, else what exit() gave. */
+  exitStatus: number;
+  /** Why the script was stopped early: 'kill' (abort/timeout), 'disconnect', or null. */
+  aborted: 'kill' | 'disconnect' | null;
+  /** true once onHeaders was called: the headers went out before the end. */
+  streamed: boolean;
+  worker: number;
+  peakMemory: number;
+}
+
+export interface WorkerStats {
+  id: number;
+  state: 'starting' | 'idle' | 'busy' | 'exiting' | 'stopped' | 'broken';
+  requests: number;
+  /** threads that have held this slot: more than 1 after a replacement */
+  threads: number;
+  /** peak memory of its last request, bytes */
+  peakMemory: number;
+  /** id of the request it runs */
+  job?: number;
+}
+
+export interface EngineStats {
+  queued: number;
+  inFlight: number;
+  workers: WorkerStats[];
+}
+
+export interface EngineInfo extends NativeStartInfo {}
+
+const VERSION: string = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8'),
+).version;
+
+function defaultLogger(entry: PhpLogEntry): void {
+  process.stderr.write(`[php]${entry.requestId ? ` [${entry.requestId}]` : ''} ${entry.message}\n`);
+}
+
+export class Engine {
+  readonly info: EngineInfo;
+  readonly #native: NativeEngine;
+  #nextId = 1;
+  #stopped = false;
+
+  private constructor(native: NativeEngine, info: EngineInfo) {
+    this.#native = native;
+    this.info = info;
+  }
+
+  /** Starts PHP and its worker threads; rejects when PHP cannot start (bad php.ini, no ZTS, ...). */
+  static async start(options: EngineOptions = {}): Promise<Engine> {
+    const workers = options.workers ?? os.availableParallelism();
+    if (!Number.isInteger(workers) || workers < 1 || workers > 1024) {
+      throw new RangeError(`workers must be an integer from 1 to 1024, got ${workers}`);
+    }
+    const logger = options.logger ?? defaultLogger;
+    const entries = options.opcache === false ? '' : 'zend_extension=opcache\n';
+    const env = Object.entries(options.env ?? process.env)
+      .filter((kv): kv is [string, string] => typeof kv[1] === 'string')
+      .map(([k, v]) => `${k}=${v}`);
+    const { Engine: NativeEngineClass } = nativeAddon();
+    const native = new NativeEngineClass({
+      workers,
+      stackSize: options.stackSize ?? 16 * 1024 * 1024,
+      maxRequests: options.maxRequests ?? 0,
+      iniPath: options.iniPath ?? '',
+      iniDefaults: rawIniLines(options.iniDefaults ?? ENGINE_INI_DEFAULTS),
+      iniEntries: entries + iniLines(options.ini ?? {}),
+      serverSoftware: options.serverSoftware ?? `tokio-php/${VERSION}`,
+      env,
+      onLog: (level, message, requestId) => logger({ level, message, requestId }),
+    });
+    const info = await native.start();
+    return new Engine(native, info);
+  }
+
+  #allocateId(): number {
+    const id = this.#nextId;
+    this.#nextId = id >= 0xffffffff ? 1 : id + 1; // ids are uint32 on the native side
+    return id;
+  }
+
+  /** Runs one request; resolves when the script and its shutdown functions have finished. */
+  execute(request: PhpRequest, hooks: ExecuteHooks = {}): Promise<PhpResponse> {
+    if (this.#stopped) return Promise.reject(new Error('the engine is shut down'));
+    const id = (request.id ??= this.#allocateId());
+    const uri = request.uri;
+    const q = uri.indexOf('?');
+    const pathInfo = request.pathInfo ?? '';
+    const fields: string[] = new Array(Field.Count);
+    fields[Field.Method] = request.method;
+    fields[Field.RequestUri] = uri;
+    fields[Field.QueryString] = q < 0 ? '' : uri.slice(q + 1);
+    fields[Field.ScriptFilename] = request.scriptFilename;
+    fields[Field.ScriptName] = request.scriptName;
+    fields[Field.PathInfo] = pathInfo;
+    fields[Field.DocumentRoot] = request.documentRoot;
+    fields[Field.DocumentUri] = request.scriptName + pathInfo;
+    fields[Field.ServerName] = request.serverName ?? '';
+    fields[Field.ServerAddr] = request.serverAddr ?? '';
+    fields[Field.ServerPort] = String(request.serverPort ?? '');
+    fields[Field.RemoteAddr] = request.remoteAddr ?? '';
+    fields[Field.RemotePort] = String(request.remotePort ?? '');
+    fields[Field.Protocol] = request.protocol ?? 'HTTP/1.1';
+    fields[Field.RequestId] = request.requestId ?? '';
+    const serverVars: string[] = [];
+    if (request.serverVars) for (const [k, v] of Object.entries(request.serverVars)) serverVars.push(k, v);
+    const body = request.body ?? null;
+    const contentLength = body ? body.length : -1;
+    const requestTime = (request.requestTime ?? Date.now()) / 1000;
+    const { signal, onHeaders, onChunk } = hooks;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const result = this.#native.execute(
+      id, fields, request.headers ?? [], serverVars, body, request.https ?? false, contentLength,
+      requestTime, onHeaders && onChunk ? onHeaders : undefined, onHeaders && onChunk ? onChunk : undefined,
+    );
+    if (!signal) return result;
+    const onAbort = () => this.abort(id);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return result.finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  /**
+   * Stops a queued or running request. 'kill' (timeouts) stops it at its next opcode or
+   * blocking call, shutdown functions included; 'disconnect' (the client left) does what
+   * php-fpm does: stops it unless it called ignore_user_abort(true).
+   * Returns false when the request is not in the engine (already answered).
+   */
+  abort(id: number, reason: 'kill' | 'disconnect' = 'kill'): boolean {
+    return this.#native.abort(id, reason === 'disconnect' ? AbortReason.Disconnect : AbortReason.Kill);
+  }
+
+  stats(): EngineStats {
+    return this.#native.stats();
+  }
+
+  /** Lets queued and running requests finish, then joins every thread and shuts PHP down. */
+  async shutdown(): Promise<void> {
+    this.#stopped = true;
+    await this.#native.shutdown();
+  }
+}

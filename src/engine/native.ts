@@ -1,0 +1,88 @@
+// The addon's surface, typed. Everything PHP-side crosses here as strings, numbers and Buffers.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** Positions in execute()'s `fields` array: native/engine/job.h `enum Field` mirrors this. */
+export const enum Field {
+  Method, RequestUri, QueryString, ScriptFilename, ScriptName, PathInfo, DocumentRoot,
+  DocumentUri, ServerName, ServerAddr, ServerPort, RemoteAddr, RemotePort, Protocol,
+  RequestId, Count,
+}
+
+export const enum AbortReason { Disconnect = 1, Kill = 2 }
+
+export interface NativeEngineOptions {
+  workers: number;
+  stackSize: number;
+  maxRequests: number;
+  iniPath: string;
+  iniDefaults: string;
+  iniEntries: string;
+  serverSoftware: string;
+  env: string[];
+  onLog: (level: number, message: string, requestId: string | undefined) => void;
+}
+
+export interface NativeStartInfo {
+  phpVersion: string;
+  sapiName: string;
+  zts: boolean;
+  opcache: boolean;
+  workers: number;
+}
+
+export interface NativeResult {
+  id: number;
+  status: number;
+  reason: string;
+  headers: string[];
+  body: Buffer;
+  exitStatus: number;
+  aborted: 'kill' | 'disconnect' | null;
+  streamed: boolean;
+  worker: number;
+  peakMemory: number;
+  outputFailed: boolean;
+}
+
+export interface NativeWorkerStats {
+  id: number;
+  state: 'starting' | 'idle' | 'busy' | 'exiting' | 'stopped' | 'broken';
+  requests: number;
+  threads: number;
+  peakMemory: number;
+  job?: number;
+}
+
+export interface NativeEngine {
+  start(): Promise<NativeStartInfo>;
+  execute(
+    id: number, fields: string[], headers: string[], serverVars: string[], body: Buffer | null,
+    https: boolean, contentLength: number, requestTime: number,
+    onHeaders?: (status: number, reason: string, headers: string[]) => void,
+    onChunk?: (chunk: Buffer) => void,
+  ): Promise<NativeResult>;
+  abort(id: number, reason: AbortReason): boolean;
+  stats(): { queued: number; inFlight: number; workers: NativeWorkerStats[] };
+  shutdown(): Promise<void>;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+function load(): { Engine: new (options: NativeEngineOptions) => NativeEngine } {
+  const file = path.join(root, 'build/Release/tokio_php.node');
+  try {
+    return createRequire(import.meta.url)(file);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`tokio-php's native addon could not be loaded from ${file}: ${why}\n` +
+      'Build it with `npm install` (it builds PHP 8.4 ZTS if needed), or `npm rebuild tokio-php`.');
+  }
+}
+
+let addon: ReturnType<typeof load> | undefined;
+export function nativeAddon(): ReturnType<typeof load> {
+  addon ??= load();
+  return addon;
+}
