@@ -474,7 +474,7 @@ extern "C" int tokio_host_send_headers(void* host, int status, tokio_str reason,
 
 extern "C" int tokio_host_flush(void* host) {
   auto* job = static_cast<Job*>(host);
-  if (job->streaming) {
+  if (job->streaming && job->headers_sent) {
     if (!job->streamed_headers) {
       job->streamed_headers = true;
       job->engine->Post(new Event(Event::kHeaders, job));

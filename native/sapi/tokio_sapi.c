@@ -100,9 +100,8 @@ static size_t tokio_sapi_ub_write(const char *str, size_t len)
 static void tokio_sapi_flush(void *server_context)
 {
   tokio_ctx *c = server_context;
-  if (!c) return;
-  if (!SG(headers_sent)) sapi_send_headers();
-  if (!tokio_host_flush(c->host)) php_handle_aborted_connection();
+  /* Like php-fpm, flush() only pushes what already went through ub_write (headers included). */
+  if (c && !tokio_host_flush(c->host)) php_handle_aborted_connection();
 }
 
 static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
