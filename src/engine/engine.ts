@@ -16,7 +16,8 @@ export interface PhpLogEntry {
 export interface EngineOptions {
   /** Worker threads, each with its own PHP context. Default: CPU count. */
   workers?: number;
-  /** php.ini file or directory; default: PHP's usual search (PHPRC, then the build's lib/). */
+  /** php.ini file or directory; default: $PHP_INI_PATH, else PHP's usual search (PHPRC, then
+   * the build's lib/). PHP_INI_SCAN_DIR in the environment adds a conf.d as with php-fpm. */
   iniPath?: string;
   /** Directives above php.ini, like `php -d`. */
   ini?: Record<string, IniValue>;
@@ -148,7 +149,7 @@ export class Engine {
       workers,
       stackSize: options.stackSize ?? 16 * 1024 * 1024,
       maxRequests: options.maxRequests ?? 0,
-      iniPath: options.iniPath ?? '',
+      iniPath: options.iniPath ?? process.env.PHP_INI_PATH ?? '',
       iniDefaults: rawIniLines(options.iniDefaults ?? ENGINE_INI_DEFAULTS),
       iniEntries: entries + iniLines(options.ini ?? {}),
       serverSoftware: options.serverSoftware ?? `tokio-php/${VERSION}`,
