@@ -6,6 +6,9 @@
 
 namespace tokio {
 
+// PHP is process-wide, and so are the messages it logs outside any request (startup, shutdown).
+static std::atomic<Engine*> startup_log_engine{nullptr};
+
 namespace {
 
 enum class Enc { kLatin1, kUtf8 };
@@ -149,11 +152,14 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   }
   tsfn_ = Tsfn::New(env, "tokio-php", 0, 1, this);
   pool_ = std::make_unique<WorkerPool>(config_, this);
+  Ref();  // PHP threads call back into this object until kStopped: it must outlive them
+  startup_log_engine.store(this);
   std::string error;
   phase_ = Phase::kStarting;
   if (!pool_->Start(&error)) {
     phase_ = Phase::kStopped;
     tsfn_.Release();
+    Unref();
     start_deferred_->Reject(Napi::Error::New(env, error).Value());
   }
   return promise;
@@ -278,7 +284,7 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < stats.size(); i++) {
     Napi::Object w = Napi::Object::New(env);
     w.Set("id", stats[i].index);
-    w.Set("state", stats[i].state);
+    w.Set("state", WorkerStateName(stats[i].state));
     w.Set("requests", static_cast<double>(stats[i].requests));
     w.Set("threads", static_cast<double>(stats[i].generation));
     w.Set("peakMemory", static_cast<double>(stats[i].last_peak_memory));
@@ -393,7 +399,9 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
       break;
     case Event::kStopped: {
       self->phase_ = Phase::kStopped;
+      startup_log_engine.store(nullptr);
       self->tsfn_.Release();
+      self->Unref();
       if (self->stop_deferred_) self->stop_deferred_->Resolve(env.Undefined());
       break;
     }
@@ -408,13 +416,13 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
 void Engine::Complete(Napi::Env env, Job* job) {
   std::unique_ptr<Job> owned(job);
   Napi::Object r = Napi::Object::New(env);
-  int status = job->status;
-  if (job->output_failed) status = 500;
+  OutputBlock body = job->output.take();
+  bool output_failed = job->output.failed();
+  int status = output_failed ? 500 : job->status;
   r.Set("id", job->id);
   r.Set("status", status);
   r.Set("reason", job->reason);
   r.Set("headers", HeaderPairs(env, job->header_blob, job->header_ends));
-  OutputBlock body = job->output.take();
   r.Set("body", ToBuffer(env, body));
   r.Set("exitStatus", job->result.exit_status);
   const char* aborted = job->result.aborted == TOKIO_ABORT_KILL ? "kill"
@@ -423,7 +431,7 @@ void Engine::Complete(Napi::Env env, Job* job) {
   r.Set("streamed", Napi::Boolean::New(env, job->streamed_headers));
   r.Set("worker", job->worker);
   r.Set("peakMemory", static_cast<double>(job->result.peak_memory));
-  r.Set("outputFailed", Napi::Boolean::New(env, job->output_failed));
+  r.Set("outputFailed", Napi::Boolean::New(env, output_failed));
   job->deferred.Resolve(r);
   if (!job->body_ref.IsEmpty()) job->body_ref.Reset();
   Track(env, -1);
@@ -450,11 +458,8 @@ extern "C" const char* tokio_host_cookies(void* host) { return static_cast<Job*>
 extern "C" int tokio_host_write(void* host, const char* data, size_t len) {
   auto* job = static_cast<Job*>(host);
   if (job->client_gone.load(std::memory_order_relaxed)) return 0;
-  if (!job->output.append(data, len)) {
-    job->output_failed = true;
-    return 0;
-  }
-  return 1;
+  // a failed capture is answered 500 on completion (OutputBuffer::failed)
+  return job->output.append(data, len) ? 1 : 0;
 }
 
 extern "C" int tokio_host_send_headers(void* host, int status, tokio_str reason, const tokio_str* lines, size_t count) {
@@ -490,12 +495,13 @@ extern "C" int tokio_host_flush(void* host) {
 
 extern "C" void tokio_host_log(void* host, int level, const char* message, size_t len) {
   auto* job = static_cast<Job*>(host);
-  if (!job) {
+  tokio::Engine* engine = job ? job->engine : tokio::startup_log_engine.load();
+  if (!engine) {
     fprintf(stderr, "%.*s\n", static_cast<int>(len), message);
     return;
   }
   auto* e = new Event(Event::kLog, job);
   e->level = level;
   e->text.assign(message, len);
-  job->engine->Post(e);
+  engine->Post(e);
 }

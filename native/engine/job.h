@@ -51,7 +51,6 @@ struct Job {
   std::vector<uint32_t> header_ends;   // worker: end offsets in header_blob
   bool headers_sent = false;           // worker
   bool streamed_headers = false;       // worker: on_headers was called, the body goes by chunks
-  bool output_failed = false;          // worker
   OutputBuffer output;                 // worker
   double started_at = 0, finished_at = 0;
 

@@ -36,12 +36,13 @@ OutputBuffer::~OutputBuffer() {
 }
 
 bool OutputBuffer::append(const char* data, size_t len) {
+  if (failed_) return false;
   if (used_ + len > cap_) {
     if (memfd_ >= 0 || used_ + len > kMemfdThreshold) {
-      if (!spill()) return false;
+      if (!spill()) return !(failed_ = true);
       // large writes go straight to the memfd; small ones are staged
       if (len >= kStage) {
-        if (!write_all(memfd_, data, len)) return false;
+        if (!write_all(memfd_, data, len)) return !(failed_ = true);
         memfd_size_ += len;
         return true;
       }
@@ -50,7 +51,7 @@ bool OutputBuffer::append(const char* data, size_t len) {
       size_t cap = std::max({kInitial, cap_ * 2, used_ + len});
       if (memfd_ >= 0) cap = std::max(kStage, used_ + len);
       char* grown = static_cast<char*>(std::realloc(buf_, cap));
-      if (!grown) return false;
+      if (!grown) return !(failed_ = true);
       buf_ = grown;
       cap_ = cap;
     }
@@ -82,6 +83,7 @@ OutputBlock OutputBuffer::take() {
         block.free_fn = free_mapping;
       }
     }
+    failed_ = failed_ || (!block.data && memfd_size_ > 0);
     close(memfd_);  // the mapping keeps the pages
     memfd_ = -1;
     memfd_size_ = 0;

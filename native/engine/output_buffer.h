@@ -35,6 +35,8 @@ class OutputBuffer {
   // false when memory or the memfd could not take the bytes
   bool append(const char* data, size_t len);
   size_t size() const { return memfd_size_ + used_; }
+  // true once bytes were lost: memory, the memfd or its mapping failed
+  bool failed() const { return failed_; }
   // Hands over everything captured so far and starts empty again.
   OutputBlock take();
 
@@ -46,6 +48,7 @@ class OutputBuffer {
   size_t cap_ = 0;
   int memfd_ = -1;
   size_t memfd_size_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace tokio

@@ -7,6 +7,18 @@
 
 namespace tokio {
 
+const char* WorkerStateName(WorkerState state) {
+  switch (state) {
+    case WorkerState::kStarting: return "starting";
+    case WorkerState::kIdle: return "idle";
+    case WorkerState::kBusy: return "busy";
+    case WorkerState::kExiting: return "exiting";
+    case WorkerState::kStopped: return "stopped";
+    case WorkerState::kBroken: return "broken";
+  }
+  return "unknown";
+}
+
 WorkerPool::WorkerPool(PoolConfig config, PoolListener* listener)
     : config_(std::move(config)), listener_(listener) {}
 
@@ -47,8 +59,7 @@ bool WorkerPool::SpawnWorker(Worker* w) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, config_.stack_size);
-  w->exited = false;
-  w->state = "starting";
+  w->state = WorkerState::kStarting;
   w->requests = 0;
   w->generation++;
   int rc = pthread_create(&w->thread, &attr, &WorkerPool::WorkerThread, w);
@@ -84,8 +95,7 @@ void WorkerPool::RunMain() {
     workers_.push_back(std::move(w));
     if (!SpawnWorker(raw)) {
       stopping_ = true;
-      raw->exited = true;
-      raw->state = "stopped";
+      raw->state = WorkerState::kStopped;
       lock.unlock();
       listener_->OnStarted(nullptr, "cannot start PHP worker thread " + std::to_string(i));
       lock.lock();
@@ -93,11 +103,11 @@ void WorkerPool::RunMain() {
     }
   }
   bool announced = stopping_;
+  auto exiting = [](const std::unique_ptr<Worker>& w) { return w->state == WorkerState::kExiting; };
   for (;;) {
     main_cv_.wait(lock, [&] {
-      if (!announced && ready_ == config_.workers) return true;
-      return std::any_of(workers_.begin(), workers_.end(), [](auto& w) { return w->exited && w->state != std::string("stopped"); }) ||
-             (stopping_ && std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->state == std::string("stopped"); }));
+      return (!announced && ready_ == config_.workers) || std::any_of(workers_.begin(), workers_.end(), exiting) ||
+             (stopping_ && AllStopped());
     });
     if (!announced && ready_ == config_.workers) {
       announced = true;
@@ -106,17 +116,15 @@ void WorkerPool::RunMain() {
       lock.lock();
     }
     for (auto& w : workers_) {
-      if (!w->exited || w->state == std::string("stopped")) continue;
+      if (!exiting(w)) continue;
       lock.unlock();
       pthread_join(w->thread, nullptr);
       lock.lock();
-      w->state = "stopped";
-      // a thread that left while the pool runs is replaced: max_requests or a broken context
-      if (!stopping_ && !SpawnWorker(w.get())) {
-        w->exited = true;
-      }
+      w->state = WorkerState::kStopped;
+      // a thread that left while the pool runs is replaced: max_requests, or a broken context
+      if (!stopping_) SpawnWorker(w.get());
     }
-    if (stopping_ && std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->state == std::string("stopped"); })) break;
+    if (stopping_ && AllStopped()) break;
   }
   lock.unlock();
   tokio_shutdown();
@@ -127,8 +135,8 @@ void WorkerPool::RunWorker(Worker* w) {
   bool ok = tokio_thread_startup(&w->php) == 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    w->state = ok ? "idle" : "broken";
-    if (ok && w->generation == 1) ready_++;
+    w->state = ok ? WorkerState::kIdle : WorkerState::kBroken;
+    if (w->generation == 1) ready_++;
   }
   main_cv_.notify_all();
   while (ok) {
@@ -142,7 +150,7 @@ void WorkerPool::RunWorker(Worker* w) {
       w->requests++;
       w->lifetime_requests++;
       w->last_peak = job->result.peak_memory;
-      w->state = "idle";
+      w->state = WorkerState::kIdle;
       recycle = config_.max_requests > 0 && w->requests >= config_.max_requests;
     }
     listener_->OnJobDone(job);
@@ -151,8 +159,7 @@ void WorkerPool::RunWorker(Worker* w) {
   if (ok) tokio_thread_shutdown();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    w->exited = true;
-    w->state = "exiting";
+    w->state = WorkerState::kExiting;
   }
   main_cv_.notify_all();
 }
@@ -164,9 +171,13 @@ Job* WorkerPool::NextJob(Worker* w) {
   Job* job = queue_.front();
   queue_.pop_front();
   w->current = job;
-  w->state = "busy";
+  w->state = WorkerState::kBusy;
   job->worker = w->index;
   return job;
+}
+
+bool WorkerPool::AllStopped() const {
+  return std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->state == WorkerState::kStopped; });
 }
 
 void WorkerPool::Submit(Job* job) {

@@ -27,9 +27,12 @@ struct PoolConfig {
   std::vector<std::string> env;  // KEY=VALUE
 };
 
+enum class WorkerState { kStarting, kIdle, kBusy, kExiting, kStopped, kBroken };
+const char* WorkerStateName(WorkerState state);
+
 struct WorkerStats {
   int index;
-  const char* state;
+  WorkerState state;
   uint64_t requests;
   uint64_t generation;  // how many threads have held this slot
   size_t last_peak_memory;
@@ -67,8 +70,7 @@ class WorkerPool {
     uint64_t requests = 0;
     uint64_t lifetime_requests = 0;
     size_t last_peak = 0;
-    const char* state = "starting";
-    bool exited = false;
+    WorkerState state = WorkerState::kStarting;
   };
 
   static void* MainThread(void* self);
@@ -77,6 +79,7 @@ class WorkerPool {
   void RunWorker(Worker* w);
   bool SpawnWorker(Worker* w);
   Job* NextJob(Worker* w);
+  bool AllStopped() const;
 
   PoolConfig config_;
   PoolListener* listener_;
