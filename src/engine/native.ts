@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import type { EngineStats, PhpResponse } from './engine.js';
 
 /** Positions in execute()'s `fields` array: native/engine/job.h `enum Field` mirrors this. */
 export const enum Field {
@@ -32,27 +33,10 @@ export interface NativeStartInfo {
   workers: number;
 }
 
-export interface NativeResult {
-  id: number;
-  status: number;
-  reason: string;
-  headers: string[];
-  body: Buffer;
-  exitStatus: number;
-  aborted: 'kill' | 'disconnect' | null;
-  streamed: boolean;
-  worker: number;
-  peakMemory: number;
+/** What the addon resolves execute() with: the public response plus its own flags. */
+export interface NativeResult extends PhpResponse {
+  /** output could not be captured (memory, memfd): the status is 500 */
   outputFailed: boolean;
-}
-
-export interface NativeWorkerStats {
-  id: number;
-  state: 'starting' | 'idle' | 'busy' | 'exiting' | 'stopped' | 'broken';
-  requests: number;
-  threads: number;
-  peakMemory: number;
-  job?: number;
 }
 
 export interface NativeEngine {
@@ -64,7 +48,7 @@ export interface NativeEngine {
     onChunk?: (chunk: Buffer) => void,
   ): Promise<NativeResult>;
   abort(id: number, reason: AbortReason): boolean;
-  stats(): { queued: number; inFlight: number; workers: NativeWorkerStats[] };
+  stats(): EngineStats;
   shutdown(): Promise<void>;
 }
 
