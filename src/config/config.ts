@@ -1,0 +1,158 @@
+// The one place where configuration is read and checked: environment variables, then CLI flags
+// over them. A bad value stops startup with a message naming the variable and what it accepts.
+import os from 'node:os';
+import path from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const DEMO_ROOT = path.join(PACKAGE_ROOT, 'public');
+
+export interface Config {
+  listenHost: string;
+  listenPort: number;
+  documentRoot: string;
+  /** '' = traditional (scripts by path); 'index.php' = front controller; 'index.html' = SPA */
+  indexFile: string;
+  workers: number;
+  queueCapacity: number;
+  /** ms; 0 = off */
+  requestTimeout: number;
+  maxBodySize: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  phpIniPath?: string;
+  /** ms */
+  drainTimeout: number;
+  logLevel: string;
+  symlinksOutsideRoot: boolean;
+}
+
+export class ConfigError extends Error {}
+
+interface Setting {
+  env: string;
+  flag: string;
+  accepts: string;
+  help: string;
+}
+
+const SETTINGS = {
+  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, e.g. 0.0.0.0:8080 or [::1]:8080', help: 'address to listen on (default 0.0.0.0:8080)' },
+  docroot: { env: 'DOCUMENT_ROOT', flag: '--docroot', accepts: 'an existing directory', help: 'directory served (default: the bundled demo site)' },
+  index: { env: 'INDEX_FILE', flag: '--index', accepts: 'a file name such as index.php or index.html, or empty', help: 'front controller: every path that is not a file or directory goes to it' },
+  workers: { env: 'PHP_WORKERS', flag: '--workers', accepts: 'an integer from 1 to 1024', help: 'PHP worker threads (default: CPU count)' },
+  queue: { env: 'QUEUE_CAPACITY', flag: '--queue', accepts: 'an integer from 0 to 1000000', help: 'requests that may wait for a worker before 503 (default: workers x 100)' },
+  timeout: { env: 'REQUEST_TIMEOUT', flag: '--timeout', accepts: 'a duration like 30s, 2m, 500ms, or off', help: 'longest a PHP request may run before 504 (default 60s)' },
+  maxBody: { env: 'MAX_BODY_SIZE', flag: '--max-body', accepts: 'a size like 8m, 512k, 1g or a number of bytes', help: 'largest request body before 413 (default 8m)' },
+  tlsCert: { env: 'TLS_CERT', flag: '--tls-cert', accepts: 'a readable PEM certificate file (with TLS_KEY)', help: 'serve HTTPS with this certificate' },
+  tlsKey: { env: 'TLS_KEY', flag: '--tls-key', accepts: 'a readable PEM key file (with TLS_CERT)', help: 'the certificate\'s private key' },
+  phpIni: { env: 'PHP_INI_PATH', flag: '--php-ini', accepts: 'an existing php.ini file or directory', help: 'php.ini to load' },
+  drain: { env: 'DRAIN_TIMEOUT', flag: '--drain-timeout', accepts: 'a duration like 30s or 500ms', help: 'how long shutdown waits for requests in flight (default 30s)' },
+  logLevel: { env: 'LOG_LEVEL', flag: '--log-level', accepts: 'one of fatal, error, warn, info, debug, trace, silent', help: 'log level (default info)' },
+  symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
+} satisfies Record<string, Setting>;
+
+type Key = keyof typeof SETTINGS;
+
+function fail(s: Setting, value: string): never {
+  throw new ConfigError(`${s.env}=${JSON.stringify(value)} is not valid: expected ${s.accepts}`);
+}
+
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+  return Math.round(Number(m[1]) * unit);
+}
+
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+)([kmg])?b?$/i.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * ({ k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1);
+}
+
+function parseInteger(s: Setting, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value.trim())) fail(s, value);
+  const n = Number(value);
+  if (n < min || n > max) fail(s, value);
+  return n;
+}
+
+export function parseListen(s: Setting, value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value.trim()) ?? /^()()(\d{1,5})$/.exec(value.trim());
+  if (!m) fail(s, value);
+  const port = Number(m[3]);
+  if (port > 65535) fail(s, value);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export const HELP = `tokio-php — a PHP application server on Node.js
+
+Usage: tokio-php [options]
+
+Options (each also an environment variable):
+${Object.values(SETTINGS).map((s) => `  ${(s.flag + ' <value>').padEnd(32)} ${s.env.padEnd(22)} ${s.help}`).join('\n')}
+  --help                           show this help
+  --version                        print the version
+`;
+
+/** Reads the configuration; throws ConfigError on a bad value. `argv` excludes node and script. */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config {
+  const raw: Partial<Record<Key, string>> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [Key, Setting][]) {
+    if (env[s.env] !== undefined) raw[key] = env[s.env];
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const entry = (Object.entries(SETTINGS) as [Key, Setting][]).find(([, s]) => s.flag === flag);
+    if (!entry) throw new ConfigError(`unknown option ${JSON.stringify(arg)} (see --help)`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`option ${flag} needs a value: ${entry[1].accepts}`);
+    raw[entry[0]] = value;
+  }
+
+  const S = SETTINGS;
+  const { host, port } = parseListen(S.listen, raw.listen ?? '0.0.0.0:8080');
+  const documentRoot = path.resolve(raw.docroot ?? DEMO_ROOT);
+  if (!existsSync(documentRoot) || !statSync(documentRoot).isDirectory()) fail(S.docroot, raw.docroot ?? documentRoot);
+  const indexFile = (raw.index ?? '').trim();
+  if (indexFile.includes('/') || indexFile.startsWith('.')) fail(S.index, indexFile);
+  const workers = raw.workers === undefined ? os.availableParallelism() : parseInteger(S.workers, raw.workers, 1, 1024);
+  const queueCapacity = raw.queue === undefined ? workers * 100 : parseInteger(S.queue, raw.queue, 0, 1_000_000);
+  const timeoutText = raw.timeout ?? '60s';
+  const requestTimeout = /^(off|0)$/i.test(timeoutText.trim()) ? 0 : parseDuration(timeoutText) ?? fail(S.timeout, timeoutText);
+  const maxBodySize = parseSize(raw.maxBody ?? '8m') ?? fail(S.maxBody, raw.maxBody ?? '');
+  const drainTimeout = parseDuration(raw.drain ?? '30s') ?? fail(S.drain, raw.drain ?? '');
+  const logLevel = (raw.logLevel ?? 'info').trim();
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) fail(S.logLevel, logLevel);
+  const symlinks = (raw.symlinks ?? 'deny').trim();
+  if (symlinks !== 'allow' && symlinks !== 'deny') fail(S.symlinks, symlinks);
+  if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) {
+    throw new ConfigError(`TLS_CERT and TLS_KEY go together: set both (PEM files) or neither`);
+  }
+  for (const key of ['tlsCert', 'tlsKey'] as const) {
+    const file = raw[key];
+    if (file && (!existsSync(file) || !statSync(file).isFile())) fail(S[key], file);
+  }
+  if (raw.phpIni && !existsSync(raw.phpIni)) fail(S.phpIni, raw.phpIni);
+
+  return {
+    listenHost: host,
+    listenPort: port,
+    documentRoot,
+    indexFile,
+    workers,
+    queueCapacity,
+    requestTimeout,
+    maxBodySize,
+    tlsCert: raw.tlsCert || undefined,
+    tlsKey: raw.tlsKey || undefined,
+    phpIniPath: raw.phpIni || undefined,
+    drainTimeout,
+    logLevel,
+    symlinksOutsideRoot: symlinks === 'allow',
+  };
+}

@@ -1,0 +1,6 @@
+// uWebSockets.js, loaded with a header limit large enough that over-long URLs reach our 414
+// check (nginx's large_client_header_buffers is 8k) instead of uWS's own 431 at 4 KB.
+process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= '16384';
+const uws = await import('uWebSockets.js');
+export default uws;
+export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';

@@ -1,0 +1,124 @@
+// Static files as nginx serves them: Content-Type, ETag and Last-Modified with 304, HEAD,
+// single byte ranges (206/416), and large files streamed as the socket drains.
+import { createReadStream, readFileSync, type Stats } from 'node:fs';
+import type { Exchange } from '../http/respond.js';
+import { send, writeHead } from '../http/respond.js';
+import { contentType } from './mime.js';
+
+const SMALL_FILE = 64 * 1024;
+
+export interface StaticRequest {
+  ifNoneMatch: string;
+  ifModifiedSince: string;
+  range: string;
+  ifRange: string;
+}
+
+/** nginx's ETag: hex mtime and size */
+export function etagOf(stat: Stats): string {
+  return `"${Math.floor(stat.mtimeMs / 1000).toString(16)}-${stat.size.toString(16)}"`;
+}
+
+function notModified(req: StaticRequest, etag: string, mtime: number): boolean {
+  if (req.ifNoneMatch) {
+    return req.ifNoneMatch.split(',').some((t) => {
+      const tag = t.trim();
+      return tag === '*' || tag === etag || tag === `W/${etag}`;
+    });
+  }
+  if (req.ifModifiedSince) {
+    const since = Date.parse(req.ifModifiedSince);
+    return !Number.isNaN(since) && Math.floor(mtime / 1000) <= Math.floor(since / 1000);
+  }
+  return false;
+}
+
+/** [start, end] inclusive, 'unsatisfiable', or null for "send the whole file" */
+export function parseRange(header: string, size: number): [number, number] | 'unsatisfiable' | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null; // several ranges or garbage: whole file, as allowed
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return [Math.max(0, size - suffix), size - 1];
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || start > end) return 'unsatisfiable';
+  return [start, end];
+}
+
+export function serveStatic(ex: Exchange, file: string, stat: Stats, req: StaticRequest): void {
+  const etag = etagOf(stat);
+  const lastModified = new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
+  const headers = ['Content-Type', contentType(file), 'Last-Modified', lastModified, 'ETag', etag, 'Accept-Ranges', 'bytes'];
+  if (notModified(req, etag, stat.mtimeMs)) {
+    send(ex, 304, '', headers.slice(2, 6), Buffer.alloc(0));
+    return;
+  }
+  let start = 0;
+  let end = stat.size - 1;
+  let status = 200;
+  if (req.range && (!req.ifRange || req.ifRange === etag || req.ifRange === lastModified)) {
+    const range = parseRange(req.range, stat.size);
+    if (range === 'unsatisfiable') {
+      send(ex, 416, '', ['Content-Range', `bytes */${stat.size}`], Buffer.alloc(0));
+      return;
+    }
+    if (range) {
+      [start, end] = range;
+      status = 206;
+      headers.push('Content-Range', `bytes ${start}-${end}/${stat.size}`);
+    }
+  }
+  const length = end - start + 1;
+  if (ex.method === 'HEAD' || length <= SMALL_FILE) {
+    const body = ex.method === 'HEAD' || length === 0 ? Buffer.alloc(0) : readFileSync(file).subarray(start, end + 1);
+    if (ex.method === 'HEAD') {
+      ex.responded = true;
+      ex.res.cork(() => {
+        writeHead(ex.res, status, '', headers);
+        ex.res.endWithoutBody(length);
+      });
+      return;
+    }
+    send(ex, status, '', headers, body);
+    return;
+  }
+  streamFile(ex, file, start, end, status, headers);
+}
+
+function streamFile(ex: Exchange, file: string, start: number, end: number, status: number, headers: string[]): void {
+  const res = ex.res;
+  const total = end - start + 1;
+  const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
+  ex.responded = true;
+  let headWritten = false;
+  const abort = () => stream.destroy();
+  ex.onAbort = abort;
+  stream.on('error', () => {
+    if (!ex.aborted) res.close();
+  });
+  stream.on('data', (chunk) => {
+    const buf = chunk as Buffer;
+    if (ex.aborted) return abort();
+    res.cork(() => {
+      if (!headWritten) {
+        writeHead(res, status, '', headers);
+        headWritten = true;
+      }
+      const base = res.getWriteOffset();
+      const [ok, done] = res.tryEnd(buf, total);
+      if (done) return stream.destroy();
+      if (ok) return;
+      // the socket is full: wait until it drains, then resend what it did not take
+      stream.pause();
+      res.onWritable((offset) => {
+        const [ok2, done2] = res.tryEnd(buf.subarray(offset - base), total);
+        if (done2) stream.destroy();
+        else if (ok2) stream.resume();
+        return ok2;
+      });
+    });
+  });
+}
