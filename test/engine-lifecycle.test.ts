@@ -69,3 +69,13 @@ test('php.ini is read from iniPath and PHP_INI_SCAN_DIR, above the engine defaul
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('one engine at a time: PHP is process-wide', async () => {
+  const engine = await Engine.start({ workers: 1, env: {} });
+  try {
+    await assert.rejects(Engine.start({ workers: 1, env: {} }), /PHP is already running in this process/);
+    assert.equal((await engine.execute(phpRequest(root, '/worker.php'))).status, 200);
+  } finally {
+    await engine.shutdown();
+  }
+});

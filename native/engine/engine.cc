@@ -8,6 +8,8 @@ namespace tokio {
 
 // PHP is process-wide, and so are the messages it logs outside any request (startup, shutdown).
 static std::atomic<Engine*> startup_log_engine{nullptr};
+// PHP's globals are per process: one engine at a time.
+static std::atomic<bool> php_in_use{false};
 
 namespace {
 
@@ -150,6 +152,11 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
     start_deferred_->Reject(Napi::Error::New(env, "the engine was already started").Value());
     return promise;
   }
+  if (php_in_use.exchange(true)) {
+    start_deferred_->Reject(Napi::Error::New(env, "PHP is already running in this process: one Engine at a time (shut the other down first)").Value());
+    phase_ = Phase::kStopped;
+    return promise;
+  }
   tsfn_ = Tsfn::New(env, "tokio-php", 0, 1, this);
   pool_ = std::make_unique<WorkerPool>(config_, this);
   Ref();  // PHP threads call back into this object until kStopped: it must outlive them
@@ -158,6 +165,7 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   phase_ = Phase::kStarting;
   if (!pool_->Start(&error)) {
     phase_ = Phase::kStopped;
+    php_in_use.store(false);
     tsfn_.Release();
     Unref();
     start_deferred_->Reject(Napi::Error::New(env, error).Value());
@@ -400,6 +408,7 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
     case Event::kStopped: {
       self->phase_ = Phase::kStopped;
       startup_log_engine.store(nullptr);
+      php_in_use.store(false);
       self->tsfn_.Release();
       self->Unref();
       if (self->stop_deferred_) self->stop_deferred_->Resolve(env.Undefined());
