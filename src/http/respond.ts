@@ -29,6 +29,16 @@ export function writeHead(res: HttpResponse, status: number, reason: string, hea
   }
 }
 
+/**
+ * Ends with no body. (This uWS build mishandles endWithoutBody(length): it sends nothing on a
+ * pipelined connection, so a known length is written as a plain header.)
+ */
+export function endWithoutBody(res: HttpResponse, contentLength: number | undefined, close = false): void {
+  if (contentLength !== undefined) res.writeHeader('Content-Length', String(contentLength));
+  res.endWithoutBody();
+  if (close) res.close();
+}
+
 /** Sends a whole response; a large body goes out as the socket drains. */
 export function send(ex: Exchange, status: number, reason: string, headers: readonly string[], body: Uint8Array, close = false): void {
   if (ex.aborted) return;
@@ -36,8 +46,8 @@ export function send(ex: Exchange, status: number, reason: string, headers: read
   const res = ex.res;
   res.cork(() => {
     writeHead(res, status, reason, headers);
-    if (ex.method === 'HEAD') {
-      res.endWithoutBody(body.length, close);
+    if (ex.method === 'HEAD' || status === 204 || status === 304) {
+      endWithoutBody(res, undefined, close);
       return;
     }
     if (close || body.length < 64 * 1024) {

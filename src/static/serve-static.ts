@@ -2,7 +2,7 @@
 // single byte ranges (206/416), and large files streamed as the socket drains.
 import { createReadStream, readFileSync, type Stats } from 'node:fs';
 import type { Exchange } from '../http/respond.js';
-import { send, writeHead } from '../http/respond.js';
+import { endWithoutBody, send, writeHead } from '../http/respond.js';
 import { contentType } from './mime.js';
 
 const SMALL_FILE = 64 * 1024;
@@ -78,7 +78,7 @@ export function serveStatic(ex: Exchange, file: string, stat: Stats, req: Static
       ex.responded = true;
       ex.res.cork(() => {
         writeHead(ex.res, status, '', headers);
-        ex.res.endWithoutBody(length);
+        endWithoutBody(ex.res, length);
       });
       return;
     }
