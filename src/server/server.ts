@@ -35,6 +35,7 @@ export class TokioServer {
   #listenSocket: us_listen_socket | null = null;
   #port = 0;
   #draining = false;
+  readonly #running = new Set<number>();
   #idleWaiters: (() => void)[] = [];
 
   constructor(config: Config, engine: Engine, log: Logger) {
@@ -81,19 +82,31 @@ export class TokioServer {
     });
   }
 
-  /** Stops accepting, waits for requests in flight (up to `timeoutMs`), then closes every socket. */
+  /**
+   * Stops accepting and waits for requests in flight, up to `timeoutMs`; then stops the scripts
+   * still running and closes every socket. Resolves false if scripts had to be stopped.
+   */
   async close(timeoutMs: number): Promise<boolean> {
     this.#draining = true;
     if (this.#listenSocket) uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
-    let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      this.#idle().then(() => true),
-      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
-    ]);
-    clearTimeout(timer);
+    const drained = await this.#idleWithin(timeoutMs);
+    if (!drained) {
+      for (const id of this.#running) this.#engine.abort(id, 'kill');
+      await this.#idleWithin(5000);
+    }
     this.#app.close();
     return drained;
+  }
+
+  async #idleWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const idle = await Promise.race([
+      this.#idle().then(() => true),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); }),
+    ]);
+    clearTimeout(timer);
+    return idle;
   }
 
   #idle(): Promise<void> {
@@ -228,9 +241,14 @@ export class TokioServer {
     ex.onAbort = () => {
       this.#engine.abort(request.id!, 'disconnect');
     };
-    this.#engine.execute(request).then(
+    const running = this.#engine.execute(request);
+    this.#running.add(request.id!);
+    running.then(
       (r: PhpResponse) => {
-        if (!ex.responded) send(ex, r.status || 500, r.reason, r.headers, r.body);
+        if (ex.responded) return;
+        // stopped by shutdown: what it wrote is incomplete
+        if (r.aborted) sendError(ex, 503, ['Retry-After', '1'], true);
+        else send(ex, r.status || 500, r.reason, r.headers, r.body);
       },
       (err: Error) => {
         this.#log.error({ err, requestId: request.requestId }, 'PHP engine failed the request');
@@ -238,6 +256,7 @@ export class TokioServer {
       },
     ).finally(() => {
       clearTimeout(timer);
+      this.#running.delete(request.id!);
       this.#release();
     });
   }

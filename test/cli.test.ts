@@ -1,0 +1,99 @@
+// The tokio-php command: configuration errors, help, and graceful shutdown, as a real process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import path from 'node:path';
+import { FIXTURES } from './helpers/php.js';
+import { PACKAGE_ROOT } from '../src/config/config.js';
+
+const CLI = path.join(PACKAGE_ROOT, 'dist/src/cli.js');
+const root = path.join(FIXTURES, 'site');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+}
+
+test('a bad value stops startup with exit code 2, naming the variable and what it accepts', () => {
+  const cases: [Record<string, string>, string[], RegExp][] = [
+    [{ PHP_WORKERS: 'many' }, [], /^tokio-php: PHP_WORKERS="many" is not valid: expected an integer from 1 to 1024\n$/],
+    [{ REQUEST_TIMEOUT: '5 parsecs' }, [], /REQUEST_TIMEOUT="5 parsecs" is not valid: expected a duration like 30s, 2m, 500ms, or off/],
+    [{ LISTEN_ADDR: 'localhost:99999' }, [], /LISTEN_ADDR="localhost:99999" is not valid: expected HOST:PORT/],
+    [{ MAX_BODY_SIZE: 'huge' }, [], /MAX_BODY_SIZE="huge" is not valid: expected a size like 8m/],
+    [{ DOCUMENT_ROOT: '/no/such/dir' }, [], /DOCUMENT_ROOT="\/no\/such\/dir" is not valid: expected an existing directory/],
+    [{ TLS_CERT: '/etc/hostname' }, [], /TLS_CERT and TLS_KEY go together/],
+    [{}, ['--workers', '0'], /PHP_WORKERS="0" is not valid/],
+    [{}, ['--bogus'], /unknown option "--bogus"/],
+  ];
+  for (const [env, args, message] of cases) {
+    const r = run(args, env);
+    assert.equal(r.status, 2, JSON.stringify(env) + args.join(' '));
+    assert.match(r.stderr, message);
+  }
+});
+
+test('--help lists every option with its variable; --version prints the version', () => {
+  const help = run(['--help']);
+  assert.equal(help.status, 0);
+  for (const name of ['LISTEN_ADDR', 'DOCUMENT_ROOT', 'INDEX_FILE', 'PHP_WORKERS', 'QUEUE_CAPACITY', 'REQUEST_TIMEOUT',
+    'MAX_BODY_SIZE', 'TLS_CERT', 'TLS_KEY', 'PHP_INI_PATH', 'DRAIN_TIMEOUT', '--docroot', '--listen']) {
+    assert.ok(help.stdout.includes(name), name);
+  }
+  const version = run(['--version']);
+  assert.match(version.stdout, /^tokio-php \d+\.\d+\.\d+\n$/);
+});
+
+test('SIGTERM lets the request in flight finish, then exits 0', async () => {
+  const child = spawn(process.execPath, [CLI, '--docroot', root, '--listen', '127.0.0.1:0', '--workers', '1'], {
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  const reply = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    httpRequest(`http://127.0.0.1:${port}/slow.php?ms=800`, { agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    }).on('error', reject).end();
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGTERM');
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  assert.deepEqual(await reply, { status: 200, body: 'slept' });
+  assert.equal(await exit, 0);
+  assert.match(out, /shutting down: draining requests in flight/);
+  assert.match(out, /"msg":"stopped"/);
+});
+
+test('past DRAIN_TIMEOUT the scripts still running are stopped and the process exits 0', async () => {
+  const child = spawn(process.execPath, [CLI, '--docroot', root, '--listen', '127.0.0.1:0', '--workers', '1', '--drain-timeout', '300ms'], {
+    env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const port = await new Promise<number>((resolve) => {
+    child.stdout.on('data', () => {
+      const m = /"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  const reply = new Promise<string>((resolve) => {
+    httpRequest(`http://127.0.0.1:${port}/spin.php`, { agent: false }, (res) => resolve(String(res.statusCode)))
+      .on('error', (err) => resolve(err.message)).end();
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = Date.now();
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0);
+  assert.ok(Date.now() - t0 < 10_000);
+  assert.match(out, /drain timeout: stopping with requests still in flight/);
+  await reply;
+});
