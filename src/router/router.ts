@@ -73,6 +73,8 @@ export class Router {
   readonly #realRoot: string;
   readonly #indexFile: string;
   readonly #symlinksOutside: boolean;
+  // realpath verdicts, kept briefly: a stat per request still sees new and deleted files at once
+  readonly #inside = new Map<string, { inode: number; until: number }>();
 
   constructor(options: RouterOptions) {
     this.#root = path.resolve(options.documentRoot);
@@ -138,9 +140,15 @@ export class Router {
     try {
       const stat = statSync(full, { throwIfNoEntry: false }); // still throws ENOTDIR, EACCES
       if (!stat || this.#symlinksOutside) return stat;
+      const now = Date.now();
+      const known = this.#inside.get(full);
+      if (known && known.inode === stat.ino && known.until > now) return stat;
       // a symlink may lead anywhere: only what stays under the root is served
       const real = realpathSync.native(full);
-      return real === this.#realRoot || real.startsWith(this.#realRoot + '/') ? stat : undefined;
+      if (real !== this.#realRoot && !real.startsWith(this.#realRoot + '/')) return undefined;
+      if (this.#inside.size > 10_000) this.#inside.clear();
+      this.#inside.set(full, { inode: stat.ino, until: now + 1000 });
+      return stat;
     } catch {
       return undefined;
     }

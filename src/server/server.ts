@@ -10,6 +10,11 @@ import { Admission } from '../queue/admission.js';
 import { Router } from '../router/router.js';
 import { serveStatic } from '../static/serve-static.js';
 
+// Request ids: a random process prefix and a counter, unique without a syscall per request.
+const ID_PREFIX = randomBytes(6).toString('hex');
+let idCounter = 0;
+const nextRequestId = () => ID_PREFIX + (++idCounter).toString(16).padStart(8, '0');
+
 const MAX_URI = 8192; // nginx: large_client_header_buffers 4 8k
 const BODY_TIMEOUT_MS = 60_000; // nginx: client_body_timeout 60s
 
@@ -227,7 +232,7 @@ export class TokioServer {
       serverAddr: config.listenHost,
       serverPort: this.#port,
       remoteAddr: incoming.remoteAddr,
-      requestId: randomBytes(8).toString('hex'),
+      requestId: nextRequestId(),
       requestTime: incoming.arrived,
     };
     let timer: NodeJS.Timeout | undefined;

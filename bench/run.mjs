@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// tokio-php against nginx + php-fpm, measured in one run with wrk on the same scripts and the
+// same number of PHP workers, OPcache on in both. Prints req/s, p50, p99 and tokio-php's ratio.
+//
+//   node bench/run.mjs [--workers N] [--duration 10] [--connections 64]
+//
+// Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
+const workers = Number(args.workers ?? os.availableParallelism());
+const duration = Number(args.duration ?? 10);
+const connections = Number(args.connections ?? 64);
+const work = '/tmp/tokio-bench';
+const site = path.join(work, 'site');
+const TOKIO_PORT = 18081;
+const NGINX_PORT = 18082;
+
+const SCENARIOS = [
+  ['hello world', '/hello.php'],
+  ['superglobals JSON', '/superglobals.php?a=1&b=2'],
+  ['autoload 100 classes', '/bootstrap.php'],
+  ['64 KB response', '/big.php'],
+  ['1 KB static file', '/static.txt'],
+];
+
+function sh(cmd, cmdArgs, opts = {}) {
+  return execFileSync(cmd, cmdArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+
+function ensurePackages() {
+  const fpm = readdirSync('/usr/sbin').find((f) => /^php-fpm\d+\.\d+$/.test(f));
+  const missing = [];
+  if (!existsSync('/usr/bin/wrk')) missing.push('wrk');
+  if (!existsSync('/usr/sbin/nginx')) missing.push('nginx-light');
+  if (!fpm) missing.push('php-fpm');
+  if (missing.length) {
+    console.error(`installing ${missing.join(' ')} with apt-get`);
+    sh('apt-get', ['update', '-qq']);
+    sh('apt-get', ['install', '-y', '-qq', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  return readdirSync('/usr/sbin').find((f) => /^php-fpm\d+\.\d+$/.test(f));
+}
+
+function startPeer(fpmBinary) {
+  const fpmConf = path.join(work, 'fpm.conf');
+  writeFileSync(fpmConf, `[global]
+pid = ${work}/fpm.pid
+error_log = ${work}/fpm.log
+daemonize = no
+[www]
+user = www-data
+group = www-data
+listen = ${work}/fpm.sock
+listen.owner = www-data
+listen.mode = 0666
+listen.backlog = 4096
+pm = static
+pm.max_children = ${workers}
+php_admin_value[opcache.enable] = 1
+php_admin_value[opcache.revalidate_freq] = 0
+php_admin_value[opcache.memory_consumption] = 256
+`);
+  const nginxConf = path.join(work, 'nginx.conf');
+  writeFileSync(nginxConf, `worker_processes auto;
+pid ${work}/nginx.pid;
+error_log ${work}/nginx-error.log;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  include /etc/nginx/mime.types;
+  client_body_temp_path ${work}/nginx-body;
+  fastcgi_temp_path ${work}/nginx-fcgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${NGINX_PORT} backlog=4096;
+    root ${site};
+    location ~ [^/]\\.php(/|$) {
+      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
+      try_files $fastcgi_script_name =404;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass unix:${work}/fpm.sock;
+    }
+  }
+}
+`);
+  const fpm = spawn(`/usr/sbin/${fpmBinary}`, ['-F', '-y', fpmConf, '-c', `/etc/php/${fpmBinary.slice(7)}/fpm/php.ini`], { stdio: 'ignore' });
+  const nginx = spawn('/usr/sbin/nginx', ['-c', nginxConf], { stdio: 'ignore' });
+  return [fpm, nginx];
+}
+
+function startTokio() {
+  return spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${TOKIO_PORT}`,
+    '--workers', String(workers), '--queue', '100000'], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } });
+}
+
+async function waitFor(port, urlPath) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${urlPath}`);
+      if (res.ok) return;
+    } catch { /* not yet */ }
+    await sleep(100);
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+function wrk(port, urlPath, seconds) {
+  const out = sh('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}${urlPath}`]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const lat = (p) => /(\d+(?:\.\d+)?)(us|ms|s)\b/.exec(new RegExp(`\\s${p}%\\s+(\\S+)`).exec(out)?.[1] ?? '');
+  const ms = (m) => (m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN);
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
+  return { rps, p50: ms(lat(50)), p99: ms(lat(99)), errors: Number(errors) };
+}
+
+// nginx -v prints on stderr
+const nginxVersion = () => /nginx\/[\d.]+/.exec(spawnSync('/usr/sbin/nginx', ['-v'], { encoding: 'utf8' }).stderr)?.[0] ?? 'nginx';
+
+const fmtMs = (v) => (v < 1 ? `${(v * 1000).toFixed(0)} µs` : `${v.toFixed(2)} ms`);
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('run as root: php-fpm runs its workers as www-data');
+  const fpmBinary = ensurePackages();
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  cpSync(path.join(here, 'site'), site, { recursive: true });
+  const procs = [...startPeer(fpmBinary), startTokio()];
+  const stop = () => procs.forEach((p) => p.kill('SIGTERM'));
+  process.on('exit', stop);
+  await waitFor(NGINX_PORT, '/hello.php');
+  await waitFor(TOKIO_PORT, '/hello.php');
+  const phpVersion = sh(`/usr/sbin/${fpmBinary}`, ['-v']).split('\n')[0].replace(/ \(built:.*$/, '');
+
+  const rows = [];
+  for (const [name, urlPath] of SCENARIOS) {
+    const result = {};
+    for (const [server, port] of [['tokio', TOKIO_PORT], ['fpm', NGINX_PORT]]) {
+      wrk(port, urlPath, 2); // warm up: OPcache, connections, JIT of the JS side
+      result[server] = wrk(port, urlPath, duration);
+    }
+    rows.push([name, result]);
+    console.error(`${name}: tokio-php ${result.tokio.rps.toFixed(0)} req/s, nginx+php-fpm ${result.fpm.rps.toFixed(0)} req/s`);
+  }
+  stop();
+
+  console.log(`\n${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`);
+  console.log(`${workers} PHP workers each; wrk -t2 -c${connections} -d${duration}s on the same machine; peer: ${nginxVersion()} + ${phpVersion}\n`);
+  console.log('| scenario | tokio-php req/s | p50 | p99 | nginx + php-fpm req/s | p50 | p99 | ratio |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [name, { tokio, fpm }] of rows) {
+    const bad = tokio.errors || fpm.errors ? ` (non-2xx: ${tokio.errors}/${fpm.errors})` : '';
+    console.log(`| ${name} | ${tokio.rps.toFixed(0)} | ${fmtMs(tokio.p50)} | ${fmtMs(tokio.p99)} | ${fpm.rps.toFixed(0)} | ${fmtMs(fpm.p50)} | ${fmtMs(fpm.p99)} | ${(tokio.rps / fpm.rps).toFixed(2)}×${bad} |`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
