@@ -97,3 +97,33 @@ test('past DRAIN_TIMEOUT the scripts still running are stopped and the process e
   assert.match(out, /drain timeout: stopping with requests still in flight/);
   await reply;
 });
+
+test('with no configuration it serves the bundled demo: PHP version, ZTS, OPcache, superglobals, upload form', async () => {
+  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--workers', '1'], {
+    env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const port = await new Promise<number>((resolve) => {
+      child.stdout.on('data', () => {
+        const m = /"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    const page = await (await fetch(`http://127.0.0.1:${port}/?hello=world`)).text();
+    assert.match(page, /<td id="php-version">8\.4\.\d+<\/td>/);
+    assert.match(page, /<td id="zts">yes<\/td>/);
+    assert.match(page, /<td id="opcache">on<\/td>/);
+    assert.match(page, /&#039;hello&#039; =&gt; &#039;world&#039;/);
+    assert.match(page, /<input type="file" name="files\[\]" multiple>/);
+    const form = new FormData();
+    form.append('note', 'hi');
+    form.append('files[]', new Blob(['tokio upload']), 'a.txt');
+    const posted = await (await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: form })).text();
+    assert.match(posted, /<td>a\.txt<\/td><td>12<\/td><td><code>[0-9a-f]{64}<\/code><\/td>/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/style.css`)).headers.get('content-type'), 'text/css; charset=utf-8');
+  } finally {
+    child.kill('SIGTERM');
+  }
+});

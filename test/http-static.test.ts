@@ -86,3 +86,11 @@ test('a large file arrives whole, and a range of it too', async () => {
   assert.equal(part.status, 206);
   assert.deepEqual(part.body, big.subarray(1000000, 9000001));
 });
+
+test('a small file edited in place is served fresh at once', async () => {
+  const file = path.join(root, 'edit.txt');
+  writeFileSync(file, 'first');
+  assert.equal((await get(`${site.base}/edit.txt`)).body.toString(), 'first');
+  writeFileSync(file, 'second!');
+  assert.equal((await get(`${site.base}/edit.txt`)).body.toString(), 'second!');
+});

@@ -6,6 +6,39 @@ import { endWithoutBody, send, writeHead } from '../http/respond.js';
 import { contentType } from './mime.js';
 
 const SMALL_FILE = 64 * 1024;
+const CACHE_BYTES = 64 * 1024 * 1024;
+
+/** A small file's bytes and validators, valid while its inode, size and mtime stay the same. */
+interface Cached {
+  ino: number;
+  mtimeMs: number;
+  size: number;
+  body: Buffer;
+  headers: string[];
+}
+const cache = new Map<string, Cached>();
+let cachedBytes = 0;
+
+function describe(file: string, stat: Stats): string[] {
+  const lastModified = new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
+  return ['Content-Type', contentType(file), 'Last-Modified', lastModified, 'ETag', etagOf(stat), 'Accept-Ranges', 'bytes'];
+}
+
+// The router's stat of this request revalidates the entry: no open/read for a small file again.
+function cachedFile(file: string, stat: Stats): Cached {
+  const hit = cache.get(file);
+  if (hit && hit.ino === stat.ino && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit;
+  const entry = { ino: stat.ino, mtimeMs: stat.mtimeMs, size: stat.size, body: readFileSync(file), headers: describe(file, stat) };
+  if (entry.body.length !== stat.size) return { ...entry, size: -1 }; // changed while read: do not keep it
+  if (hit) cachedBytes -= hit.body.length;
+  if (cachedBytes + entry.body.length > CACHE_BYTES) {
+    cache.clear();
+    cachedBytes = 0;
+  }
+  cache.set(file, entry);
+  cachedBytes += entry.body.length;
+  return entry;
+}
 
 export interface StaticRequest {
   ifNoneMatch: string;
@@ -49,17 +82,18 @@ export function parseRange(header: string, size: number): [number, number] | 'un
 }
 
 export function serveStatic(ex: Exchange, file: string, stat: Stats, req: StaticRequest): void {
-  const etag = etagOf(stat);
-  const lastModified = new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
-  const headers = ['Content-Type', contentType(file), 'Last-Modified', lastModified, 'ETag', etag, 'Accept-Ranges', 'bytes'];
+  const small = stat.size <= SMALL_FILE ? cachedFile(file, stat) : undefined;
+  const base = small?.headers ?? describe(file, stat);
+  const etag = base[5];
   if (notModified(req, etag, stat.mtimeMs)) {
-    send(ex, 304, '', headers.slice(2, 6), Buffer.alloc(0));
+    send(ex, 304, '', base.slice(2, 6), Buffer.alloc(0));
     return;
   }
+  let headers = base;
   let start = 0;
   let end = stat.size - 1;
   let status = 200;
-  if (req.range && (!req.ifRange || req.ifRange === etag || req.ifRange === lastModified)) {
+  if (req.range && (!req.ifRange || req.ifRange === etag || req.ifRange === base[3])) {
     const range = parseRange(req.range, stat.size);
     if (range === 'unsatisfiable') {
       send(ex, 416, '', ['Content-Range', `bytes */${stat.size}`], Buffer.alloc(0));
@@ -68,21 +102,20 @@ export function serveStatic(ex: Exchange, file: string, stat: Stats, req: Static
     if (range) {
       [start, end] = range;
       status = 206;
-      headers.push('Content-Range', `bytes ${start}-${end}/${stat.size}`);
+      headers = [...base, 'Content-Range', `bytes ${start}-${end}/${stat.size}`];
     }
   }
   const length = end - start + 1;
-  if (ex.method === 'HEAD' || length <= SMALL_FILE) {
-    const body = ex.method === 'HEAD' || length === 0 ? Buffer.alloc(0) : readFileSync(file).subarray(start, end + 1);
-    if (ex.method === 'HEAD') {
-      ex.responded = true;
-      ex.res.cork(() => {
-        writeHead(ex.res, status, '', headers);
-        endWithoutBody(ex.res, length);
-      });
-      return;
-    }
-    send(ex, status, '', headers, body);
+  if (ex.method === 'HEAD') {
+    ex.responded = true;
+    ex.res.cork(() => {
+      writeHead(ex.res, status, '', headers);
+      endWithoutBody(ex.res, length);
+    });
+    return;
+  }
+  if (small) {
+    send(ex, status, '', headers, status === 206 ? small.body.subarray(start, end + 1) : small.body);
     return;
   }
   streamFile(ex, file, start, end, status, headers);
