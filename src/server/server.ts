@@ -1,10 +1,11 @@
-// The HTTP server: one uWS handler walks each request down the path in DESIGN.md —
-// protocol checks → router → static file | admission (503) → PHP engine → response.
+// The HTTP server: every request walks the path in DESIGN.md —
+// protocol checks → router → static file | admission (503) → PHP engine → response —
+// whichever transport brought it (uWebSockets.js, or Node's http for what uWS refuses).
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
-import { send, sendError, type Exchange } from '../http/respond.js';
-import uws, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../http/uws.js';
+import { sendError, type Exchange, type RequestHead } from '../http/exchange.js';
+import { Listener } from '../http/listener.js';
 import type { Logger } from '../log.js';
 import { Admission } from '../queue/admission.js';
 import { Router } from '../router/router.js';
@@ -18,16 +19,35 @@ const nextRequestId = () => ID_PREFIX + (++idCounter).toString(16).padStart(8, '
 const MAX_URI = 8192; // nginx: large_client_header_buffers 4 8k
 const BODY_TIMEOUT_MS = 60_000; // nginx: client_body_timeout 60s
 
-interface Incoming {
-  method: string;
-  url: string;
-  query: string;
-  headers: string[];
+/** The value of a header in a lower-case name/value list, '' when absent. */
+function headerValue(headers: readonly string[], name: string): string {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return '';
+}
+
+interface BodyFraming {
   contentLength: number;
   chunked: boolean;
-  host: string;
-  remoteAddr: string;
-  arrived: number;
+  /** several Content-Length values that disagree, or one that is not a number */
+  conflicting: boolean;
+}
+
+function framing(headers: readonly string[]): BodyFraming {
+  let contentLength = -1;
+  let lengths = 0;
+  let conflicting = false;
+  let chunked = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'content-length') {
+      const n = /^\d+$/.test(headers[i + 1]) ? Number(headers[i + 1]) : NaN;
+      conflicting ||= Number.isNaN(n) || (lengths > 0 && n !== contentLength);
+      contentLength = n;
+      lengths++;
+    } else if (headers[i] === 'transfer-encoding') {
+      chunked = true;
+    }
+  }
+  return { contentLength, chunked, conflicting };
 }
 
 export class TokioServer {
@@ -36,11 +56,9 @@ export class TokioServer {
   readonly #log: Logger;
   readonly #router: Router;
   readonly #admission: Admission;
-  readonly #app: TemplatedApp;
-  #listenSocket: us_listen_socket | null = null;
-  #port = 0;
-  #draining = false;
+  readonly #listener: Listener;
   readonly #running = new Set<number>();
+  #draining = false;
   #idleWaiters: (() => void)[] = [];
 
   constructor(config: Config, engine: Engine, log: Logger) {
@@ -49,42 +67,23 @@ export class TokioServer {
     this.#log = log;
     this.#router = new Router(config);
     this.#admission = new Admission(config.workers, config.queueCapacity);
-    this.#app = config.tlsCert && config.tlsKey
-      ? uws.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey })
-      : uws.App();
-    this.#app.any('/*', (res, req) => {
+    this.#listener = new Listener(config, log, (head, ex) => {
       try {
-        this.#handle(res, req);
+        this.#handle(head, ex);
       } catch (err) {
         // a bug here must cost one request, not the process
         this.#log.error({ err }, 'request handler failed');
-        const ex = { res, method: 'GET', aborted: false, responded: false };
-        try {
-          sendError(ex, 500, [], true);
-        } catch {
-          res.close();
-        }
+        sendError(ex, 500, [], true);
       }
     });
   }
 
   get port(): number {
-    return this.#port;
+    return this.#listener.port;
   }
 
   listen(): Promise<number> {
-    const { listenHost, listenPort } = this.#config;
-    return new Promise((resolve, reject) => {
-      this.#app.listen(listenHost, listenPort, (socket) => {
-        if (!socket) {
-          reject(new Error(`cannot listen on ${listenHost}:${listenPort} (address in use or not allowed)`));
-          return;
-        }
-        this.#listenSocket = socket;
-        this.#port = uws.us_socket_local_port(socket);
-        resolve(this.#port);
-      });
-    });
+    return this.#listener.listen();
   }
 
   /**
@@ -93,14 +92,13 @@ export class TokioServer {
    */
   async close(timeoutMs: number): Promise<boolean> {
     this.#draining = true;
-    if (this.#listenSocket) uws.us_listen_socket_close(this.#listenSocket);
-    this.#listenSocket = null;
+    this.#listener.stopAccepting();
     const drained = await this.#idleWithin(timeoutMs);
     if (!drained) {
       for (const id of this.#running) this.#engine.abort(id, 'kill');
       await this.#idleWithin(5000);
     }
-    this.#app.close();
+    this.#listener.close();
     return drained;
   }
 
@@ -124,91 +122,58 @@ export class TokioServer {
     if (this.#admission.inFlight === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
-  #handle(res: HttpResponse, req: HttpRequest): void {
-    const ex: Exchange = { res, method: req.getCaseSensitiveMethod(), aborted: false, responded: false };
-    // attached at once: uWS needs it for every response not ended here (endWithoutBody counts)
-    res.onAborted(() => {
-      ex.aborted = true;
-      ex.onAbort?.();
-    });
-    const headers: string[] = [];
-    let contentLength = -1;
-    let lengths = 0;
-    let conflicting = false;
-    let chunked = false;
-    let host = '';
-    req.forEach((name, value) => {
-      headers.push(name, value);
-      if (name === 'content-length') {
-        const n = /^\d+$/.test(value) ? Number(value) : NaN;
-        conflicting ||= Number.isNaN(n) || (lengths > 0 && n !== contentLength);
-        contentLength = n;
-        lengths++;
-      } else if (name === 'transfer-encoding') {
-        chunked = true;
-      } else if (name === 'host') {
-        host = value;
-      }
-    });
-    const url = req.getUrl();
-    const query = req.getQuery() ?? '';
-    if (url.length + query.length > MAX_URI) return sendError(ex, 414, [], true);
-    if (conflicting) return sendError(ex, 400, [], true);
-    if (contentLength > this.#config.maxBodySize) return sendError(ex, 413, [], true);
+  #handle(head: RequestHead, ex: Exchange): void {
+    if (head.url.length + head.query.length > MAX_URI) return sendError(ex, 414, [], true);
+    const body = framing(head.headers);
+    if (body.conflicting) return sendError(ex, 400, [], true);
+    if (body.contentLength > this.#config.maxBodySize) return sendError(ex, 413, [], true);
 
-    const route = this.#router.resolve(url, query);
+    const route = this.#router.resolve(head.url, head.query);
     switch (route.kind) {
       case 'error':
         return sendError(ex, route.status);
       case 'redirect':
-        return send(ex, 301, '', ['Location', route.location, 'Content-Type', 'text/html'],
+        return ex.send(301, '', ['Location', route.location, 'Content-Type', 'text/html'],
           Buffer.from('<html><head><title>301 Moved Permanently</title></head><body><h1>301 Moved Permanently</h1></body></html>\n'));
       case 'static':
         return serveStatic(ex, route.file, route.stat, {
-          ifNoneMatch: req.getHeader('if-none-match'),
-          ifModifiedSince: req.getHeader('if-modified-since'),
-          range: req.getHeader('range'),
-          ifRange: req.getHeader('if-range'),
+          ifNoneMatch: headerValue(head.headers, 'if-none-match'),
+          ifModifiedSince: headerValue(head.headers, 'if-modified-since'),
+          range: headerValue(head.headers, 'range'),
+          ifRange: headerValue(head.headers, 'if-range'),
         });
     }
     if (this.#draining || !this.#admission.tryAdmit()) {
       return sendError(ex, 503, ['Retry-After', '1']);
     }
-    const incoming: Incoming = {
-      method: ex.method, url, query, headers, contentLength, chunked, host,
-      remoteAddr: Buffer.from(res.getRemoteAddressAsText()).toString(), arrived: Date.now(),
-    };
-    const run = (body: Buffer | undefined) => this.#runPhp(ex, incoming, route, body);
-    if (contentLength > 0 || chunked) this.#readBody(ex, incoming, run);
+    const arrived = Date.now();
+    const run = (content: Buffer | undefined) => this.#runPhp(ex, head, route, content, arrived);
+    if (body.contentLength > 0 || body.chunked) this.#readBody(ex, body, run);
     else run(undefined);
   }
 
-  #readBody(ex: Exchange, incoming: Incoming, then: (body: Buffer) => void): void {
+  #readBody(ex: Exchange, framing: BodyFraming, then: (body: Buffer) => void): void {
     const max = this.#config.maxBodySize;
-    const known = incoming.contentLength >= 0 && !incoming.chunked;
-    const whole = known ? Buffer.allocUnsafe(incoming.contentLength) : undefined;
+    const whole = framing.chunked ? undefined : Buffer.allocUnsafe(framing.contentLength);
     const parts: Buffer[] = [];
     let received = 0;
-    const timer = setTimeout(() => {
+    const fail = (status: number) => {
+      clearTimeout(timer);
+      ex.onAbort = undefined;
       this.#release();
-      sendError(ex, 408, [], true);
-    }, BODY_TIMEOUT_MS);
+      sendError(ex, status, [], true);
+    };
+    const timer = setTimeout(() => fail(408), BODY_TIMEOUT_MS);
     ex.onAbort = () => {
       clearTimeout(timer);
       this.#release();
     };
-    ex.res.onData((chunk, isLast) => {
+    ex.readBody((chunk, isLast) => {
       if (ex.responded) return;
-      const bytes = new Uint8Array(chunk);
-      if (received + bytes.length > max) {
-        clearTimeout(timer);
-        this.#release();
-        sendError(ex, 413, [], true);
-        return;
-      }
-      if (whole) whole.set(bytes, received);
-      else parts.push(Buffer.from(bytes)); // copied: uWS reuses the memory after this call
-      received += bytes.length;
+      if (received + chunk.length > max) return fail(413);
+      if (whole) whole.set(chunk, received);
+      else if (chunk.length) parts.push(Buffer.from(chunk)); // copied: the transport reuses the memory
+      received += chunk.length;
       if (!isLast) return;
       clearTimeout(timer);
       ex.onAbort = undefined;
@@ -216,24 +181,28 @@ export class TokioServer {
     });
   }
 
-  #runPhp(ex: Exchange, incoming: Incoming, route: { scriptFilename: string; scriptName: string; pathInfo: string }, body: Buffer | undefined): void {
+  #runPhp(ex: Exchange, head: RequestHead, route: { scriptFilename: string; scriptName: string; pathInfo: string },
+    body: Buffer | undefined, arrived: number): void {
     const config = this.#config;
+    const host = headerValue(head.headers, 'host');
     const request: PhpRequest = {
-      method: incoming.method,
-      uri: incoming.query ? `${incoming.url}?${incoming.query}` : incoming.url,
+      method: head.method,
+      uri: head.query ? `${head.url}?${head.query}` : head.url,
       scriptFilename: route.scriptFilename,
       scriptName: route.scriptName,
       pathInfo: route.pathInfo,
       documentRoot: this.#router.documentRoot,
-      headers: incoming.headers,
+      headers: head.headers,
       body,
       https: Boolean(config.tlsCert),
-      serverName: incoming.host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'),
+      protocol: head.protocol,
+      serverName: host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'),
       serverAddr: config.listenHost,
-      serverPort: this.#port,
-      remoteAddr: incoming.remoteAddr,
+      serverPort: this.#listener.port,
+      remoteAddr: head.remoteAddr,
+      remotePort: head.remotePort,
       requestId: nextRequestId(),
-      requestTime: incoming.arrived,
+      requestTime: arrived,
     };
     let timer: NodeJS.Timeout | undefined;
     if (config.requestTimeout > 0) {
@@ -253,11 +222,11 @@ export class TokioServer {
         if (ex.responded) return;
         // stopped by shutdown: what it wrote is incomplete
         if (r.aborted) sendError(ex, 503, ['Retry-After', '1'], true);
-        else send(ex, r.status || 500, r.reason, r.headers, r.body);
+        else ex.send(r.status || 500, r.reason, r.headers, r.body);
       },
       (err: Error) => {
         this.#log.error({ err, requestId: request.requestId }, 'PHP engine failed the request');
-        if (!ex.responded) sendError(ex, 503, ['Retry-After', '1']);
+        sendError(ex, 503, ['Retry-After', '1']);
       },
     ).finally(() => {
       clearTimeout(timer);

@@ -1,8 +1,7 @@
 // Static files as nginx serves them: Content-Type, ETag and Last-Modified with 304, HEAD,
 // single byte ranges (206/416), and large files streamed as the socket drains.
 import { createReadStream, readFileSync, type Stats } from 'node:fs';
-import type { Exchange } from '../http/respond.js';
-import { endWithoutBody, send, writeHead } from '../http/respond.js';
+import type { Exchange } from '../http/exchange.js';
 import { contentType } from './mime.js';
 
 const SMALL_FILE = 64 * 1024;
@@ -86,7 +85,7 @@ export function serveStatic(ex: Exchange, file: string, stat: Stats, req: Static
   const base = small?.headers ?? describe(file, stat);
   const etag = base[5];
   if (notModified(req, etag, stat.mtimeMs)) {
-    send(ex, 304, '', base.slice(2, 6), Buffer.alloc(0));
+    ex.sendHead(304, '', base.slice(2, 6));
     return;
   }
   let headers = base;
@@ -96,7 +95,7 @@ export function serveStatic(ex: Exchange, file: string, stat: Stats, req: Static
   if (req.range && (!req.ifRange || req.ifRange === etag || req.ifRange === base[3])) {
     const range = parseRange(req.range, stat.size);
     if (range === 'unsatisfiable') {
-      send(ex, 416, '', ['Content-Range', `bytes */${stat.size}`], Buffer.alloc(0));
+      ex.send(416, '', ['Content-Range', `bytes */${stat.size}`], Buffer.alloc(0));
       return;
     }
     if (range) {
@@ -107,51 +106,13 @@ export function serveStatic(ex: Exchange, file: string, stat: Stats, req: Static
   }
   const length = end - start + 1;
   if (ex.method === 'HEAD') {
-    ex.responded = true;
-    ex.res.cork(() => {
-      writeHead(ex.res, status, '', headers);
-      endWithoutBody(ex.res, length);
-    });
+    ex.sendHead(status, '', headers, length);
     return;
   }
   if (small) {
-    send(ex, status, '', headers, status === 206 ? small.body.subarray(start, end + 1) : small.body);
+    ex.send(status, '', headers, status === 206 ? small.body.subarray(start, end + 1) : small.body);
     return;
   }
-  streamFile(ex, file, start, end, status, headers);
-}
-
-function streamFile(ex: Exchange, file: string, start: number, end: number, status: number, headers: string[]): void {
-  const res = ex.res;
-  const total = end - start + 1;
-  const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
-  ex.responded = true;
-  let headWritten = false;
-  const abort = () => stream.destroy();
-  ex.onAbort = abort;
-  stream.on('error', () => {
-    if (!ex.aborted) res.close();
-  });
-  stream.on('data', (chunk) => {
-    const buf = chunk as Buffer;
-    if (ex.aborted) return abort();
-    res.cork(() => {
-      if (!headWritten) {
-        writeHead(res, status, '', headers);
-        headWritten = true;
-      }
-      const base = res.getWriteOffset();
-      const [ok, done] = res.tryEnd(buf, total);
-      if (done) return stream.destroy();
-      if (ok) return;
-      // the socket is full: wait until it drains, then resend what it did not take
-      stream.pause();
-      res.onWritable((offset) => {
-        const [ok2, done2] = res.tryEnd(buf.subarray(offset - base), total);
-        if (done2) stream.destroy();
-        else if (ok2) stream.resume();
-        return ok2;
-      });
-    });
-  });
+  const source = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
+  ex.stream(status, headers, length, source);
 }

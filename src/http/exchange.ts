@@ -1,0 +1,51 @@
+// One request/response as the pipeline sees it, whatever carries it: uWebSockets.js for
+// HTTP/1.1, Node's http for what uWS refuses (HTTP/1.0, malformed or pipelined requests).
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+
+export interface RequestHead {
+  method: string;
+  /** path as received, without the query */
+  url: string;
+  query: string;
+  /** lower-case name, value, name, value, ... */
+  headers: string[];
+  remoteAddr: string;
+  /** undefined where the transport cannot tell (uWS) */
+  remotePort?: number;
+  /** 'HTTP/1.1' or 'HTTP/1.0' */
+  protocol: string;
+}
+
+export interface Exchange {
+  readonly method: string;
+  /** the client went away: nothing more can be sent */
+  aborted: boolean;
+  /** a response has been (or is being) sent */
+  responded: boolean;
+  /** called once if the client goes away */
+  onAbort?: () => void;
+  /** A whole response; a large body drains with backpressure. `close` ends the connection after it. */
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close?: boolean): void;
+  /** Status and headers only (HEAD, 304); `contentLength` is announced when given. */
+  sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void;
+  /** A body of `total` bytes read from `source`, paced by the socket. */
+  stream(status: number, headers: readonly string[], total: number, source: Readable): void;
+  /** The request body, chunk by chunk; `chunk` must be copied if kept past the call. */
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void;
+}
+
+export function reasonPhrase(status: number, reason = ''): string {
+  return reason || STATUS_CODES[status] || '';
+}
+
+// Framing is the transport's to write: the script's own length/encoding/connection headers would conflict.
+const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+export const isHopByHop = (name: string): boolean => HOP_BY_HOP.has(name.toLowerCase());
+
+/** A short plain-text error response, as nginx's own pages are short. */
+export function sendError(ex: Exchange, status: number, extraHeaders: readonly string[] = [], close = false): void {
+  if (ex.aborted || ex.responded) return;
+  const text = `${status} ${STATUS_CODES[status] ?? ''}\n`;
+  ex.send(status, '', ['Content-Type', 'text/plain; charset=utf-8', ...extraHeaders], Buffer.from(text), close);
+}

@@ -1,0 +1,58 @@
+// Exchange over Node's http module: the path for requests uWS refuses (HTTP/1.0, malformed
+// or pipelined ones). Node frames HTTP/1.0 responses without chunked encoding by itself.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { isHopByHop, reasonPhrase, type Exchange } from './exchange.js';
+
+export class NodeExchange implements Exchange {
+  aborted = false;
+  responded = false;
+  onAbort?: () => void;
+  readonly method: string;
+
+  constructor(readonly req: IncomingMessage, readonly res: ServerResponse) {
+    this.method = req.method ?? 'GET';
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      this.aborted = true;
+      this.onAbort?.();
+    });
+  }
+
+  #head(status: number, reason: string, headers: readonly string[], contentLength?: number, close = false): void {
+    const raw: string[] = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (!isHopByHop(headers[i])) raw.push(headers[i], headers[i + 1]);
+    }
+    if (contentLength !== undefined) raw.push('Content-Length', String(contentLength));
+    if (close) raw.push('Connection', 'close');
+    this.res.writeHead(status, reasonPhrase(status, reason), raw);
+  }
+
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close = false): void {
+    if (this.aborted) return;
+    this.responded = true;
+    const bodiless = this.method === 'HEAD' || status === 204 || status === 304;
+    this.#head(status, reason, headers, bodiless ? undefined : body.length, close);
+    this.res.end(bodiless ? undefined : body);
+  }
+
+  sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {
+    if (this.aborted) return;
+    this.responded = true;
+    this.#head(status, reason, headers, contentLength);
+    this.res.end();
+  }
+
+  stream(status: number, headers: readonly string[], total: number, source: Readable): void {
+    this.responded = true;
+    this.onAbort = () => source.destroy();
+    this.#head(status, '', headers, total);
+    source.pipe(this.res);
+  }
+
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
+    this.req.on('data', (chunk: Buffer) => onChunk(chunk, false));
+    this.req.on('end', () => onChunk(new Uint8Array(0), true));
+  }
+}

@@ -1,0 +1,95 @@
+// Exchange over uWebSockets.js: corked writes, tryEnd/onWritable for backpressure.
+import type { Readable } from 'node:stream';
+import { isHopByHop, reasonPhrase, type Exchange } from './exchange.js';
+import type { HttpResponse } from './uws.js';
+
+export class UwsExchange implements Exchange {
+  aborted = false;
+  responded = false;
+  onAbort?: () => void;
+
+  constructor(readonly res: HttpResponse, readonly method: string) {
+    // attached at once: uWS requires it for any response not ended inside the handler
+    res.onAborted(() => {
+      this.aborted = true;
+      this.onAbort?.();
+    });
+  }
+
+  #head(status: number, reason: string, headers: readonly string[]): void {
+    this.res.writeStatus(`${status} ${reasonPhrase(status, reason)}`);
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (!isHopByHop(headers[i])) this.res.writeHeader(headers[i], headers[i + 1]);
+    }
+  }
+
+  // This uWS build mishandles endWithoutBody(length) (nothing is sent on a pipelined
+  // connection), so a known length goes out as a plain header.
+  #endWithoutBody(contentLength: number | undefined, close: boolean): void {
+    if (contentLength !== undefined) this.res.writeHeader('Content-Length', String(contentLength));
+    this.res.endWithoutBody();
+    if (close) this.res.close();
+  }
+
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close = false): void {
+    if (this.aborted) return;
+    this.responded = true;
+    const res = this.res;
+    res.cork(() => {
+      this.#head(status, reason, headers);
+      if (this.method === 'HEAD' || status === 204 || status === 304) return this.#endWithoutBody(undefined, close);
+      if (close || body.length < 64 * 1024) {
+        res.end(body, close);
+        return;
+      }
+      const base = res.getWriteOffset();
+      const [ok, done] = res.tryEnd(body, body.length);
+      if (ok || done) return;
+      res.onWritable((offset) => res.tryEnd(body.subarray(offset - base), body.length)[0]);
+    });
+  }
+
+  sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {
+    if (this.aborted) return;
+    this.responded = true;
+    this.res.cork(() => {
+      this.#head(status, reason, headers);
+      this.#endWithoutBody(contentLength, false);
+    });
+  }
+
+  stream(status: number, headers: readonly string[], total: number, source: Readable): void {
+    const res = this.res;
+    this.responded = true;
+    let headWritten = false;
+    this.onAbort = () => source.destroy();
+    source.on('error', () => {
+      if (!this.aborted) res.close();
+    });
+    source.on('data', (chunk: Buffer) => {
+      if (this.aborted) return source.destroy();
+      res.cork(() => {
+        if (!headWritten) {
+          this.#head(status, '', headers);
+          headWritten = true;
+        }
+        const base = res.getWriteOffset();
+        const [ok, done] = res.tryEnd(chunk, total);
+        if (done) return source.destroy();
+        if (ok) return;
+        // the socket is full: wait until it drains, then resend what it did not take
+        source.pause();
+        res.onWritable((offset) => {
+          const [ok2, done2] = res.tryEnd(chunk.subarray(offset - base), total);
+          if (done2) source.destroy();
+          else if (ok2) source.resume();
+          return ok2;
+        });
+      });
+    });
+  }
+
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
+    this.res.onData((chunk, last) => onChunk(new Uint8Array(chunk), last));
+  }
+}
