@@ -11,6 +11,7 @@
         "native/engine/engine.cc",
         "native/engine/worker_pool.cc",
         "native/engine/output_buffer.cc",
+        "native/gate/gate.cc",
         "native/sapi/tokio_sapi.c",
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -52,9 +52,21 @@ export interface NativeEngine {
   shutdown(): Promise<void>;
 }
 
+/** Accepts plain-HTTP connections and says who should serve each: see native/gate/gate.cc. */
+export interface NativeGate {
+  /** Binds and starts accepting; returns the bound port. Throws with the system's reason. */
+  listen(host: string, port: number): number;
+  close(): void;
+}
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-function load(): { Engine: new (options: NativeEngineOptions) => NativeEngine } {
+type GateCallback = (fd: number, verdict: 'uws' | 'node', remoteAddr: string, remotePort: number) => void;
+
+function load(): {
+  Engine: new (options: NativeEngineOptions) => NativeEngine;
+  Gate: new (onConnection: GateCallback) => NativeGate;
+} {
   const file = path.join(root, 'build/Release/tokio_php.node');
   try {
     return createRequire(import.meta.url)(file);

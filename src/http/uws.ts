@@ -3,4 +3,7 @@
 process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= '16384';
 const uws = await import('uWebSockets.js');
 export default uws;
-export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+export type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import type { TemplatedApp as DeclaredApp } from 'uWebSockets.js';
+/** The binary also has adoptSocket(fd), which its typings leave out. */
+export type TemplatedApp = DeclaredApp & { adoptSocket(fd: number): DeclaredApp };

@@ -1,0 +1,263 @@
+// The front door of plain-HTTP listeners. It accepts connections on its own thread, peeks at
+// the first request without consuming it, and hands the socket to JS with a verdict: uWS for
+// a well-formed HTTP/1.1 request, or Node's http for what uWS would refuse or mishandle
+// (HTTP/1.0, a malformed request line, no Host, requests pipelined from the start).
+#include "gate.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string_view>
+
+namespace tokio {
+
+namespace {
+
+constexpr size_t kMaxHead = 16 * 1024;  // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
+constexpr int kHeadTimeoutMs = 10'000;  // a client that never finishes its head is dropped
+
+bool IsTokenChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+// Finds a header's value in a head, case-insensitively; npos when absent.
+size_t FindHeader(std::string_view head, std::string_view name, std::string_view* value) {
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < head.size()) {
+    size_t start = pos + 2;
+    size_t end = head.find("\r\n", start);
+    if (end == std::string_view::npos || end == start) break;
+    std::string_view line = head.substr(start, end - start);
+    if (line.size() > name.size() && line[name.size()] == ':' && strncasecmp(line.data(), name.data(), name.size()) == 0) {
+      std::string_view v = line.substr(name.size() + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      *value = v;
+      return start;
+    }
+    pos = end;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+Gate::Verdict Gate::Classify(std::string_view data, bool* complete) {
+  size_t head_end = data.find("\r\n\r\n");
+  *complete = head_end != std::string_view::npos || data.size() >= kMaxHead;
+  if (head_end == std::string_view::npos) return kNode;  // over-long head: Node answers 431
+  std::string_view head = data.substr(0, head_end + 2);
+
+  // METHOD SP target SP HTTP/1.1 CRLF
+  size_t i = 0;
+  while (i < head.size() && IsTokenChar(head[i])) i++;
+  if (i == 0 || i >= head.size() || head[i] != ' ') return kNode;
+  size_t target_end = head.find(' ', i + 1);
+  size_t line_end = head.find("\r\n");
+  if (target_end == std::string_view::npos || target_end == i + 1 || target_end > line_end) return kNode;
+  if (head.substr(target_end + 1, line_end - target_end - 1) != "HTTP/1.1") return kNode;
+
+  std::string_view value;
+  if (FindHeader(head, "host", &value) == std::string_view::npos) return kNode;
+
+  // Bytes beyond this request's body are a second, pipelined request.
+  size_t rest = data.size() - (head_end + 4);
+  if (FindHeader(head, "transfer-encoding", &value) != std::string_view::npos) return kUws;
+  size_t length = 0;
+  if (FindHeader(head, "content-length", &value) != std::string_view::npos) {
+    length = static_cast<size_t>(std::strtoull(std::string(value).c_str(), nullptr, 10));
+  }
+  return rest > length ? kNode : kUws;
+}
+
+Napi::Object Gate::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(env, "Gate", {
+      InstanceMethod<&Gate::Listen>("listen"),
+      InstanceMethod<&Gate::Close>("close"),
+  });
+  exports.Set("Gate", cls);
+  return exports;
+}
+
+Gate::Gate(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gate>(info) {
+  if (!info[0].IsFunction()) {
+    Napi::TypeError::New(info.Env(), "Gate(onConnection)").ThrowAsJavaScriptException();
+    return;
+  }
+  on_connection_ = Napi::Persistent(info[0].As<Napi::Function>());
+}
+
+Gate::~Gate() { Stop(); }
+
+// listen(host, port) -> bound port; throws with the system's reason
+Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  std::string port = std::to_string(info[1].As<Napi::Number>().Uint32Value());
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    Napi::Error::New(env, "cannot resolve " + host + ": " + gai_strerror(rc)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+    std::string why = std::strerror(errno);
+    if (fd >= 0) close(fd);
+    freeaddrinfo(res);
+    Napi::Error::New(env, "cannot listen on " + host + ":" + port + ": " + why).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  freeaddrinfo(res);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  int bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                     : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+
+  listen_fd_ = fd;
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  ev.data.fd = wake_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  tsfn_ = Tsfn::New(env, "tokio-php-gate", 0, 1, this);
+  Ref();  // the thread calls back into this object until Close()
+  thread_ = std::thread([this] { Run(); });
+  return Napi::Number::New(env, bound_port);
+}
+
+Napi::Value Gate::Close(const Napi::CallbackInfo& info) {
+  if (Stop()) {
+    tsfn_.Release();
+    Unref();
+  }
+  return info.Env().Undefined();
+}
+
+bool Gate::Stop() {
+  if (!thread_.joinable()) return false;
+  stopping_ = true;
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+  thread_.join();
+  for (auto& [fd, pending] : pending_) close(fd);
+  pending_.clear();
+  close(listen_fd_);
+  close(epoll_fd_);
+  close(wake_fd_);
+  return true;
+}
+
+void Gate::Run() {
+  epoll_event events[64];
+  char peek[kMaxHead];
+  while (!stopping_) {
+    int n = epoll_wait(epoll_fd_, events, 64, 1000);
+    auto now = std::chrono::steady_clock::now();
+    for (int i = 0; i < n && !stopping_; i++) {
+      int fd = events[i].data.fd;
+      if (fd == wake_fd_) continue;
+      if (fd == listen_fd_) {
+        Accept(now);
+        continue;
+      }
+      auto it = pending_.find(fd);
+      if (it == pending_.end()) continue;
+      ssize_t got = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+      if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (got <= 0) {  // closed before it said anything
+        Drop(fd);
+        continue;
+      }
+      bool complete = false;
+      Verdict verdict = Classify(std::string_view(peek, static_cast<size_t>(got)), &complete);
+      if (!complete) continue;  // edge-triggered: woken again when more arrives
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      auto* c = new Handoff{fd, verdict, it->second.addr, it->second.port};
+      pending_.erase(it);
+      if (tsfn_.NonBlockingCall(c) != napi_ok) {
+        close(fd);
+        delete c;
+      }
+    }
+    // heads that never complete are dropped
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (now - it->second.since > std::chrono::milliseconds(kHeadTimeoutMs)) {
+        close(it->first);
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void Gate::Accept(std::chrono::steady_clock::time_point now) {
+  for (;;) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a transient error: epoll tells us again
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    char addr[INET6_ADDRSTRLEN] = {0};
+    int port = 0;
+    if (peer.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&peer);
+      inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
+      port = ntohs(a->sin6_port);
+      if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], addr, sizeof(addr));
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&peer);
+      inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
+      port = ntohs(a->sin_port);
+    }
+    pending_[fd] = Pending{now, addr, port};
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+}
+
+void Gate::Drop(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  pending_.erase(fd);
+}
+
+void Gate::Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff) {
+  std::unique_ptr<Handoff> h(handoff);
+  if (!env) {
+    close(h->fd);
+    return;
+  }
+  Napi::HandleScope scope(env);
+  self->on_connection_.Call({Napi::Number::New(env, h->fd), Napi::String::New(env, h->verdict == kUws ? "uws" : "node"),
+                             Napi::String::New(env, h->addr), Napi::Number::New(env, h->port)});
+  if (env.IsExceptionPending()) {
+    Napi::Error err = env.GetAndClearPendingException();
+    napi_fatal_exception(env, err.Value());
+  }
+}
+
+}  // namespace tokio

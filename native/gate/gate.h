@@ -1,0 +1,57 @@
+// See gate.cc: accepts plain-HTTP connections and routes each to uWS or Node's http.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+namespace tokio {
+
+class Gate : public Napi::ObjectWrap<Gate> {
+ public:
+  enum Verdict { kUws, kNode };
+
+  static Napi::Object Init(Napi::Env env, Napi::Object exports);
+  explicit Gate(const Napi::CallbackInfo& info);
+  ~Gate() override;
+
+  // The first request's bytes -> who serves the connection; `complete` is false while the
+  // head has not fully arrived.
+  static Verdict Classify(std::string_view data, bool* complete);
+
+ private:
+  struct Pending {
+    std::chrono::steady_clock::time_point since;
+    std::string addr;
+    int port;
+  };
+  struct Handoff {
+    int fd;
+    Verdict verdict;
+    std::string addr;
+    int port;
+  };
+
+  Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  bool Stop();
+  void Run();
+  void Accept(std::chrono::steady_clock::time_point now);
+  void Drop(int fd);
+  static void Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff);
+
+  using Tsfn = Napi::TypedThreadSafeFunction<Gate, Handoff, &Gate::Deliver>;
+  Tsfn tsfn_;
+  Napi::FunctionReference on_connection_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
+  std::unordered_map<int, Pending> pending_;  // gate thread only
+};
+
+}  // namespace tokio
