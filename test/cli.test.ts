@@ -14,6 +14,24 @@ function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
 }
 
+/** Starts the CLI on a free loopback port; resolves once it logs where it listens. */
+async function startCli(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...args], {
+    env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, port, exited, output: () => out };
+}
+
 test('a bad value stops startup with exit code 2, naming the variable and what it accepts', () => {
   const cases: [Record<string, string>, string[], RegExp][] = [
     [{ PHP_WORKERS: 'many' }, [], /^tokio-php: PHP_WORKERS="many" is not valid: expected an integer from 1 to 1024\n$/],
@@ -44,18 +62,7 @@ test('--help lists every option with its variable; --version prints the version'
 });
 
 test('SIGTERM lets the request in flight finish, then exits 0', async () => {
-  const child = spawn(process.execPath, [CLI, '--docroot', root, '--listen', '127.0.0.1:0', '--workers', '1'], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const m = /"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
+  const { child, port, exited, output } = await startCli(['--docroot', root, '--workers', '1']);
   const reply = new Promise<{ status: number; body: string }>((resolve, reject) => {
     httpRequest(`http://127.0.0.1:${port}/slow.php?ms=800`, { agent: false }, (res) => {
       let body = '';
@@ -65,25 +72,14 @@ test('SIGTERM lets the request in flight finish, then exits 0', async () => {
   });
   await new Promise((r) => setTimeout(r, 200));
   child.kill('SIGTERM');
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   assert.deepEqual(await reply, { status: 200, body: 'slept' });
-  assert.equal(await exit, 0);
-  assert.match(out, /shutting down: draining requests in flight/);
-  assert.match(out, /"msg":"stopped"/);
+  assert.equal(await exited, 0);
+  assert.match(output(), /shutting down: draining requests in flight/);
+  assert.match(output(), /"msg":"stopped"/);
 });
 
 test('past DRAIN_TIMEOUT the scripts still running are stopped and the process exits 0', async () => {
-  const child = spawn(process.execPath, [CLI, '--docroot', root, '--listen', '127.0.0.1:0', '--workers', '1', '--drain-timeout', '300ms'], {
-    env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const port = await new Promise<number>((resolve) => {
-    child.stdout.on('data', () => {
-      const m = /"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-  });
+  const { child, port, exited, output } = await startCli(['--docroot', root, '--workers', '1', '--drain-timeout', '300ms']);
   const reply = new Promise<string>((resolve) => {
     httpRequest(`http://127.0.0.1:${port}/spin.php`, { agent: false }, (res) => resolve(String(res.statusCode)))
       .on('error', (err) => resolve(err.message)).end();
@@ -91,26 +87,15 @@ test('past DRAIN_TIMEOUT the scripts still running are stopped and the process e
   await new Promise((r) => setTimeout(r, 200));
   const t0 = Date.now();
   child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0);
+  assert.equal(await exited, 0);
   assert.ok(Date.now() - t0 < 10_000);
-  assert.match(out, /drain timeout: stopping with requests still in flight/);
+  assert.match(output(), /drain timeout: stopping with requests still in flight/);
   await reply;
 });
 
 test('with no configuration it serves the bundled demo: PHP version, ZTS, OPcache, superglobals, upload form', async () => {
-  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--workers', '1'], {
-    env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const { child, port } = await startCli(['--workers', '1']);
   try {
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const port = await new Promise<number>((resolve) => {
-      child.stdout.on('data', () => {
-        const m = /"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-    });
     const page = await (await fetch(`http://127.0.0.1:${port}/?hello=world`)).text();
     assert.match(page, /<td id="php-version">8\.4\.\d+<\/td>/);
     assert.match(page, /<td id="zts">yes<\/td>/);
