@@ -1,7 +1,7 @@
 // Routing over real sockets: the order nginx + php-fpm follow, and no way out of the root.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../src/index.js';
@@ -15,6 +15,10 @@ let site: Running;
 
 before(async () => {
   cpSync(path.join(FIXTURES, 'site'), root, { recursive: true });
+  // git keeps neither empty directories nor anything named .git
+  mkdirSync(path.join(root, 'empty-dir'));
+  mkdirSync(path.join(root, '.git'));
+  writeFileSync(path.join(root, '.git/config'), '[core]\n');
   writeFileSync(path.join(tmp, 'outside.txt'), 'outside the root');
   symlinkSync(path.join(tmp, 'outside.txt'), path.join(root, 'escape.txt'));
   symlinkSync(path.join(root, 'hello.txt'), path.join(root, 'inside-link.txt'));
