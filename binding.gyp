@@ -13,6 +13,7 @@
         "native/engine/output_buffer.cc",
         "native/gate/gate.cc",
         "native/sapi/tokio_sapi.c",
+        "ext/tokio_ext.c",
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags": ["<!@(<(php_config) --includes)", "-fvisibility=hidden", "-Wall", "-Wno-unused-parameter"],

@@ -98,6 +98,7 @@ Napi::Object Engine::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Engine::Start>("start"),
       InstanceMethod<&Engine::Execute>("execute"),
       InstanceMethod<&Engine::Abort>("abort"),
+      InstanceMethod<&Engine::Ack>("ack"),
       InstanceMethod<&Engine::Stats>("stats"),
       InstanceMethod<&Engine::Shutdown>("shutdown"),
   });
@@ -127,6 +128,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   config_.ini_defaults = str("iniDefaults");
   config_.ini_entries = str("iniEntries");
   config_.server_software = str("serverSoftware");
+  config_.version = str("version");
+  config_.executor = str("executor") == "eval" ? TOKIO_EXECUTOR_EVAL : TOKIO_EXECUTOR_EXT;
   Napi::Value env_list = o.Get("env");
   if (env_list.IsArray()) {
     Napi::Array arr = env_list.As<Napi::Array>();
@@ -137,6 +140,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   }
   Napi::Value on_log = o.Get("onLog");
   if (on_log.IsFunction()) on_log_ = Napi::Persistent(on_log.As<Napi::Function>());
+  Napi::Value on_stream = o.Get("onStream");
+  if (on_stream.IsFunction()) on_stream_ = Napi::Persistent(on_stream.As<Napi::Function>());
   if (config_.workers < 1 || config_.workers > 1024) {
     Napi::RangeError::New(env, "workers must be between 1 and 1024").ThrowAsJavaScriptException();
   }
@@ -173,7 +178,8 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// execute(id, fields, headers, serverVars, body, https, contentLength, requestTime, onHeaders, onChunk)
+// execute(id, fields, headers, serverVars, body, flags, contentLength, requestTime, heartbeatMaxMs)
+// flags: 1 https, 2 streaming (parts go to onStream), 4 the client accepts text/event-stream
 Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (phase_ != Phase::kRunning) {
@@ -181,7 +187,7 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (info.Length() < 8 || !info[0].IsNumber() || !info[1].IsArray()) {
-    Napi::TypeError::New(env, "execute(id, fields, headers, serverVars, body, https, contentLength, requestTime)")
+    Napi::TypeError::New(env, "execute(id, fields, headers, serverVars, body, flags, contentLength, requestTime, heartbeatMaxMs)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -251,14 +257,14 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
     job->body_len = body.Length();
     job->body_ref = Napi::Persistent(info[4]);
   }
-  r.https = info[5].ToBoolean().Value() ? 1 : 0;
+  uint32_t flags = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
+  r.https = flags & 1;
+  job->streaming = (flags & 2) && !on_stream_.IsEmpty();
+  r.event_stream = (flags & 4) ? 1 : 0;
   r.content_length = info[6].IsNumber() ? info[6].As<Napi::Number>().Int64Value() : -1;
   r.request_time = info[7].IsNumber() ? info[7].As<Napi::Number>().DoubleValue() : Now();
-  if (info.Length() > 9 && info[8].IsFunction() && info[9].IsFunction()) {
-    job->on_headers = Napi::Persistent(info[8].As<Napi::Function>());
-    job->on_chunk = Napi::Persistent(info[9].As<Napi::Function>());
-    job->streaming = true;
-  }
+  r.heartbeat_max_ms = info[8].IsNumber() ? info[8].As<Napi::Number>().Int64Value() : 0;
+  if (job->streaming) streams_[job->id] = job;
 
   Napi::Promise promise = job->deferred.Promise();
   Track(env, +1);
@@ -281,6 +287,19 @@ Napi::Value Engine::Abort(const Napi::CallbackInfo& info) {
     Complete(env, dequeued);
   }
   return Napi::Boolean::New(env, found);
+}
+
+// ack(id, bytes): the socket took `bytes` more of a streamed response
+Napi::Value Engine::Ack(const Napi::CallbackInfo& info) {
+  auto it = streams_.find(info[0].As<Napi::Number>().Uint32Value());
+  if (it != streams_.end()) {
+    Job* job = it->second;
+    size_t bytes = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+    std::lock_guard<std::mutex> lock(job->stream_mutex);
+    job->unacked = bytes > job->unacked ? 0 : job->unacked - bytes;
+    job->stream_cv.notify_all();
+  }
+  return info.Env().Undefined();
 }
 
 Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
@@ -393,14 +412,11 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
       }
       break;
     }
-    case Event::kHeaders: {
-      Job* job = e->job;
-      job->on_headers.Call({Napi::Number::New(env, job->status), Napi::String::New(env, job->reason),
-                            HeaderPairs(env, job->header_blob, job->header_ends)});
-      break;
-    }
+    case Event::kHeaders:
     case Event::kChunk:
-      e->job->on_chunk.Call({ToBuffer(env, e->chunk)});
+    case Event::kFinish:
+    case Event::kHeartbeat:
+      self->DeliverStream(env, e.get());
       break;
     case Event::kDone:
       self->Complete(env, e->job);
@@ -422,6 +438,32 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
   }
 }
 
+// onStream(id, 'headers', status, reason, headers) | (id, 'chunk', buffer)
+//   | (id, 'finish', status, reason, headers, body) | (id, 'heartbeat', ms)
+void Engine::DeliverStream(Napi::Env env, Event* e) {
+  Job* job = e->job;
+  Napi::Number id = Napi::Number::New(env, job->id);
+  switch (e->kind) {
+    case Event::kHeaders:
+      on_stream_.Call({id, Napi::String::New(env, "headers"), Napi::Number::New(env, job->status),
+                       Napi::String::New(env, job->reason), HeaderPairs(env, job->header_blob, job->header_ends)});
+      break;
+    case Event::kChunk:
+      on_stream_.Call({id, Napi::String::New(env, "chunk"), ToBuffer(env, e->chunk)});
+      break;
+    case Event::kFinish:
+      on_stream_.Call({id, Napi::String::New(env, "finish"), Napi::Number::New(env, job->status),
+                       Napi::String::New(env, job->reason), HeaderPairs(env, job->header_blob, job->header_ends),
+                       ToBuffer(env, e->chunk)});
+      break;
+    case Event::kHeartbeat:
+      on_stream_.Call({id, Napi::String::New(env, "heartbeat"), Napi::Number::New(env, static_cast<double>(e->ms))});
+      break;
+    default:
+      break;
+  }
+}
+
 void Engine::Complete(Napi::Env env, Job* job) {
   std::unique_ptr<Job> owned(job);
   Napi::Object r = Napi::Object::New(env);
@@ -438,10 +480,12 @@ void Engine::Complete(Napi::Env env, Job* job) {
                         : job->result.aborted == TOKIO_ABORT_DISCONNECT ? "disconnect" : nullptr;
   r.Set("aborted", aborted ? Napi::Value(Napi::String::New(env, aborted)) : env.Null());
   r.Set("streamed", Napi::Boolean::New(env, job->streamed_headers));
+  r.Set("finished", Napi::Boolean::New(env, job->finished));
   r.Set("worker", job->worker);
   r.Set("peakMemory", static_cast<double>(job->result.peak_memory));
   r.Set("outputFailed", Napi::Boolean::New(env, output_failed));
   job->deferred.Resolve(r);
+  if (job->streaming) streams_.erase(job->id);
   if (!job->body_ref.IsEmpty()) job->body_ref.Reset();
   Track(env, -1);
 }
@@ -464,14 +508,46 @@ extern "C" size_t tokio_host_read_body(void* host, char* buffer, size_t count) {
 
 extern "C" const char* tokio_host_cookies(void* host) { return static_cast<Job*>(host)->cookies; }
 
-extern "C" int tokio_host_write(void* host, const char* data, size_t len) {
-  auto* job = static_cast<Job*>(host);
-  if (job->client_gone.load(std::memory_order_relaxed)) return 0;
-  // a failed capture is answered 500 on completion (OutputBuffer::failed)
-  return job->output.append(data, len) ? 1 : 0;
+namespace {
+
+// Hands what the script wrote so far to JS as a chunk (headers first), then waits while JS has
+// more than a window of it not yet taken by the socket: a slow reader holds the PHP thread,
+// not memory. false when the client is gone.
+bool StreamOut(Job* job) {
+  if (!job->streamed_headers) {
+    job->streamed_headers = true;
+    job->engine->Post(new Event(Event::kHeaders, job));
+  }
+  size_t size = job->output.size();
+  if (size > 0) {
+    auto* e = new Event(Event::kChunk, job);
+    e->chunk = job->output.take();
+    std::unique_lock<std::mutex> lock(job->stream_mutex);
+    job->unacked += size;
+    lock.unlock();
+    job->engine->Post(e);
+    lock.lock();
+    job->stream_cv.wait(lock, [job] {
+      return job->unacked <= Job::kStreamWindow || job->client_gone.load() || job->killed.load();
+    });
+  }
+  return !job->client_gone.load(std::memory_order_relaxed);
 }
 
-extern "C" int tokio_host_send_headers(void* host, int status, tokio_str reason, const tokio_str* lines, size_t count) {
+}  // namespace
+
+extern "C" int tokio_host_write(void* host, const char* data, size_t len) {
+  auto* job = static_cast<Job*>(host);
+  if (job->finished) return 1;  // after tokio_finish_request(): dropped, the script goes on
+  if (job->client_gone.load(std::memory_order_relaxed)) return 0;
+  // a failed capture is answered 500 on completion (OutputBuffer::failed)
+  if (!job->output.append(data, len)) return 0;
+  if (job->event_stream && job->streaming && job->headers_sent) return StreamOut(job) ? 1 : 0;
+  return 1;
+}
+
+extern "C" int tokio_host_send_headers(void* host, int status, tokio_str reason, const tokio_str* lines, size_t count,
+                                       int event_stream) {
   auto* job = static_cast<Job*>(host);
   job->status = status;
   job->reason.assign(reason.ptr ? reason.ptr : "", reason.len);
@@ -483,23 +559,32 @@ extern "C" int tokio_host_send_headers(void* host, int status, tokio_str reason,
     job->header_blob.push_back('\0');
   }
   job->headers_sent = true;
+  job->event_stream = event_stream != 0;
   return 1;
 }
 
 extern "C" int tokio_host_flush(void* host) {
   auto* job = static_cast<Job*>(host);
-  if (job->streaming && job->headers_sent) {
-    if (!job->streamed_headers) {
-      job->streamed_headers = true;
-      job->engine->Post(new Event(Event::kHeaders, job));
-    }
-    if (job->output.size() > 0) {
-      auto* e = new Event(Event::kChunk, job);
-      e->chunk = job->output.take();
-      job->engine->Post(e);
-    }
-  }
+  if (job->finished) return 1;
+  if (job->streaming && job->headers_sent) return StreamOut(job) ? 1 : 0;
   return job->client_gone.load(std::memory_order_relaxed) ? 0 : 1;
+}
+
+extern "C" void tokio_host_finish(void* host) {
+  auto* job = static_cast<Job*>(host);
+  job->finished = true;
+  if (!job->streaming) return;  // nobody to answer early: the response goes at the end, as it was now
+  auto* e = new Event(Event::kFinish, job);
+  e->chunk = job->output.take();
+  job->engine->Post(e);
+}
+
+extern "C" void tokio_host_heartbeat(void* host, int64_t ms) {
+  auto* job = static_cast<Job*>(host);
+  if (!job->streaming) return;
+  auto* e = new Event(Event::kHeartbeat, job);
+  e->ms = ms;
+  job->engine->Post(e);
 }
 
 extern "C" void tokio_host_log(void* host, int level, const char* message, size_t len) {

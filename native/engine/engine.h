@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "job.h"
 #include "output_buffer.h"
@@ -17,10 +18,11 @@ namespace tokio {
 
 // Something a PHP thread hands to the JS thread.
 struct Event {
-  enum Kind { kStarted, kHeaders, kChunk, kLog, kDone, kStopped } kind;
+  enum Kind { kStarted, kHeaders, kChunk, kFinish, kHeartbeat, kLog, kDone, kStopped } kind;
   explicit Event(Kind k, Job* j = nullptr) : kind(k), job(j) {}
   Job* job;
-  int level = 0;
+  int level = 0;               // kLog
+  int64_t ms = 0;              // kHeartbeat
   std::string text;            // log message, or the startup error
   tokio_info info{};           // kStarted
   bool ok = false;             // kStarted
@@ -45,11 +47,13 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Execute(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value Ack(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
 
   static void Deliver(Napi::Env env, Napi::Function, Engine* engine, Event* event);
   void Complete(Napi::Env env, Job* job);
+  void DeliverStream(Napi::Env env, Event* e);
   void Track(Napi::Env env, int delta);
 
   using Tsfn = Napi::TypedThreadSafeFunction<Engine, Event, &Engine::Deliver>;
@@ -57,6 +61,8 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   std::unique_ptr<WorkerPool> pool_;
   std::optional<Napi::Promise::Deferred> start_deferred_, stop_deferred_;
   Napi::FunctionReference on_log_;
+  Napi::FunctionReference on_stream_;         // (id, kind, ...) for streaming requests
+  std::unordered_map<uint32_t, Job*> streams_;  // JS thread: streaming requests by id, for Ack
   PoolConfig config_;
   enum class Phase { kNew, kStarting, kRunning, kStopping, kStopped } phase_ = Phase::kNew;
   int in_flight_ = 0;

@@ -5,7 +5,9 @@
 #include <napi.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,9 +42,23 @@ struct Job {
 
   // Answer
   Napi::Promise::Deferred deferred;
-  Napi::FunctionReference on_headers, on_chunk;  // streaming hooks, optional
-  bool streaming = false;
+  bool streaming = false;              // flush() sends parts to JS as they come
   std::atomic<bool> client_gone{false};
+  std::atomic<bool> killed{false};
+  bool finished = false;               // worker: tokio_finish_request() answered, later output is dropped
+  bool event_stream = false;           // worker: text/event-stream, every write goes out at once
+
+  // Streamed bytes JS has not yet handed to the socket: past kStreamWindow the PHP thread waits.
+  static constexpr size_t kStreamWindow = 1024 * 1024;
+  std::mutex stream_mutex;
+  std::condition_variable stream_cv;
+  size_t unacked = 0;
+
+  // Lets a PHP thread blocked on a slow reader go: the client left or the script is stopped.
+  void WakeWriter() {
+    std::lock_guard<std::mutex> lock(stream_mutex);
+    stream_cv.notify_all();
+  }
   int worker = -1;
   tokio_result result{};               // worker
   int status = 200;                    // worker, then read on the JS thread after completion

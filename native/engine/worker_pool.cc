@@ -77,6 +77,9 @@ void WorkerPool::RunMain() {
   cfg.ini_entries = config_.ini_entries.c_str();
   cfg.server_software = config_.server_software.c_str();
   cfg.env = env.data();
+  cfg.executor = config_.executor;
+  cfg.workers = config_.workers;
+  cfg.version = config_.version.c_str();
 
   tokio_info info{};
   char error[256] = {0};
@@ -201,6 +204,8 @@ bool WorkerPool::Abort(uint32_t id, tokio_abort reason, Job** dequeued) {
   for (auto& w : workers_) {
     if (w->current && w->current->id == id) {
       if (reason == TOKIO_ABORT_DISCONNECT) w->current->client_gone = true;
+      else w->current->killed = true;
+      w->current->WakeWriter();
       tokio_interrupt(&w->php, reason);
       return true;
     }

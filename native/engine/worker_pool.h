@@ -23,7 +23,8 @@ struct PoolConfig {
   int workers = 1;
   size_t stack_size = 16 * 1024 * 1024;
   uint64_t max_requests = 0;  // per worker thread, then it is replaced; 0 = never
-  std::string ini_path, ini_defaults, ini_entries, server_software;
+  std::string ini_path, ini_defaults, ini_entries, server_software, version;
+  int executor = TOKIO_EXECUTOR_EXT;
   std::vector<std::string> env;  // KEY=VALUE
 };
 

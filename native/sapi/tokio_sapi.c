@@ -4,12 +4,14 @@
  * never cross a C++ frame that owns destructors. The engine reaches PHP only through tokio_sapi.h.
  */
 #include "tokio_sapi.h"
+#include "../../ext/tokio_ext.h"
 
 #include <SAPI.h>
 #include <php.h>
 #include <php_main.h>
 #include <php_ini.h>
 #include <php_variables.h>
+#include <ext/standard/head.h>
 #include <ext/standard/info.h>
 #include <Zend/zend_extensions.h>
 #include <Zend/zend_interfaces.h>
@@ -35,11 +37,13 @@ typedef struct tokio_ctx {
   void *host;
   int status;
   int aborted;
+  int finished; /* tokio_finish_request() sent the response */
 } tokio_ctx;
 
 static __thread tokio_thread *current_thread;
 
-static char *ini_path_copy, *ini_defaults_copy, *ini_entries_copy, *server_software_copy;
+static char *ini_path_copy, *ini_defaults_copy, *ini_entries_copy, *server_software_copy, *version_copy;
+static int executor, worker_count, opcache_on;
 static void (*previous_interrupt_function)(zend_execute_data *execute_data);
 
 /* Keys of $_SERVER entries that every request sets: built once, shared by every thread. */
@@ -85,7 +89,7 @@ static const tokio_str *find_header(const tokio_request *req, const char *name, 
 
 static int tokio_sapi_startup(sapi_module_struct *module)
 {
-  return php_module_startup(module, NULL);
+  return php_module_startup(module, &tokio_module_entry);
 }
 
 static size_t tokio_sapi_ub_write(const char *str, size_t len)
@@ -122,14 +126,17 @@ static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
   size_t n = zend_llist_count(&sapi_headers->headers), i = 0;
   tokio_str *lines = n ? emalloc(n * sizeof(tokio_str)) : NULL;
   zend_llist_position pos;
+  int event_stream = 0;
   for (sapi_header_struct *h = zend_llist_get_first_ex(&sapi_headers->headers, &pos); h;
        h = zend_llist_get_next_ex(&sapi_headers->headers, &pos)) {
     lines[i].ptr = h->header;
     lines[i].len = h->header_len;
+    event_stream |= h->header_len > 13 && strncasecmp(h->header, "content-type:", 13) == 0 &&
+                    php_memnistr(h->header + 13, "text/event-stream", 17, h->header + h->header_len) != NULL;
     i++;
   }
   c->status = status;
-  int ok = tokio_host_send_headers(c->host, status, reason, lines, i);
+  int ok = tokio_host_send_headers(c->host, status, reason, lines, i, event_stream);
   if (lines) efree(lines);
   return ok ? SAPI_HEADER_SENT_SUCCESSFULLY : SAPI_HEADER_SEND_FAILED;
 }
@@ -164,9 +171,41 @@ static void register_server_var(HashTable *ht, zend_string *key, const char *val
   zend_hash_update_ind(ht, key, &z);
 }
 
-static void register_str(HashTable *ht, int k, tokio_str s)
+/* Where $_SERVER entries go: into the array (ext executor), or into PHP code (eval executor). */
+typedef struct var_sink var_sink;
+struct var_sink {
+  void (*put)(var_sink *sink, zend_string *key, const char *val, size_t len);
+  HashTable *ht;
+  smart_str *code;
+};
+
+static void put_native(var_sink *sink, zend_string *key, const char *val, size_t len)
 {
-  register_server_var(ht, keys[k], s.ptr ? s.ptr : "", s.len);
+  register_server_var(sink->ht, key, val, len);
+}
+
+static void append_quoted(smart_str *code, const char *s, size_t len)
+{
+  smart_str_appendc(code, '\'');
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '\'' || s[i] == '\\') smart_str_appendc(code, '\\');
+    smart_str_appendc(code, s[i]);
+  }
+  smart_str_appendc(code, '\'');
+}
+
+static void put_code(var_sink *sink, zend_string *key, const char *val, size_t len)
+{
+  smart_str_appends(sink->code, "$_SERVER[");
+  append_quoted(sink->code, ZSTR_VAL(key), ZSTR_LEN(key));
+  smart_str_appends(sink->code, "] = ");
+  append_quoted(sink->code, val, len);
+  smart_str_appends(sink->code, ";\n");
+}
+
+static void put_str(var_sink *sink, int k, tokio_str s)
+{
+  sink->put(sink, keys[k], s.ptr ? s.ptr : "", s.len);
 }
 
 /* "X-Forwarded-For" -> "HTTP_X_FORWARDED_FOR"; false for names nginx would drop (only letters,
@@ -222,11 +261,57 @@ static void for_each_header(const tokio_request *req, header_fn fn, void *arg)
   }
 }
 
-static void register_header_var(void *ht, const char *var, size_t var_len, const char *val, size_t val_len)
+static void put_header_var(void *sink, const char *var, size_t var_len, const char *val, size_t val_len)
 {
   zend_string *key = zend_string_init(var, var_len, 0);
-  register_server_var(ht, key, val, val_len);
+  ((var_sink *)sink)->put(sink, key, val, val_len);
   zend_string_release(key);
+}
+
+/* Every $_SERVER entry a request gets, as nginx's fastcgi_params and php-fpm give them. */
+static void collect_server_vars(const tokio_request *r, var_sink *sink)
+{
+  for_each_header(r, put_header_var, sink);
+  put_str(sink, K_REQUEST_METHOD, r->method);
+  put_str(sink, K_REQUEST_URI, r->request_uri);
+  put_str(sink, K_QUERY_STRING, r->query_string);
+  put_str(sink, K_SCRIPT_NAME, r->script_name);
+  put_str(sink, K_SCRIPT_FILENAME, r->script_filename);
+  put_str(sink, K_PATH_INFO, r->path_info);
+  put_str(sink, K_DOCUMENT_ROOT, r->document_root);
+  put_str(sink, K_DOCUMENT_URI, r->document_uri);
+  put_str(sink, K_SERVER_NAME, r->server_name);
+  put_str(sink, K_SERVER_ADDR, r->server_addr);
+  put_str(sink, K_SERVER_PORT, r->server_port);
+  put_str(sink, K_SERVER_PROTOCOL, r->protocol);
+  sink->put(sink, keys[K_SERVER_SOFTWARE], server_software_copy, strlen(server_software_copy));
+  sink->put(sink, keys[K_GATEWAY_INTERFACE], "CGI/1.1", 7);
+  sink->put(sink, keys[K_REQUEST_SCHEME], r->https ? "https" : "http", r->https ? 5 : 4);
+  if (r->https) sink->put(sink, keys[K_HTTPS], "on", 2);
+  put_str(sink, K_REMOTE_ADDR, r->remote_addr);
+  put_str(sink, K_REMOTE_PORT, r->remote_port);
+  const char *user = SG(request_info).auth_user;
+  sink->put(sink, keys[K_REMOTE_USER], user ? user : "", user ? strlen(user) : 0);
+  const tokio_str *ct = find_header(r, "content-type", 12);
+  sink->put(sink, keys[K_CONTENT_TYPE], ct ? ct->ptr : "", ct ? ct->len : 0);
+  char len_buf[24];
+  int len_len = r->content_length >= 0 ? snprintf(len_buf, sizeof(len_buf), "%" PRId64, r->content_length) : 0;
+  sink->put(sink, keys[K_CONTENT_LENGTH], len_buf, len_len);
+  sink->put(sink, keys[K_REDIRECT_STATUS], "200", 3);
+  sink->put(sink, keys[K_FCGI_ROLE], "RESPONDER", 9);
+  if (r->request_id.len) put_str(sink, K_REQUEST_ID, r->request_id);
+
+  /* PHP_SELF is SCRIPT_NAME + PATH_INFO, as php-fpm builds it */
+  zend_string *self = zend_string_concat2(r->script_name.ptr, r->script_name.len, r->path_info.ptr ? r->path_info.ptr : "", r->path_info.len);
+  sink->put(sink, keys[K_PHP_SELF], ZSTR_VAL(self), ZSTR_LEN(self));
+  zend_string_release(self);
+
+  for (size_t i = 0; i < r->server_var_count; i++) {
+    const tokio_str *v = &r->server_vars[2 * i];
+    zend_string *key = zend_string_init(v[0].ptr, v[0].len, 0);
+    sink->put(sink, key, v[1].ptr, v[1].len);
+    zend_string_release(key);
+  }
 }
 
 static void tokio_sapi_register_variables(zval *track_vars_array)
@@ -237,46 +322,9 @@ static void tokio_sapi_register_variables(zval *track_vars_array)
   const tokio_request *r = c->req;
   zend_hash_extend(ht, zend_hash_num_elements(&env_snapshot) + K_COUNT + r->header_count + r->server_var_count, 0);
   zend_hash_copy(ht, &env_snapshot, NULL);
-
-  for_each_header(r, register_header_var, ht);
-  register_str(ht, K_REQUEST_METHOD, r->method);
-  register_str(ht, K_REQUEST_URI, r->request_uri);
-  register_str(ht, K_QUERY_STRING, r->query_string);
-  register_str(ht, K_SCRIPT_NAME, r->script_name);
-  register_str(ht, K_SCRIPT_FILENAME, r->script_filename);
-  register_str(ht, K_PATH_INFO, r->path_info);
-  register_str(ht, K_DOCUMENT_ROOT, r->document_root);
-  register_str(ht, K_DOCUMENT_URI, r->document_uri);
-  register_str(ht, K_SERVER_NAME, r->server_name);
-  register_str(ht, K_SERVER_ADDR, r->server_addr);
-  register_str(ht, K_SERVER_PORT, r->server_port);
-  register_str(ht, K_SERVER_PROTOCOL, r->protocol);
-  register_server_var(ht, keys[K_SERVER_SOFTWARE], server_software_copy, strlen(server_software_copy));
-  register_server_var(ht, keys[K_GATEWAY_INTERFACE], "CGI/1.1", 7);
-  register_server_var(ht, keys[K_REQUEST_SCHEME], r->https ? "https" : "http", r->https ? 5 : 4);
-  if (r->https) register_server_var(ht, keys[K_HTTPS], "on", 2);
-  register_str(ht, K_REMOTE_ADDR, r->remote_addr);
-  register_str(ht, K_REMOTE_PORT, r->remote_port);
-  const char *user = SG(request_info).auth_user;
-  register_server_var(ht, keys[K_REMOTE_USER], user ? user : "", user ? strlen(user) : 0);
-  const tokio_str *ct = find_header(r, "content-type", 12);
-  register_server_var(ht, keys[K_CONTENT_TYPE], ct ? ct->ptr : "", ct ? ct->len : 0);
-  char len_buf[24];
-  int len_len = r->content_length >= 0 ? snprintf(len_buf, sizeof(len_buf), "%" PRId64, r->content_length) : 0;
-  register_server_var(ht, keys[K_CONTENT_LENGTH], len_buf, len_len);
-  register_server_var(ht, keys[K_REDIRECT_STATUS], "200", 3);
-  register_server_var(ht, keys[K_FCGI_ROLE], "RESPONDER", 9);
-  if (r->request_id.len) register_str(ht, K_REQUEST_ID, r->request_id);
-
-  /* PHP_SELF is SCRIPT_NAME + PATH_INFO, as php-fpm builds it */
-  zend_string *self = zend_string_concat2(r->script_name.ptr, r->script_name.len, r->path_info.ptr ? r->path_info.ptr : "", r->path_info.len);
-  register_server_var(ht, keys[K_PHP_SELF], ZSTR_VAL(self), ZSTR_LEN(self));
-  zend_string_release(self);
-
-  for (size_t i = 0; i < r->server_var_count; i++) {
-    const tokio_str *v = &r->server_vars[2 * i];
-    php_register_variable_safe(v[0].ptr, v[1].ptr, v[1].len, track_vars_array);
-  }
+  if (executor == TOKIO_EXECUTOR_EVAL) return; /* the eval executor's code sets the rest */
+  var_sink sink = {put_native, ht, NULL};
+  collect_server_vars(r, &sink);
 }
 
 static void tokio_sapi_log_message(const char *message, int syslog_type)
@@ -414,6 +462,64 @@ void tokio_interrupt(tokio_thread *thread, enum tokio_abort reason)
   pthread_kill((pthread_t)thread->os_thread, TOKIO_WAKE_SIGNAL);
 }
 
+/* ---- for the tokio extension (ext/) ---- */
+
+const tokio_request *tokio_current_request(void)
+{
+  tokio_ctx *c = ctx();
+  return c ? c->req : NULL;
+}
+
+int tokio_current_worker(void)
+{
+  return current_thread ? current_thread->index : -1;
+}
+
+int tokio_finish_request(void)
+{
+  tokio_ctx *c = ctx();
+  if (!c || c->finished) return 0;
+  php_output_end_all();
+  php_header();
+  c->finished = 1;
+  tokio_host_finish(c->host);
+  return 1;
+}
+
+int tokio_request_heartbeat(int64_t seconds)
+{
+  tokio_ctx *c = ctx();
+  if (!c || c->finished || seconds <= 0 || c->req->heartbeat_max_ms <= 0) return 0;
+  int64_t ms = seconds * 1000 > c->req->heartbeat_max_ms ? c->req->heartbeat_max_ms : seconds * 1000;
+  tokio_host_heartbeat(c->host, ms);
+  return 1;
+}
+
+int tokio_commit_headers(int status)
+{
+  tokio_ctx *c = ctx();
+  if (!c || SG(headers_sent)) return 0;
+  if (status >= 100 && status <= 999) SG(sapi_headers).http_response_code = status;
+  if (sapi_send_headers() != SUCCESS) return 0;
+  /* an empty flush turns streaming on: later flush() calls send each part */
+  return tokio_host_flush(c->host);
+}
+
+void tokio_describe_server(void *rv)
+{
+  zval *return_value = rv;
+  array_init(return_value);
+  add_assoc_string(return_value, "server", "tokio-php");
+  add_assoc_string(return_value, "version", version_copy ? version_copy : "");
+  add_assoc_string(return_value, "sapi", sapi_module.name); /* what PHP_SAPI says */
+  add_assoc_string(return_value, "php_version", PHP_VERSION);
+  add_assoc_bool(return_value, "zts", 1);
+  add_assoc_bool(return_value, "opcache", opcache_on);
+  add_assoc_string(return_value, "executor", executor == TOKIO_EXECUTOR_EVAL ? "eval" : "ext");
+  add_assoc_long(return_value, "workers", worker_count);
+  add_assoc_long(return_value, "worker_id", tokio_current_worker());
+}
+
 /* ---- process and thread lifetime ---- */
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -454,6 +560,9 @@ int tokio_startup(const tokio_config *config, tokio_info *info, char *error, siz
   ini_defaults_copy = dup_or_null(config->ini_defaults);
   ini_entries_copy = dup_or_null(config->ini_entries);
   server_software_copy = strdup(config->server_software ? config->server_software : "tokio-php");
+  version_copy = dup_or_null(config->version);
+  executor = config->executor;
+  worker_count = config->workers;
   tokio_sapi_module.php_ini_path_override = ini_path_copy;
   tokio_sapi_module.php_ini_ignore_cwd = 1;
   tokio_sapi_module.ini_defaults = tokio_sapi_ini_defaults;
@@ -475,7 +584,7 @@ int tokio_startup(const tokio_config *config, tokio_info *info, char *error, siz
   snprintf(info->php_version, sizeof(info->php_version), "%s", PHP_VERSION);
   snprintf(info->sapi_name, sizeof(info->sapi_name), "%s", sapi_module.name);
   info->zts = 1;
-  info->opcache = zend_get_extension("Zend OPcache") != NULL && INI_BOOL("opcache.enable");
+  info->opcache = opcache_on = zend_get_extension("Zend OPcache") != NULL && INI_BOOL("opcache.enable");
   return 0;
 }
 
@@ -490,7 +599,8 @@ void tokio_shutdown(void)
   free(ini_defaults_copy);
   free(ini_entries_copy);
   free(server_software_copy);
-  ini_path_copy = ini_defaults_copy = ini_entries_copy = server_software_copy = NULL;
+  free(version_copy);
+  ini_path_copy = ini_defaults_copy = ini_entries_copy = server_software_copy = version_copy = NULL;
 }
 
 int tokio_thread_startup(tokio_thread *thread)
@@ -511,9 +621,41 @@ void tokio_thread_shutdown(void)
 
 /* ---- one request ---- */
 
+static void execute_script(const tokio_request *req)
+{
+  zend_file_handle file;
+  zend_stream_init_filename(&file, req->script_filename.ptr);
+  file.primary_script = 1;
+  zend_first_try {
+    EG(exit_status) = 0;
+    php_execute_script(&file);
+  } zend_end_try();
+  zend_destroy_file_handle(&file);
+}
+
+/* The eval executor: $_SERVER and $_GET are set by generated PHP code, then the script is
+ * included from it. Observably the same superglobals as the ext executor. */
+static void execute_eval(const tokio_request *req)
+{
+  smart_str code = {0};
+  var_sink sink = {put_code, NULL, &code};
+  collect_server_vars(req, &sink);
+  smart_str_appends(&code, "parse_str($_SERVER['QUERY_STRING'], $_GET);\ninclude ");
+  append_quoted(&code, req->script_filename.ptr, req->script_filename.len);
+  smart_str_appends(&code, ";\n");
+  smart_str_0(&code);
+  zend_first_try {
+    EG(exit_status) = 0;
+    VCWD_CHDIR_FILE(req->script_filename.ptr); /* as php_execute_script() does */
+    PG(during_request_startup) = 0;
+    zend_eval_stringl_ex(ZSTR_VAL(code.s), ZSTR_LEN(code.s), NULL, "tokio-php eval executor", 1);
+  } zend_end_try();
+  smart_str_free(&code);
+}
+
 void tokio_execute(tokio_thread *thread, const tokio_request *req, void *host, tokio_result *result)
 {
-  tokio_ctx c = {req, thread, host, 200, TOKIO_ABORT_NONE};
+  tokio_ctx c = {req, thread, host, 200, TOKIO_ABORT_NONE, 0};
   const tokio_str *ct = find_header(req, "content-type", 12);
   const tokio_str *auth = find_header(req, "authorization", 13);
 
@@ -534,14 +676,13 @@ void tokio_execute(tokio_thread *thread, const tokio_request *req, void *host, t
     result->exit_status = 255;
     c.status = 500;
   } else {
-    zend_file_handle file;
-    zend_stream_init_filename(&file, req->script_filename.ptr);
-    file.primary_script = 1;
-    zend_first_try {
-      EG(exit_status) = 0;
-      php_execute_script(&file);
-    } zend_end_try();
-    zend_destroy_file_handle(&file);
+    if (req->event_stream) {
+      /* text/event-stream: every write goes out at once, as with output_buffering=0 */
+      php_output_end_all();
+      php_output_set_implicit_flush(1);
+    }
+    if (executor == TOKIO_EXECUTOR_EVAL) execute_eval(req);
+    else execute_script(req);
     result->exit_status = EG(exit_status);
   }
   result->peak_memory = zend_memory_peak_usage(1);

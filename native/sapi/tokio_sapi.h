@@ -42,6 +42,8 @@ typedef struct tokio_request {
   size_t server_var_count;      /* pairs */
   int64_t content_length;       /* -1 when the request has no body */
   double request_time;          /* seconds since the epoch, when the request arrived */
+  int64_t heartbeat_max_ms;     /* longest tokio_request_heartbeat() may extend; 0 = not allowed */
+  int event_stream;             /* the client asked for text/event-stream: no output buffering */
 } tokio_request;
 
 enum tokio_abort {
@@ -65,12 +67,20 @@ typedef struct tokio_result {
   size_t peak_memory;  /* zend_memory_peak_usage(real) of this request */
 } tokio_result;
 
+enum tokio_executor {
+  TOKIO_EXECUTOR_EXT = 0,  /* $_SERVER registered natively, the script run by php_execute_script() */
+  TOKIO_EXECUTOR_EVAL = 1, /* $_SERVER and $_GET built as PHP code, run by zend_eval_string() */
+};
+
 typedef struct tokio_config {
   const char *ini_path;     /* php.ini file or folder, or NULL for the usual search */
   const char *ini_defaults; /* "key=value\n" lines below php.ini */
   const char *ini_entries;  /* "key=value\n" lines above php.ini */
   const char *server_software;
   const char *const *env;   /* NULL-terminated KEY=VALUE snapshot copied into $_SERVER */
+  int executor;             /* enum tokio_executor */
+  int workers;              /* for tokio_server_info() */
+  const char *version;      /* tokio-php's own */
 } tokio_config;
 
 typedef struct tokio_info {
@@ -94,13 +104,25 @@ void tokio_execute(tokio_thread *thread, const tokio_request *request, void *hos
 /* From any thread: stops the request running on `thread` at its next opcode or blocking call. */
 void tokio_interrupt(tokio_thread *thread, enum tokio_abort reason);
 
+/* For the tokio extension (ext/), about the request running on the calling thread. */
+const tokio_request *tokio_current_request(void); /* NULL outside a request */
+int tokio_current_worker(void);                   /* -1 outside a worker */
+int tokio_finish_request(void);                   /* 1: the response went out now; 0: it already had */
+int tokio_request_heartbeat(int64_t seconds);     /* 1: the deadline moved */
+int tokio_commit_headers(int status);             /* 1: headers sent now, streaming from here on */
+void tokio_describe_server(void *return_value);   /* fills tokio_server_info()'s zval array */
+
 /* Implemented by the host. Called on the worker thread, never throw, never call back into PHP. */
 size_t tokio_host_read_body(void *host, char *buffer, size_t count);
 const char *tokio_host_cookies(void *host); /* NUL-terminated Cookie header, or NULL */
 /* Returns 0 when the client is gone. */
 int tokio_host_write(void *host, const char *data, size_t len);
-int tokio_host_send_headers(void *host, int status, tokio_str reason, const tokio_str *lines, size_t count);
+int tokio_host_send_headers(void *host, int status, tokio_str reason, const tokio_str *lines, size_t count,
+                            int event_stream);
 int tokio_host_flush(void *host);
+/* tokio_finish_request(): what was sent so far is the whole response; later output is dropped. */
+void tokio_host_finish(void *host);
+void tokio_host_heartbeat(void *host, int64_t ms);
 void tokio_host_log(void *host, int syslog_level, const char *message, size_t len);
 
 #ifdef __cplusplus

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AbortReason, Field, nativeAddon, type NativeEngine, type NativeStartInfo } from './native.js';
+import { AbortReason, ExecuteFlag, Field, nativeAddon, type NativeEngine, type NativeStartInfo } from './native.js';
 import { ENGINE_INI_DEFAULTS, iniLines, rawIniLines, type IniValue } from './ini.js';
 
 export interface PhpLogEntry {
@@ -31,6 +31,8 @@ export interface EngineOptions {
   stackSize?: number;
   /** $_SERVER['SERVER_SOFTWARE'] */
   serverSoftware?: string;
+  /** 'ext' (default): $_SERVER built natively; 'eval': superglobals set by generated PHP code */
+  executor?: 'ext' | 'eval';
   /** Environment copied into $_SERVER and getenv() (default: process.env at start). */
   env?: Record<string, string | undefined>;
   /** PHP's error log; default: one line per entry on stderr. */
@@ -65,14 +67,26 @@ export interface PhpRequest {
   serverVars?: Record<string, string>;
   /** Arrival time in ms since the epoch (REQUEST_TIME_FLOAT); default: now. */
   requestTime?: number;
+  /** Longest a tokio_request_heartbeat() call may extend the deadline, ms; 0 (default) refuses them. */
+  heartbeatMaxMs?: number;
+  /** The client asked for text/event-stream: the script's output is not buffered. */
+  eventStream?: boolean;
 }
 
 export interface ExecuteHooks {
   /** Stops the script (as abort(id, 'kill')) when aborted. */
   signal?: AbortSignal;
-  /** With onChunk: PHP's flush() commits the headers and sends the body so far as a chunk. */
+  /**
+   * Streaming: flush() commits the headers (onHeaders) and sends what was written since as a
+   * chunk (onChunk); tokio_finish_request() ends the response early (onFinish, with what is left).
+   * After onChunk, call ack(id, bytes) once the socket took the bytes: past 1 MiB not yet taken,
+   * the PHP thread waits.
+   */
   onHeaders?: (status: number, reason: string, headers: string[]) => void;
   onChunk?: (chunk: Buffer) => void;
+  onFinish?: (status: number, reason: string, headers: string[], body: Buffer) => void;
+  /** tokio_request_heartbeat(): the script asks for `ms` more from now. */
+  onHeartbeat?: (ms: number) => void;
 }
 
 export interface PhpResponse {
@@ -90,6 +104,8 @@ export interface PhpResponse {
   aborted: 'kill' | 'disconnect' | null;
   /** true once onHeaders was called: the headers went out before the end. */
   streamed: boolean;
+  /** the script called tokio_finish_request(): onFinish had the response */
+  finished: boolean;
   worker: number;
   peakMemory: number;
 }
@@ -125,12 +141,14 @@ function defaultLogger(entry: PhpLogEntry): void {
 export class Engine {
   readonly info: EngineInfo;
   readonly #native: NativeEngine;
+  readonly #hooks: Map<number, ExecuteHooks>;
   #nextId = 1;
   #stopped = false;
 
-  private constructor(native: NativeEngine, info: EngineInfo) {
+  private constructor(native: NativeEngine, info: EngineInfo, hooks: Map<number, ExecuteHooks>) {
     this.#native = native;
     this.info = info;
+    this.#hooks = hooks;
   }
 
   /** Starts PHP and its worker threads; rejects when PHP cannot start (bad php.ini, no ZTS, ...). */
@@ -145,6 +163,7 @@ export class Engine {
       .filter((kv): kv is [string, string] => typeof kv[1] === 'string')
       .map(([k, v]) => `${k}=${v}`);
     const { Engine: NativeEngineClass } = nativeAddon();
+    const hooks = new Map<number, ExecuteHooks>();
     const native = new NativeEngineClass({
       workers,
       stackSize: options.stackSize ?? 16 * 1024 * 1024,
@@ -153,11 +172,20 @@ export class Engine {
       iniDefaults: rawIniLines(options.iniDefaults ?? ENGINE_INI_DEFAULTS),
       iniEntries: entries + iniLines(options.ini ?? {}),
       serverSoftware: options.serverSoftware ?? `tokio-php/${VERSION}`,
+      version: VERSION,
+      executor: options.executor ?? 'ext',
       env,
       onLog: (level, message, requestId) => logger({ level, message, requestId }),
+      onStream: (id, kind, a, b, c, d) => {
+        const h = hooks.get(id);
+        if (kind === 'headers') h?.onHeaders?.(a, b, c);
+        else if (kind === 'chunk') h?.onChunk?.(a);
+        else if (kind === 'finish') h?.onFinish?.(a, b, c, d);
+        else h?.onHeartbeat?.(a);
+      },
     });
     const info = await native.start();
-    return new Engine(native, info);
+    return new Engine(native, info, hooks);
   }
 
   #allocateId(): number {
@@ -194,16 +222,26 @@ export class Engine {
     const body = request.body ?? null;
     const contentLength = body ? body.length : -1;
     const requestTime = (request.requestTime ?? Date.now()) / 1000;
-    const { signal, onHeaders, onChunk } = hooks;
+    const { signal } = hooks;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const result = this.#native.execute(
-      id, fields, request.headers ?? [], serverVars, body, request.https ?? false, contentLength,
-      requestTime, onHeaders && onChunk ? onHeaders : undefined, onHeaders && onChunk ? onChunk : undefined,
-    );
+    const streaming = Boolean(hooks.onHeaders || hooks.onChunk || hooks.onFinish || hooks.onHeartbeat);
+    const flags = (request.https ? ExecuteFlag.Https : 0) | (streaming ? ExecuteFlag.Streaming : 0) |
+      (request.eventStream ? ExecuteFlag.EventStream : 0);
+    let result = this.#native.execute(id, fields, request.headers ?? [], serverVars, body, flags, contentLength,
+      requestTime, request.heartbeatMaxMs ?? 0);
+    if (streaming) {
+      this.#hooks.set(id, hooks);
+      result = result.finally(() => this.#hooks.delete(id));
+    }
     if (!signal) return result;
     const onAbort = () => this.abort(id);
     signal.addEventListener('abort', onAbort, { once: true });
     return result.finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  /** A streamed response's `bytes` were taken by the socket (see ExecuteHooks). */
+  ack(id: number, bytes: number): void {
+    this.#native.ack(id, bytes);
   }
 
   /**

@@ -21,9 +21,15 @@ export interface NativeEngineOptions {
   iniDefaults: string;
   iniEntries: string;
   serverSoftware: string;
+  version: string;
+  executor: 'ext' | 'eval';
   env: string[];
   onLog: (level: number, message: string, requestId: string | undefined) => void;
+  onStream: (id: number, kind: 'headers' | 'chunk' | 'finish' | 'heartbeat', ...args: any[]) => void;
 }
+
+/** execute()'s flags */
+export const enum ExecuteFlag { Https = 1, Streaming = 2, EventStream = 4 }
 
 export interface NativeStartInfo {
   phpVersion: string;
@@ -43,11 +49,11 @@ export interface NativeEngine {
   start(): Promise<NativeStartInfo>;
   execute(
     id: number, fields: string[], headers: string[], serverVars: string[], body: Buffer | null,
-    https: boolean, contentLength: number, requestTime: number,
-    onHeaders?: (status: number, reason: string, headers: string[]) => void,
-    onChunk?: (chunk: Buffer) => void,
+    flags: number, contentLength: number, requestTime: number, heartbeatMaxMs: number,
   ): Promise<NativeResult>;
   abort(id: number, reason: AbortReason): boolean;
+  /** the socket took `bytes` more of a streamed response: the PHP thread may write on */
+  ack(id: number, bytes: number): void;
   stats(): EngineStats;
   shutdown(): Promise<void>;
 }

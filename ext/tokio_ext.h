@@ -1,0 +1,9 @@
+/* The tokio extension: the functions PHP scripts call (see tokio.stub.php). */
+#ifndef TOKIO_EXT_H
+#define TOKIO_EXT_H
+
+#include <php.h>
+
+extern zend_module_entry tokio_module_entry;
+
+#endif
