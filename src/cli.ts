@@ -28,9 +28,10 @@ async function main(argv: string[]): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const phpLog = log.child({ source: 'php' });
-  const engine = await Engine.start({
+  const engine = config.executor === 'stub' ? null : await Engine.start({
     workers: config.workers,
     iniPath: config.phpIniPath,
+    executor: config.executor,
     logger: ({ level, message, requestId }) => {
       const fn = level <= 3 ? phpLog.error : level === 4 ? phpLog.warn : phpLog.info;
       fn.call(phpLog, { requestId }, message);
@@ -41,9 +42,9 @@ async function main(argv: string[]): Promise<void> {
   log.info({
     listen: `${config.tlsCert ? 'https' : 'http'}://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`,
     documentRoot: config.documentRoot, indexFile: config.indexFile || undefined, workers: config.workers,
-    php: engine.info.phpVersion, zts: engine.info.zts, opcache: engine.info.opcache,
+    executor: config.executor, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache,
   }, 'tokio-php is serving');
-  if (!engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
+  if (engine && !engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -55,7 +56,7 @@ async function main(argv: string[]): Promise<void> {
     log.info({ signal, drainTimeoutMs: config.drainTimeout }, 'shutting down: draining requests in flight');
     const drained = await server.close(config.drainTimeout);
     if (!drained) log.warn('drain timeout: stopping with requests still in flight');
-    await engine.shutdown();
+    await engine?.shutdown();
     log.info('stopped');
     process.exit(0);
   };

@@ -26,6 +26,12 @@ export interface Config {
   drainTimeout: number;
   logLevel: string;
   symlinksOutsideRoot: boolean;
+  /** ext: native superglobals; eval: superglobals as PHP code; stub: no PHP, a fixed answer */
+  executor: 'ext' | 'eval' | 'stub';
+  /** ms; 0 = off: the longest an event stream may last */
+  sseTimeout: number;
+  /** ms: the most one tokio_request_heartbeat() may grant */
+  heartbeatMax: number;
 }
 
 export class ConfigError extends Error {}
@@ -50,6 +56,9 @@ const SETTINGS = {
   phpIni: { env: 'PHP_INI_PATH', flag: '--php-ini', accepts: 'an existing php.ini file or directory', help: 'php.ini to load' },
   drain: { env: 'DRAIN_TIMEOUT', flag: '--drain-timeout', accepts: 'a duration like 30s or 500ms', help: 'how long shutdown waits for requests in flight (default 30s)' },
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', accepts: 'one of fatal, error, warn, info, debug, trace, silent', help: 'log level (default info)' },
+  executor: { env: 'EXECUTOR', flag: '--executor', accepts: 'ext, eval or stub', help: 'how PHP runs: ext (default), eval, or stub (no PHP: measures HTTP); USE_EXT=0 means eval, USE_STUB=1 stub' },
+  sseTimeout: { env: 'SSE_TIMEOUT', flag: '--sse-timeout', accepts: 'a duration like 30m, 1h, or off', help: 'longest life of a text/event-stream response (default 1h)' },
+  heartbeat: { env: 'REQUEST_HEARTBEAT_MAX', flag: '--heartbeat-max', accepts: 'a duration like 30s or 5m', help: 'most time one tokio_request_heartbeat() may grant (default 5m)' },
   symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
 } satisfies Record<string, Setting>;
 
@@ -70,6 +79,11 @@ export function parseSize(text: string): number | undefined {
   const m = /^(\d+)([kmg])?b?$/i.exec(text.trim());
   if (!m) return undefined;
   return Number(m[1]) * ({ k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1);
+}
+
+/** A duration, or 0 for "off". */
+function parseTimeout(s: Setting, text: string): number {
+  return /^(off|0)$/i.test(text.trim()) ? 0 : parseDuration(text) ?? fail(s, text);
 }
 
 function parseInteger(s: Setting, value: string, min: number, max: number): number {
@@ -122,8 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   if (indexFile.includes('/') || indexFile.startsWith('.')) fail(S.index, indexFile);
   const workers = raw.workers === undefined ? os.availableParallelism() : parseInteger(S.workers, raw.workers, 1, 1024);
   const queueCapacity = raw.queue === undefined ? workers * 100 : parseInteger(S.queue, raw.queue, 0, 1_000_000);
-  const timeoutText = raw.timeout ?? '60s';
-  const requestTimeout = /^(off|0)$/i.test(timeoutText.trim()) ? 0 : parseDuration(timeoutText) ?? fail(S.timeout, timeoutText);
+  const requestTimeout = parseTimeout(S.timeout, raw.timeout ?? '60s');
   const maxBodySize = parseSize(raw.maxBody ?? '8m') ?? fail(S.maxBody, raw.maxBody ?? '');
   const drainTimeout = parseDuration(raw.drain ?? '30s') ?? fail(S.drain, raw.drain ?? '');
   const logLevel = (raw.logLevel ?? 'info').trim();
@@ -138,6 +151,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     if (file && (!existsSync(file) || !statSync(file).isFile())) fail(S[key], file);
   }
   if (raw.phpIni && !existsSync(raw.phpIni)) fail(S.phpIni, raw.phpIni);
+  const executor = (raw.executor ?? (env.USE_STUB === '1' ? 'stub' : env.USE_EXT === '0' ? 'eval' : 'ext')).trim();
+  if (executor !== 'ext' && executor !== 'eval' && executor !== 'stub') fail(S.executor, executor);
+  for (const [name, value] of [['USE_EXT', env.USE_EXT], ['USE_STUB', env.USE_STUB]] as const) {
+    if (value !== undefined && value !== '0' && value !== '1') {
+      throw new ConfigError(`${name}=${JSON.stringify(value)} is not valid: expected 0 or 1`);
+    }
+  }
+  const sseTimeout = parseTimeout(S.sseTimeout, raw.sseTimeout ?? '1h');
+  const heartbeatMax = parseDuration(raw.heartbeat ?? '5m') ?? fail(S.heartbeat, raw.heartbeat ?? '');
 
   return {
     listenHost: host,
@@ -154,5 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     drainTimeout,
     logLevel,
     symlinksOutsideRoot: symlinks === 'allow',
+    executor,
+    sseTimeout,
+    heartbeatMax,
   };
 }

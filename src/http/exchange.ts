@@ -33,6 +33,13 @@ export interface Exchange {
   stream(status: number, headers: readonly string[], total: number, source: Readable): void;
   /** The request body, chunk by chunk; `chunk` must be copied if kept past the call. */
   readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void;
+  /** Starts a body of unknown length: chunked for HTTP/1.1, up to the close for HTTP/1.0. */
+  startStream(status: number, reason: string, headers: readonly string[]): void;
+  /** One part of a started stream; false when the socket is full (see onDrain). */
+  write(chunk: Uint8Array): boolean;
+  /** Called once when the socket can take more after write() returned false. */
+  onDrain(callback: () => void): void;
+  endStream(): void;
 }
 
 export function reasonPhrase(status: number, reason = ''): string {

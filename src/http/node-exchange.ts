@@ -51,6 +51,25 @@ export class NodeExchange implements Exchange {
     source.pipe(this.res);
   }
 
+  startStream(status: number, reason: string, headers: readonly string[]): void {
+    if (this.aborted) return;
+    this.responded = true;
+    this.#head(status, reason, headers);
+    this.res.flushHeaders();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.aborted || this.res.write(chunk);
+  }
+
+  onDrain(callback: () => void): void {
+    this.res.once('drain', callback);
+  }
+
+  endStream(): void {
+    if (!this.aborted) this.res.end();
+  }
+
   readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
     this.req.on('data', (chunk: Buffer) => onChunk(chunk, false));
     this.req.on('end', () => onChunk(new Uint8Array(0), true));

@@ -92,4 +92,33 @@ export class UwsExchange implements Exchange {
   readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
     this.res.onData((chunk, last) => onChunk(new Uint8Array(chunk), last));
   }
+
+  startStream(status: number, reason: string, headers: readonly string[]): void {
+    if (this.aborted) return;
+    this.responded = true;
+    this.res.cork(() => {
+      this.#head(status, reason, headers);
+      this.res.write(''); // commits status and headers now, in chunked mode
+    });
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.aborted) return true;
+    let ok = true;
+    this.res.cork(() => {
+      ok = this.res.write(chunk);
+    });
+    return ok;
+  }
+
+  onDrain(callback: () => void): void {
+    this.res.onWritable(() => {
+      callback();
+      return true;
+    });
+  }
+
+  endStream(): void {
+    if (!this.aborted) this.res.cork(() => this.res.end());
+  }
 }

@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { sendError, type Exchange, type RequestHead } from '../http/exchange.js';
 import { Listener } from '../http/listener.js';
+import { traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
 import { Admission } from '../queue/admission.js';
 import { Router } from '../router/router.js';
@@ -15,6 +16,10 @@ import { serveStatic } from '../static/serve-static.js';
 const ID_PREFIX = randomBytes(6).toString('hex');
 let idCounter = 0;
 const nextRequestId = () => ID_PREFIX + (++idCounter).toString(16).padStart(8, '0');
+
+// USE_STUB=1: what every PHP route answers, to measure the HTTP layer alone
+const STUB_BODY = Buffer.from('Hello from the tokio-php stub executor: no PHP ran.\n');
+const STUB_HEADERS = ['Content-Type', 'text/plain; charset=utf-8'];
 
 const MAX_URI = 8192; // nginx: large_client_header_buffers 4 8k
 const BODY_TIMEOUT_MS = 60_000; // nginx: client_body_timeout 60s
@@ -52,7 +57,7 @@ function framing(headers: readonly string[]): BodyFraming {
 
 export class TokioServer {
   readonly #config: Config;
-  readonly #engine: Engine;
+  readonly #engine: Engine | null; // null: the stub executor
   readonly #log: Logger;
   readonly #router: Router;
   readonly #admission: Admission;
@@ -61,7 +66,7 @@ export class TokioServer {
   #draining = false;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(config: Config, engine: Engine, log: Logger) {
+  constructor(config: Config, engine: Engine | null, log: Logger) {
     this.#config = config;
     this.#engine = engine;
     this.#log = log;
@@ -95,7 +100,7 @@ export class TokioServer {
     this.#listener.stopAccepting();
     const drained = await this.#idleWithin(timeoutMs);
     if (!drained) {
-      for (const id of this.#running) this.#engine.abort(id, 'kill');
+      for (const id of this.#running) this.#engine?.abort(id, 'kill');
       await this.#idleWithin(5000);
     }
     this.#listener.close();
@@ -143,11 +148,13 @@ export class TokioServer {
           ifRange: headerValue(head.headers, 'if-range'),
         });
     }
+    const engine = this.#engine;
+    if (!engine) return ex.send(200, '', STUB_HEADERS, STUB_BODY);
     if (this.#draining || !this.#admission.tryAdmit()) {
       return sendError(ex, 503, ['Retry-After', '1']);
     }
     const arrived = Date.now();
-    const run = (content: Buffer | undefined) => this.#runPhp(ex, head, route, content, arrived);
+    const run = (content: Buffer | undefined) => this.#runPhp(engine, ex, head, route, content, arrived);
     if (body.contentLength > 0 || body.chunked) this.#readBody(ex, body, run);
     else run(undefined);
   }
@@ -181,10 +188,13 @@ export class TokioServer {
     });
   }
 
-  #runPhp(ex: Exchange, head: RequestHead, route: { scriptFilename: string; scriptName: string; pathInfo: string },
+  #runPhp(engine: Engine, ex: Exchange, head: RequestHead, route: { scriptFilename: string; scriptName: string; pathInfo: string },
     body: Buffer | undefined, arrived: number): void {
     const config = this.#config;
-    const host = headerValue(head.headers, 'host');
+    const header = (name: string) => headerValue(head.headers, name);
+    const trace = traceContext(header, nextRequestId);
+    const traced = traceHeaders(trace);
+    const host = header('host');
     const request: PhpRequest = {
       method: head.method,
       uri: head.query ? `${head.url}?${head.query}` : head.url,
@@ -201,37 +211,99 @@ export class TokioServer {
       serverPort: this.#listener.port,
       remoteAddr: head.remoteAddr,
       remotePort: head.remotePort,
-      requestId: nextRequestId(),
+      requestId: trace.requestId,
+      serverVars: traceServerVars(trace),
       requestTime: arrived,
+      heartbeatMaxMs: config.requestTimeout > 0 ? config.heartbeatMax : 0,
+      eventStream: header('accept').includes('text/event-stream'),
     };
-    let timer: NodeJS.Timeout | undefined;
-    if (config.requestTimeout > 0) {
-      timer = setTimeout(() => {
-        this.#engine.abort(request.id!, 'kill');
-        this.#log.warn({ requestId: request.requestId, uri: request.uri }, 'request timed out: script stopped');
-        sendError(ex, 504);
-      }, config.requestTimeout);
-    }
+    let streaming = false; // status and headers went out; the body follows in parts
+    let unacked = 0;
+    let deadline: NodeJS.Timeout | undefined;
+    const stop = (why: string) => {
+      engine.abort(request.id!, 'kill');
+      this.#log.warn({ requestId: trace.requestId, uri: request.uri }, why);
+      if (streaming) ex.endStream();
+      else sendError(ex, 504, traced);
+    };
+    const armDeadline = (ms: number, why: string) => {
+      clearTimeout(deadline);
+      deadline = ms > 0 ? setTimeout(() => stop(why), ms) : undefined;
+    };
+    armDeadline(config.requestTimeout, 'request timed out: script stopped');
+    const write = (chunk: Buffer) => {
+      if (ex.write(chunk)) return engine.ack(request.id!, chunk.length);
+      // the socket is full: the PHP thread may go on until its window is used up
+      if (unacked === 0) ex.onDrain(() => {
+        engine.ack(request.id!, unacked);
+        unacked = 0;
+      });
+      unacked += chunk.length;
+    };
+    const hooks = {
+      onHeaders: (status: number, reason: string, headers: string[]) => {
+        if (ex.responded) return;
+        streaming = true;
+        const sse = /^text\/event-stream/i.test(headerValue(lowerNames(headers), 'content-type'));
+        const extra = sse ? ['Cache-Control', 'no-cache', 'X-Accel-Buffering', 'no'] : [];
+        if (sse) armDeadline(config.sseTimeout, 'event stream reached SSE_TIMEOUT: script stopped');
+        ex.startStream(status, reason, [...withoutNames(headers, extra), ...extra, ...traced]);
+      },
+      onChunk: (chunk: Buffer) => {
+        if (ex.aborted || !streaming) return engine.ack(request.id!, chunk.length);
+        write(chunk);
+      },
+      onFinish: (status: number, reason: string, headers: string[], rest: Buffer) => this.#answer(ex, streaming, status, reason, [...headers, ...traced], rest),
+      onHeartbeat: (ms: number) => armDeadline(ms, 'request stopped beating: script stopped'),
+    };
     ex.onAbort = () => {
-      this.#engine.abort(request.id!, 'disconnect');
+      engine.abort(request.id!, 'disconnect');
     };
-    const running = this.#engine.execute(request);
+    const running = engine.execute(request, hooks);
     this.#running.add(request.id!);
     running.then(
       (r: PhpResponse) => {
-        if (ex.responded) return;
-        // stopped by shutdown: what it wrote is incomplete
-        if (r.aborted) sendError(ex, 503, ['Retry-After', '1'], true);
-        else ex.send(r.status || 500, r.reason, r.headers, r.body);
+        if (r.finished) return;
+        // stopped by a timeout or shutdown: what it wrote is incomplete
+        if (r.aborted === 'kill') {
+          if (streaming) ex.endStream();
+          else sendError(ex, 503, ['Retry-After', '1', ...traced], true);
+          return;
+        }
+        this.#answer(ex, streaming, r.status || 500, r.reason, [...r.headers, ...traced], r.body);
       },
       (err: Error) => {
-        this.#log.error({ err, requestId: request.requestId }, 'PHP engine failed the request');
+        this.#log.error({ err, requestId: trace.requestId }, 'PHP engine failed the request');
         sendError(ex, 503, ['Retry-After', '1']);
       },
     ).finally(() => {
-      clearTimeout(timer);
+      clearTimeout(deadline);
       this.#running.delete(request.id!);
       this.#release();
     });
   }
+
+  /** The end of a PHP response: the whole of it, or the last part of a stream. */
+  #answer(ex: Exchange, streaming: boolean, status: number, reason: string, headers: string[], body: Buffer): void {
+    if (ex.aborted) return;
+    if (!streaming) {
+      if (!ex.responded) ex.send(status, reason, headers, body);
+      return;
+    }
+    if (body.length) ex.write(body);
+    ex.endStream();
+  }
+}
+
+function lowerNames(headers: readonly string[]): string[] {
+  return headers.map((h, i) => (i % 2 ? h : h.toLowerCase()));
+}
+
+/** headers without the names that `extra` sets */
+function withoutNames(headers: readonly string[], extra: readonly string[]): string[] {
+  if (!extra.length) return [...headers];
+  const names = new Set(extra.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()));
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) if (!names.has(headers[i].toLowerCase())) out.push(headers[i], headers[i + 1]);
+  return out;
 }

@@ -1,0 +1,57 @@
+// W3C trace context and request ids: a traceparent is continued with a new span (tracestate
+// passed on), X-Request-ID is echoed or made; PHP sees both in $_SERVER, responses carry both.
+import { randomFillSync } from 'node:crypto';
+
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
+  /** '' when the request started the trace */
+  parentSpanId: string;
+  flags: string;
+  tracestate: string;
+  requestId: string;
+}
+
+// Random ids from a pool refilled 4 KiB at a time: no syscall per request.
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const hex = pool.toString('hex', used, used + bytes);
+  used += bytes;
+  return hex;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZEROS = /^0+$/;
+const REQUEST_ID = /^[\w.:@+=/-]{1,200}$/;
+
+/** `header(name)` gives a request header's value, '' when absent. */
+export function traceContext(header: (name: string) => string, makeRequestId: () => string): TraceContext {
+  const m = TRACEPARENT.exec(header('traceparent').trim().toLowerCase());
+  const valid = m !== null && m[1] !== 'ff' && !ZEROS.test(m[2]) && !ZEROS.test(m[3]) && (m[1] !== '00' || !m[5]);
+  const incomingId = header('x-request-id').trim();
+  return {
+    traceId: valid ? m[2] : randomHex(16),
+    spanId: randomHex(8),
+    parentSpanId: valid ? m[3] : '',
+    flags: valid ? m[4] : '01',
+    tracestate: valid ? header('tracestate') : '',
+    requestId: REQUEST_ID.test(incomingId) ? incomingId : makeRequestId(),
+  };
+}
+
+/** Headers a response carries for its trace. */
+export function traceHeaders(t: TraceContext): string[] {
+  const out = ['traceparent', `00-${t.traceId}-${t.spanId}-${t.flags}`, 'X-Request-ID', t.requestId];
+  if (t.tracestate) out.push('tracestate', t.tracestate);
+  return out;
+}
+
+/** $_SERVER entries for the trace. */
+export function traceServerVars(t: TraceContext): Record<string, string> {
+  return { TRACE_ID: t.traceId, SPAN_ID: t.spanId, PARENT_SPAN_ID: t.parentSpanId };
+}
