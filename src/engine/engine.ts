@@ -178,10 +178,16 @@ export class Engine {
       onLog: (level, message, requestId) => logger({ level, message, requestId }),
       onStream: (id, kind, a, b, c, d) => {
         const h = hooks.get(id);
-        if (kind === 'headers') h?.onHeaders?.(a, b, c);
-        else if (kind === 'chunk') h?.onChunk?.(a);
-        else if (kind === 'finish') h?.onFinish?.(a, b, c, d);
-        else h?.onHeartbeat?.(a);
+        try {
+          if (kind === 'headers') h?.onHeaders?.(a, b, c);
+          else if (kind === 'chunk') h?.onChunk?.(a);
+          else if (kind === 'finish') h?.onFinish?.(a, b, c, d);
+          else h?.onHeartbeat?.(a);
+        } catch (err) {
+          // a failing hook costs its own request, not the process
+          logger({ level: 3, message: `streaming hook failed: ${err instanceof Error ? err.stack : String(err)}`, requestId: undefined });
+          native.abort(id, AbortReason.Kill);
+        }
       },
     });
     const info = await native.start();

@@ -59,7 +59,7 @@ export class NodeExchange implements Exchange {
   }
 
   write(chunk: Uint8Array): boolean {
-    return this.aborted || this.res.write(chunk);
+    return this.aborted || this.res.writableEnded || this.res.write(chunk);
   }
 
   onDrain(callback: () => void): void {
@@ -67,7 +67,7 @@ export class NodeExchange implements Exchange {
   }
 
   endStream(): void {
-    if (!this.aborted) this.res.end();
+    if (!this.aborted && !this.res.writableEnded) this.res.end();
   }
 
   readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {

@@ -7,6 +7,7 @@ export class UwsExchange implements Exchange {
   aborted = false;
   responded = false;
   onAbort?: () => void;
+  #ended = false; // uWS must not be touched after the response ended
 
   constructor(readonly res: HttpResponse, readonly method: string) {
     // attached at once: uWS requires it for any response not ended inside the handler
@@ -103,7 +104,7 @@ export class UwsExchange implements Exchange {
   }
 
   write(chunk: Uint8Array): boolean {
-    if (this.aborted) return true;
+    if (this.aborted || this.#ended) return true;
     let ok = true;
     this.res.cork(() => {
       ok = this.res.write(chunk);
@@ -119,6 +120,8 @@ export class UwsExchange implements Exchange {
   }
 
   endStream(): void {
-    if (!this.aborted) this.res.cork(() => this.res.end());
+    if (this.aborted || this.#ended) return;
+    this.#ended = true;
+    this.res.cork(() => this.res.end());
   }
 }

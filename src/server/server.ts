@@ -276,7 +276,8 @@ export class TokioServer {
         this.#log.error({ err, requestId: trace.requestId }, 'PHP engine failed the request');
         sendError(ex, 503, ['Retry-After', '1']);
       },
-    ).finally(() => {
+    ).catch((err: Error) => this.#log.error({ err, requestId: trace.requestId }, 'answering the request failed'))
+      .finally(() => {
       clearTimeout(deadline);
       this.#running.delete(request.id!);
       this.#release();
