@@ -67,6 +67,11 @@ test('tokio_request_id(), tokio_worker_id(), tokio_server_info(); fastcgi_finish
   assert.equal(out.fastcgi_alias, true);
 });
 
+test('an app that loads ext/polyfill.php still gets the native functions', async () => {
+  const r = await get(`${site.base}/polyfilled.php`, { headers: { 'X-Request-ID': 'native-id' } });
+  assert.deepEqual(JSON.parse(r.body.toString()), [true, 'native-id']);
+});
+
 test('tokio_send_headers() commits status and headers once', async () => {
   const r = await get(`${site.base}/send_headers.php`);
   assert.equal(r.status, 202);
