@@ -30,6 +30,8 @@ function dump(array $a): string {
   <tr><th>Server</th><td><?= htmlspecialchars($_SERVER['SERVER_SOFTWARE']) ?></td></tr>
 </table>
 
+<p><a href="/sse.html">Server-sent events</a>: PHP streaming to an EventSource.</p>
+
 <h2>Upload</h2>
 <form method="post" enctype="multipart/form-data" action="/">
   <input type="text" name="note" placeholder="a note">

@@ -108,6 +108,9 @@ test('with no configuration it serves the bundled demo: PHP version, ZTS, OPcach
     const posted = await (await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: form })).text();
     assert.match(posted, /<td>a\.txt<\/td><td>12<\/td><td><code>[0-9a-f]{64}<\/code><\/td>/);
     assert.equal((await fetch(`http://127.0.0.1:${port}/style.css`)).headers.get('content-type'), 'text/css; charset=utf-8');
+    assert.match(await (await fetch(`http://127.0.0.1:${port}/sse.html`)).text(), /new EventSource\('\/events\.php'\)/);
+    const events = await (await fetch(`http://127.0.0.1:${port}/events.php?count=2`, { headers: { Accept: 'text/event-stream' } })).text();
+    assert.match(events, /^id: 1\nevent: tick\ndata: \{"n":1,[^\n]*\n\nid: 2\nevent: tick\ndata: \{"n":2,[^\n]*\n\nevent: done\ndata: \{\}\n\n$/);
   } finally {
     child.kill('SIGTERM');
   }
