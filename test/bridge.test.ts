@@ -51,6 +51,16 @@ test('tokio_request_heartbeat() keeps a 3 s job alive under a 1 s timeout; witho
   assert.equal(silent.status, 504);
 });
 
+test('tokio_request_heartbeat() is refused where no REQUEST_TIMEOUT runs', async () => {
+  const untimed = await startServer(engine, { DOCUMENT_ROOT: root, REQUEST_TIMEOUT: 'off' });
+  try {
+    const r = await get(`${untimed.base}/heartbeat.php?ms=300&beat=1`);
+    assert.deepEqual(JSON.parse(r.body.toString()), { done: true, beats: [false] });
+  } finally {
+    await untimed.close();
+  }
+});
+
 test('tokio_request_id(), tokio_worker_id(), tokio_server_info(); fastcgi_finish_request() is defined', async () => {
   const r = await get(`${site.base}/info.php`, { headers: { 'X-Request-ID': 'abc-123' } });
   const out = JSON.parse(r.body.toString());
