@@ -20,7 +20,8 @@ function fastcgi_finish_request(): bool {}
 /**
  * Moves this request's deadline to now + $seconds (capped by REQUEST_HEARTBEAT_MAX). Long jobs
  * stay alive under REQUEST_TIMEOUT only while they beat.
- * @return bool false when not allowed (REQUEST_TIMEOUT off, $seconds < 1, response finished)
+ * Work that goes on after tokio_finish_request() stays under the deadline too, and may beat.
+ * @return bool false when not allowed (REQUEST_TIMEOUT off, or $seconds < 1)
  */
 function tokio_request_heartbeat(int $seconds = 10): bool {}
 

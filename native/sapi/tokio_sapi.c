@@ -489,7 +489,8 @@ int tokio_finish_request(void)
 int tokio_request_heartbeat(int64_t seconds)
 {
   tokio_ctx *c = ctx();
-  if (!c || c->finished || seconds <= 0 || c->req->heartbeat_max_ms <= 0) return 0;
+  /* also after tokio_finish_request(): background work stays under the deadline while it beats */
+  if (!c || seconds <= 0 || c->req->heartbeat_max_ms <= 0) return 0;
   int64_t ms = seconds * 1000 > c->req->heartbeat_max_ms ? c->req->heartbeat_max_ms : seconds * 1000;
   tokio_host_heartbeat(c->host, ms);
   return 1;
