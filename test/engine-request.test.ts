@@ -9,6 +9,8 @@ import { Engine, type PhpLogEntry } from '../src/index.js';
 import { FIXTURES, header, multipart, phpRequest } from './helpers/php.js';
 
 const root = path.join(FIXTURES, 'engine');
+// npm test runs this file once more with TOKIO_TEST_EXECUTOR=eval: the executors share it
+const executor = process.env.TOKIO_TEST_EXECUTOR === 'eval' ? 'eval' : 'ext';
 const sessions = mkdtempSync(path.join(os.tmpdir(), 'tokio-sess-'));
 const logs: PhpLogEntry[] = [];
 let engine: Engine;
@@ -19,6 +21,7 @@ before(async () => {
     ini: { upload_max_filesize: '1M', max_file_uploads: 5, 'session.save_path': sessions },
     env: { TOKIO_TEST_ENV: 'from-env', PATH: '/usr/bin' },
     logger: (e) => logs.push(e),
+    executor,
   });
 });
 after(async () => {
@@ -97,7 +100,8 @@ test('$_SERVER holds the CGI variables nginx + php-fpm give, and every header as
   assert.equal(Object.keys(s).some((k) => k.includes('UNDER')), false);
   assert.equal(out.sapi, 'fpm-fcgi');
   assert.equal(out.cwd, root, 'php-fpm runs a script in its own directory');
-  assert.equal(out.filter_input, 'POST');
+  // the filter extension keeps its copy of $_SERVER only when PHP registers it natively
+  assert.equal(out.filter_input, executor === 'ext' ? 'POST' : null);
   assert.deepEqual(out.headers, {
     Host: 'example.test:8080', 'X-Foo-Bar': 'baz', Authorization: s.HTTP_AUTHORIZATION,
     'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '3', 'X-Dup': 'one, two',
