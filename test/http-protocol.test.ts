@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Agent, get as httpGet } from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { Engine } from '../src/index.js';
 import { FIXTURES } from './helpers/php.js';
@@ -121,4 +122,20 @@ test('HTTP/1.1 without Host → 400', async () => {
 test('a bad request line → 400', async () => {
   assert.match(await raw(site.port, 'NOT A REQUEST LINE\r\n\r\n'), /^HTTP\/1\.1 400 /);
   assert.match(await raw(site.port, 'GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 400 /);
+});
+
+test('a client that never finishes its request head is disconnected', async () => {
+  const started = Date.now();
+  const reply = await new Promise<string>((resolve, reject) => {
+    const sock = connect(site.port, '127.0.0.1');
+    let out = '';
+    sock.on('data', (d) => (out += d.toString()));
+    sock.on('close', () => resolve(out));
+    // dropped with the unread head still queued: the kernel resets the connection
+    sock.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(out) : reject(err)));
+    sock.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-Slow: '); // and nothing more
+    setTimeout(() => sock.destroy(new Error('still open after 20 s')), 20_000).unref();
+  });
+  assert.equal(reply, '');
+  assert.ok(Date.now() - started >= 9_000, 'not before the 10 s head timeout');
 });
