@@ -94,3 +94,11 @@ test('a small file edited in place is served fresh at once', async () => {
   writeFileSync(file, 'second!');
   assert.equal((await get(`${site.base}/edit.txt`)).body.toString(), 'second!');
 });
+
+test('other methods than GET and HEAD on a static file → 405, as nginx answers', async () => {
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    const r = await get(`${site.base}/digits.txt`, { method, body: 'x' });
+    assert.equal(r.status, 405, method);
+    assert.equal(r.headers.allow, 'GET, HEAD');
+  }
+});

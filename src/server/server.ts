@@ -141,6 +141,8 @@ export class TokioServer {
         return ex.send(301, '', ['Location', route.location, 'Content-Type', 'text/html'],
           Buffer.from('<html><head><title>301 Moved Permanently</title></head><body><h1>301 Moved Permanently</h1></body></html>\n'));
       case 'static':
+        // nginx's static module answers only GET and HEAD
+        if (head.method !== 'GET' && head.method !== 'HEAD') return sendError(ex, 405, ['Allow', 'GET, HEAD']);
         return serveStatic(ex, route.file, route.stat, {
           ifNoneMatch: headerValue(head.headers, 'if-none-match'),
           ifModifiedSince: headerValue(head.headers, 'if-modified-since'),
