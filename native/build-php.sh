@@ -71,6 +71,10 @@ trap 'rm -rf "$work"' EXIT
 # Sources in order: a local tarball, Debian's php8.4 source package, php.net.
 fetch_debian() {
   local d="$work/apt"; mkdir -p "$d/lists/partial" "$d/parts"
+  # Ubuntu does not ship Debian's archive key by default
+  if [ ! -e /usr/share/keyrings/debian-archive-keyring.gpg ] && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debian-archive-keyring >&2 || return 1
+  fi
   echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" > "$d/sources.list"
   local opts=(-o "Dir::Etc::SourceList=$d/sources.list" -o "Dir::Etc::SourceParts=$d/parts"
               -o "Dir::State::Lists=$d/lists" -o "Debug::NoDropPrivs=1" -o "APT::Sandbox::User=root")
