@@ -59,6 +59,11 @@ double Now() {
 
 Napi::Value ToBuffer(Napi::Env env, OutputBlock& block) {
   if (!block.data) return Napi::Buffer<char>::New(env, 0);
+  if (!block.free_fn) {  // lent from the job's inline storage: small, cheaper to copy than to share
+    Napi::Value copy = Napi::Buffer<char>::Copy(env, block.data, block.size);
+    block.data = nullptr;
+    return copy;
+  }
   auto free_fn = block.free_fn;
   size_t size = block.size;
   Napi::Value buf = Napi::Buffer<char>::New(env, block.data, block.size,
@@ -195,6 +200,9 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   job->id = info[0].As<Napi::Number>().Uint32Value();
   job->engine = this;
   job->arena.reserve(2048);
+  // reserved here so the worker fills them without allocating (freed on this thread)
+  job->header_blob.reserve(512);
+  job->header_ends.reserve(16);
 
   Napi::Array fields = info[1].As<Napi::Array>();
   std::pair<size_t, size_t> at[kFieldCount];
@@ -521,7 +529,7 @@ bool StreamOut(Job* job) {
   size_t size = job->output.size();
   if (size > 0) {
     auto* e = new Event(Event::kChunk, job);
-    e->chunk = job->output.take();
+    e->chunk = job->output.take_owned();  // the script writes on meanwhile
     std::unique_lock<std::mutex> lock(job->stream_mutex);
     job->unacked += size;
     lock.unlock();
@@ -575,7 +583,7 @@ extern "C" void tokio_host_finish(void* host) {
   job->finished = true;
   if (!job->streaming) return;  // nobody to answer early: the response goes at the end, as it was now
   auto* e = new Event(Event::kFinish, job);
-  e->chunk = job->output.take();
+  e->chunk = job->output.take_owned();  // the script runs on, and may still write (dropped)
   job->engine->Post(e);
 }
 

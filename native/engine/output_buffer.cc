@@ -31,7 +31,7 @@ bool write_all(int fd, const char* data, size_t len) {
 }  // namespace
 
 OutputBuffer::~OutputBuffer() {
-  std::free(buf_);
+  if (buf_ != inline_) std::free(buf_);
   if (memfd_ >= 0) close(memfd_);
 }
 
@@ -50,8 +50,9 @@ bool OutputBuffer::append(const char* data, size_t len) {
     if (used_ + len > cap_) {
       size_t cap = std::max({kInitial, cap_ * 2, used_ + len});
       if (memfd_ >= 0) cap = std::max(kStage, used_ + len);
-      char* grown = static_cast<char*>(std::realloc(buf_, cap));
+      char* grown = static_cast<char*>(std::realloc(buf_ == inline_ ? nullptr : buf_, cap));
       if (!grown) return !(failed_ = true);
+      if (buf_ == inline_) std::memcpy(grown, inline_, used_);
       buf_ = grown;
       cap_ = cap;
     }
@@ -92,10 +93,27 @@ OutputBlock OutputBuffer::take() {
   if (used_ > 0) {
     block.data = buf_;
     block.size = used_;
-    block.free_fn = free_heap;
-    buf_ = nullptr;
-    cap_ = 0;
+    block.free_fn = buf_ == inline_ ? nullptr : free_heap;
     used_ = 0;
+    if (buf_ != inline_) {
+      buf_ = inline_;
+      cap_ = kInline;
+    }
+  }
+  return block;
+}
+
+OutputBlock OutputBuffer::take_owned() {
+  OutputBlock block = take();
+  if (block.data && !block.free_fn) {
+    char* copy = static_cast<char*>(std::malloc(block.size));
+    if (!copy) {
+      failed_ = true;
+      return OutputBlock{};
+    }
+    std::memcpy(copy, block.data, block.size);
+    block.data = copy;
+    block.free_fn = free_heap;
   }
   return block;
 }

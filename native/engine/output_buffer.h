@@ -8,7 +8,9 @@
 
 namespace tokio {
 
-// Owned bytes that JS can wrap as an external Buffer: release() gives them away, free_fn frees.
+// Bytes for JS. With free_fn they are owned and can be wrapped as an external Buffer; without,
+// they are borrowed from the OutputBuffer's inline storage and must be copied before it is
+// written to again.
 struct OutputBlock {
   char* data = nullptr;
   size_t size = 0;
@@ -23,7 +25,9 @@ struct OutputBlock {
 
 class OutputBuffer {
  public:
-  static constexpr size_t kInitial = 16 * 1024;
+  // Most responses fit inline: no malloc on the worker and free on the JS thread per request.
+  static constexpr size_t kInline = 8 * 1024;
+  static constexpr size_t kInitial = 32 * 1024;
   static constexpr size_t kMemfdThreshold = 4 * 1024 * 1024;
   static constexpr size_t kStage = 256 * 1024;
 
@@ -37,15 +41,18 @@ class OutputBuffer {
   size_t size() const { return memfd_size_ + used_; }
   // true once bytes were lost: memory, the memfd or its mapping failed
   bool failed() const { return failed_; }
-  // Hands over everything captured so far and starts empty again.
+  // Hands over everything captured so far and starts empty again; inline bytes are lent.
   OutputBlock take();
+  // Like take(), but the bytes are always owned: for a worker that writes on afterwards.
+  OutputBlock take_owned();
 
  private:
   bool spill();
 
-  char* buf_ = nullptr;
+  char inline_[kInline];
+  char* buf_ = inline_;
   size_t used_ = 0;
-  size_t cap_ = 0;
+  size_t cap_ = kInline;
   int memfd_ = -1;
   size_t memfd_size_ = 0;
   bool failed_ = false;

@@ -236,8 +236,12 @@ export class Engine {
     let result = this.#native.execute(id, fields, request.headers ?? [], serverVars, body, flags, contentLength,
       requestTime, request.heartbeatMaxMs ?? 0);
     if (streaming) {
-      this.#hooks.set(id, hooks);
-      result = result.finally(() => this.#hooks.delete(id));
+      const table = this.#hooks;
+      table.set(id, hooks);
+      result = result.then((r) => {
+        table.delete(id);
+        return r;
+      });
     }
     if (!signal) return result;
     const onAbort = () => this.abort(id);

@@ -261,29 +261,34 @@ export class TokioServer {
     ex.onAbort = () => {
       engine.abort(request.id!, 'disconnect');
     };
-    const running = engine.execute(request, hooks);
-    this.#running.add(request.id!);
-    running.then(
-      (r: PhpResponse) => {
-        if (r.finished) return;
-        // stopped by a timeout or shutdown: what it wrote is incomplete
-        if (r.aborted === 'kill') {
-          if (streaming) ex.endStream();
-          else sendError(ex, 503, ['Retry-After', '1', ...traced], true);
-          return;
-        }
-        this.#answer(ex, streaming, r.status || 500, r.reason, [...r.headers, ...traced], r.body);
-      },
-      (err: Error) => {
-        this.#log.error({ err, requestId: trace.requestId }, 'PHP engine failed the request');
-        sendError(ex, 503, ['Retry-After', '1']);
-      },
-    ).catch((err: Error) => this.#log.error({ err, requestId: trace.requestId }, 'answering the request failed'))
-      .finally(() => {
+    const done = () => {
       clearTimeout(deadline);
       this.#running.delete(request.id!);
       this.#release();
-    });
+    };
+    engine.execute(request, hooks).then(
+      (r: PhpResponse) => {
+        done();
+        try {
+          if (r.finished) return;
+          // stopped by a timeout or shutdown: what it wrote is incomplete
+          if (r.aborted === 'kill') {
+            if (streaming) ex.endStream();
+            else sendError(ex, 503, ['Retry-After', '1', ...traced], true);
+            return;
+          }
+          this.#answer(ex, streaming, r.status || 500, r.reason, [...r.headers, ...traced], r.body);
+        } catch (err) {
+          this.#log.error({ err, requestId: trace.requestId }, 'answering the request failed');
+        }
+      },
+      (err: Error) => {
+        done();
+        this.#log.error({ err, requestId: trace.requestId }, 'PHP engine failed the request');
+        sendError(ex, 503, ['Retry-After', '1']);
+      },
+    );
+    this.#running.add(request.id!);
   }
 
   /** The end of a PHP response: the whole of it, or the last part of a stream. */
