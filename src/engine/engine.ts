@@ -104,7 +104,8 @@ export interface PhpResponse {
   aborted: 'kill' | 'disconnect' | null;
   /** true once onHeaders was called: the headers went out before the end. */
   streamed: boolean;
-  /** the script called tokio_finish_request(): onFinish had the response */
+  /** the script called tokio_finish_request(): with streaming hooks onFinish had the response;
+   * without them, `body` holds it (what came later was dropped) */
   finished: boolean;
   worker: number;
   peakMemory: number;
