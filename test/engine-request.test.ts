@@ -123,6 +123,16 @@ test('without a body, TLS or path info the CGI variables are empty as with nginx
   assert.equal(s.REMOTE_USER, '');
 });
 
+test('empty fields cross the boundary intact: no headers, no remote port, an empty last $_SERVER value', async () => {
+  const res = await engine.execute({
+    method: 'GET', uri: '/server.php', scriptFilename: path.join(root, 'server.php'), scriptName: '/server.php',
+    documentRoot: root, headers: [], serverVars: { FIRST: 'x', EMPTY_LAST: '' },
+  });
+  const s = json(res.body).server;
+  assert.deepEqual([s.REQUEST_METHOD, s.SCRIPT_NAME, s.REMOTE_PORT, s.REMOTE_ADDR, s.FIRST, s.EMPTY_LAST, s.HTTP_HOST],
+    ['GET', '/server.php', '', '', 'x', '', undefined]);
+});
+
 test('$_GET, $_POST, $_COOKIE and $_REQUEST are parsed by PHP itself', async () => {
   const res = await engine.execute(phpRequest(root, '/vars.php?a=1&b[]=x&b[]=y&c[k][j]=deep&sp=a+b%26c&dot.ted=1', {
     method: 'POST',

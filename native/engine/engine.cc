@@ -15,39 +15,27 @@ namespace {
 
 enum class Enc { kLatin1, kUtf8 };
 
-// Bytes as they were on the wire stay latin1 (one char per byte); paths are UTF-8.
-Enc FieldEncoding(uint32_t field) {
-  switch (field) {
-    case kMethod: case kRequestUri: case kQueryString: case kProtocol: return Enc::kLatin1;
-    default: return Enc::kUtf8;
-  }
-}
-
-// Appends a JS string to the arena, NUL-terminated; returns its offset and length.
-std::pair<size_t, size_t> AppendString(napi_env env, napi_value value, Enc enc, std::string& arena) {
+// Appends a JS string to the arena as latin1 or UTF-8, NUL-terminated.
+void AppendString(napi_env env, napi_value value, bool utf8, std::string& arena) {
   size_t len = 0;
-  napi_valuetype type;
-  napi_typeof(env, value, &type);
   size_t offset = arena.size();
-  if (type != napi_string) {
-    arena.push_back('\0');
-    return {offset, 0};
-  }
-  auto get = enc == Enc::kLatin1 ? napi_get_value_string_latin1 : napi_get_value_string_utf8;
-  get(env, value, nullptr, 0, &len);
+  auto get = utf8 ? napi_get_value_string_utf8 : napi_get_value_string_latin1;
+  if (get(env, value, nullptr, 0, &len) != napi_ok) len = 0;
   arena.resize(offset + len + 1);
-  get(env, value, &arena[offset], len + 1, &len);
-  return {offset, len};
+  if (len) get(env, value, &arena[offset], len + 1, &len);
+  arena.resize(offset + len + 1);
 }
 
-void ReadPairs(napi_env env, Napi::Value list, std::string& arena, std::vector<std::pair<size_t, size_t>>& out) {
-  if (!list.IsArray()) return;
-  Napi::Array arr = list.As<Napi::Array>();
-  uint32_t n = arr.Length() & ~1u;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    napi_get_element(env, arr, i, &v);
-    out.push_back(AppendString(env, v, Enc::kLatin1, arena));
+// Splits arena[from, to), pieces joined by NUL, into its pieces: n separators give n + 1 pieces,
+// empty ones included.
+void Split(const std::string& arena, size_t from, size_t to, std::vector<std::pair<size_t, size_t>>& out) {
+  for (;;) {
+    const char* start = arena.data() + from;
+    const char* nul = static_cast<const char*>(std::memchr(start, '\0', to - from));
+    size_t len = nul ? static_cast<size_t>(nul - start) : to - from;
+    out.emplace_back(from, len);
+    if (!nul) return;
+    from += len + 1;
   }
 }
 
@@ -145,6 +133,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   }
   Napi::Value on_log = o.Get("onLog");
   if (on_log.IsFunction()) on_log_ = Napi::Persistent(on_log.As<Napi::Function>());
+  Napi::Value on_done = o.Get("onDone");
+  if (on_done.IsFunction()) on_done_ = Napi::Persistent(on_done.As<Napi::Function>());
   Napi::Value on_stream = o.Get("onStream");
   if (on_stream.IsFunction()) on_stream_ = Napi::Persistent(on_stream.As<Napi::Function>());
   if (config_.workers < 1 || config_.workers > 1024) {
@@ -183,20 +173,23 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// execute(id, fields, headers, serverVars, body, flags, contentLength, requestTime, heartbeatMaxMs)
-// flags: 1 https, 2 streaming (parts go to onStream), 4 the client accepts text/event-stream
+// execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs)
+//   wire: latin1, NUL-joined: WireField values, then header name, value, ...
+//   text: UTF-8, NUL-joined: TextField values, then $_SERVER name, value, ...
+//   flags: 1 https, 2 streaming (parts go to onStream), 4 the client accepts text/event-stream
+// The answer comes through onDone(id, ...).
 Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (phase_ != Phase::kRunning) {
     Napi::Error::New(env, "the engine is not running").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (info.Length() < 8 || !info[0].IsNumber() || !info[1].IsArray()) {
-    Napi::TypeError::New(env, "execute(id, fields, headers, serverVars, body, flags, contentLength, requestTime, heartbeatMaxMs)")
+  if (info.Length() < 8 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsString()) {
+    Napi::TypeError::New(env, "execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* job = new Job(env);
+  auto* job = new Job();
   job->id = info[0].As<Napi::Number>().Uint32Value();
   job->engine = this;
   job->arena.reserve(2048);
@@ -204,29 +197,34 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   job->header_blob.reserve(512);
   job->header_ends.reserve(16);
 
-  Napi::Array fields = info[1].As<Napi::Array>();
-  std::pair<size_t, size_t> at[kFieldCount];
-  for (uint32_t f = 0; f < kFieldCount; f++) {
-    napi_value v;
-    napi_get_element(env, fields, f, &v);
-    at[f] = AppendString(env, v, FieldEncoding(f), job->arena);
+  std::vector<std::pair<size_t, size_t>> wire, text;
+  wire.reserve(kWireFieldCount + 32);
+  AppendString(env, info[1], false, job->arena);
+  size_t wire_end = job->arena.size() - 1;
+  AppendString(env, info[2], true, job->arena);
+  Split(job->arena, 0, wire_end, wire);
+  Split(job->arena, wire_end + 1, job->arena.size() - 1, text);
+  if (wire.size() < kWireFieldCount || text.size() < kTextFieldCount) {
+    delete job;
+    Napi::TypeError::New(env, "execute(): wire or text has too few fields").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
-  std::vector<std::pair<size_t, size_t>> headers, server_vars;
-  ReadPairs(env, info[2], job->arena, headers);
-  ReadPairs(env, info[3], job->arena, server_vars);
+  auto headers_begin = wire.begin() + kWireFieldCount;
+  size_t header_fields = (wire.size() - kWireFieldCount) & ~size_t(1);
 
   // PHP reads one Cookie string: several Cookie lines are joined as browsers and nginx do.
   std::pair<size_t, size_t> cookie{0, 0};
   bool has_cookie = false;
-  for (size_t i = 0; i + 1 < headers.size(); i += 2) {
-    if (headers[i].second != 6 || strncasecmp(job->arena.data() + headers[i].first, "cookie", 6) != 0) continue;
+  for (size_t i = 0; i + 1 < header_fields; i += 2) {
+    auto name = headers_begin[i], value = headers_begin[i + 1];
+    if (name.second != 6 || strncasecmp(job->arena.data() + name.first, "cookie", 6) != 0) continue;
     if (!has_cookie) {
-      cookie = headers[i + 1];
+      cookie = value;
       has_cookie = true;
       continue;
     }
     std::string joined(job->arena, cookie.first, cookie.second);
-    joined.append("; ").append(job->arena, headers[i + 1].first, headers[i + 1].second);
+    joined.append("; ").append(job->arena, value.first, value.second);
     cookie = {job->arena.size(), joined.size()};
     job->arena.append(joined).push_back('\0');
   }
@@ -234,50 +232,50 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   // The arena is complete: now its pointers are stable.
   const char* base = job->arena.data();
   auto s = [&](std::pair<size_t, size_t> p) { return tokio_str{base + p.first, p.second}; };
-  for (auto& p : headers) job->headers.push_back(s(p));
-  for (auto& p : server_vars) job->server_vars.push_back(s(p));
+  for (size_t i = 0; i < header_fields; i++) job->headers.push_back(s(headers_begin[i]));
+  for (size_t i = kTextFieldCount; i < text.size(); i++) job->server_vars.push_back(s(text[i]));
+  if (job->server_vars.size() % 2) job->server_vars.pop_back();
   if (has_cookie) job->cookies = base + cookie.first;
 
   tokio_request& r = job->request;
-  r.method = s(at[kMethod]);
-  r.request_uri = s(at[kRequestUri]);
-  r.query_string = s(at[kQueryString]);
-  r.script_filename = s(at[kScriptFilename]);
-  r.script_name = s(at[kScriptName]);
-  r.path_info = s(at[kPathInfo]);
-  r.document_root = s(at[kDocumentRoot]);
-  r.document_uri = s(at[kDocumentUri]);
-  r.server_name = s(at[kServerName]);
-  r.server_addr = s(at[kServerAddr]);
-  r.server_port = s(at[kServerPort]);
-  r.remote_addr = s(at[kRemoteAddr]);
-  r.remote_port = s(at[kRemotePort]);
-  r.protocol = s(at[kProtocol]);
-  r.request_id = s(at[kRequestId]);
+  r.method = s(wire[kMethod]);
+  r.request_uri = s(wire[kRequestUri]);
+  r.query_string = s(wire[kQueryString]);
+  r.protocol = s(wire[kProtocol]);
+  r.request_id = s(wire[kRequestId]);
+  r.server_name = s(wire[kServerName]);
+  r.server_addr = s(wire[kServerAddr]);
+  r.server_port = s(wire[kServerPort]);
+  r.remote_addr = s(wire[kRemoteAddr]);
+  r.remote_port = s(wire[kRemotePort]);
+  r.script_filename = s(text[kScriptFilename]);
+  r.script_name = s(text[kScriptName]);
+  r.path_info = s(text[kPathInfo]);
+  r.document_root = s(text[kDocumentRoot]);
+  r.document_uri = s(text[kDocumentUri]);
   r.headers = job->headers.data();
   r.header_count = job->headers.size() / 2;
   r.server_vars = job->server_vars.data();
   r.server_var_count = job->server_vars.size() / 2;
 
-  if (info[4].IsBuffer()) {
-    Napi::Buffer<char> body = info[4].As<Napi::Buffer<char>>();
+  if (info[3].IsBuffer()) {
+    Napi::Buffer<char> body = info[3].As<Napi::Buffer<char>>();
     job->body = body.Data();
     job->body_len = body.Length();
-    job->body_ref = Napi::Persistent(info[4]);
+    job->body_ref = Napi::Persistent(info[3]);
   }
-  uint32_t flags = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
+  uint32_t flags = info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 0;
   r.https = flags & 1;
   job->streaming = (flags & 2) && !on_stream_.IsEmpty();
   r.event_stream = (flags & 4) ? 1 : 0;
-  r.content_length = info[6].IsNumber() ? info[6].As<Napi::Number>().Int64Value() : -1;
-  r.request_time = info[7].IsNumber() ? info[7].As<Napi::Number>().DoubleValue() : Now();
-  r.heartbeat_max_ms = info[8].IsNumber() ? info[8].As<Napi::Number>().Int64Value() : 0;
+  r.content_length = info[5].IsNumber() ? info[5].As<Napi::Number>().Int64Value() : -1;
+  r.request_time = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : Now();
+  r.heartbeat_max_ms = info[7].IsNumber() ? info[7].As<Napi::Number>().Int64Value() : 0;
   if (job->streaming) streams_[job->id] = job;
 
-  Napi::Promise promise = job->deferred.Promise();
   Track(env, +1);
   pool_->Submit(job);
-  return promise;
+  return env.Undefined();
 }
 
 Napi::Value Engine::Abort(const Napi::CallbackInfo& info) {
@@ -472,30 +470,33 @@ void Engine::DeliverStream(Napi::Env env, Event* e) {
   }
 }
 
+// onDone(id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker,
+//        peakMemory, outputFailed): positional, so no result object is built here.
 void Engine::Complete(Napi::Env env, Job* job) {
   std::unique_ptr<Job> owned(job);
-  Napi::Object r = Napi::Object::New(env);
   OutputBlock body = job->output.take();
   bool output_failed = job->output.failed();
   int status = output_failed ? 500 : job->status;
-  r.Set("id", job->id);
-  r.Set("status", status);
-  r.Set("reason", job->reason);
-  r.Set("headers", HeaderPairs(env, job->header_blob, job->header_ends));
-  r.Set("body", ToBuffer(env, body));
-  r.Set("exitStatus", job->result.exit_status);
   const char* aborted = job->result.aborted == TOKIO_ABORT_KILL ? "kill"
                         : job->result.aborted == TOKIO_ABORT_DISCONNECT ? "disconnect" : nullptr;
-  r.Set("aborted", aborted ? Napi::Value(Napi::String::New(env, aborted)) : env.Null());
-  r.Set("streamed", Napi::Boolean::New(env, job->streamed_headers));
-  r.Set("finished", Napi::Boolean::New(env, job->finished));
-  r.Set("worker", job->worker);
-  r.Set("peakMemory", static_cast<double>(job->result.peak_memory));
-  r.Set("outputFailed", Napi::Boolean::New(env, output_failed));
-  job->deferred.Resolve(r);
+  napi_value args[] = {
+      Napi::Number::New(env, job->id),
+      Napi::Number::New(env, status),
+      Napi::String::New(env, job->reason),
+      HeaderPairs(env, job->header_blob, job->header_ends),
+      ToBuffer(env, body),
+      Napi::Number::New(env, job->result.exit_status),
+      aborted ? Napi::Value(Napi::String::New(env, aborted)) : env.Null(),
+      Napi::Boolean::New(env, job->streamed_headers),
+      Napi::Boolean::New(env, job->finished),
+      Napi::Number::New(env, job->worker),
+      Napi::Number::New(env, static_cast<double>(job->result.peak_memory)),
+      Napi::Boolean::New(env, output_failed),
+  };
   if (job->streaming) streams_.erase(job->id);
   if (!job->body_ref.IsEmpty()) job->body_ref.Reset();
   Track(env, -1);
+  on_done_.Value().Call(sizeof(args) / sizeof(args[0]), args);
 }
 
 }  // namespace tokio

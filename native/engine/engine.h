@@ -62,6 +62,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   std::optional<Napi::Promise::Deferred> start_deferred_, stop_deferred_;
   Napi::FunctionReference on_log_;
   Napi::FunctionReference on_stream_;         // (id, kind, ...) for streaming requests
+  Napi::FunctionReference on_done_;           // (id, status, reason, headers, body, ...) per request
   std::unordered_map<uint32_t, Job*> streams_;  // JS thread: streaming requests by id, for Ack
   PoolConfig config_;
   enum class Phase { kNew, kStarting, kRunning, kStopping, kStopped } phase_ = Phase::kNew;

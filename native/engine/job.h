@@ -18,11 +18,14 @@ namespace tokio {
 
 class Engine;
 
-// Positions of the string fields in execute()'s `fields` array; src/engine/native.ts mirrors them.
-enum Field : uint32_t {
-  kMethod, kRequestUri, kQueryString, kScriptFilename, kScriptName, kPathInfo, kDocumentRoot,
-  kDocumentUri, kServerName, kServerAddr, kServerPort, kRemoteAddr, kRemotePort, kProtocol,
-  kRequestId, kFieldCount
+// execute() takes the request's strings in two NUL-joined strings, so they cross in two calls:
+// bytes as they were on the wire (latin1), then paths (UTF-8). src/engine/native.ts mirrors this.
+enum WireField : uint32_t {
+  kMethod, kRequestUri, kQueryString, kProtocol, kRequestId, kServerName, kServerAddr, kServerPort,
+  kRemoteAddr, kRemotePort, kWireFieldCount  // then header name, value, ...
+};
+enum TextField : uint32_t {
+  kScriptFilename, kScriptName, kPathInfo, kDocumentRoot, kDocumentUri, kTextFieldCount  // then $_SERVER name, value, ...
 };
 
 struct Job {
@@ -41,7 +44,6 @@ struct Job {
   Napi::Reference<Napi::Value> body_ref;
 
   // Answer
-  Napi::Promise::Deferred deferred;
   bool streaming = false;              // flush() sends parts to JS as they come
   std::atomic<bool> client_gone{false};
   std::atomic<bool> killed{false};
@@ -70,7 +72,6 @@ struct Job {
   OutputBuffer output;                 // worker
   double started_at = 0, finished_at = 0;
 
-  explicit Job(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
 
 }  // namespace tokio

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AbortReason, ExecuteFlag, Field, nativeAddon, type NativeEngine, type NativeStartInfo } from './native.js';
+import { AbortReason, ExecuteFlag, nativeAddon, type NativeEngine, type NativeStartInfo } from './native.js';
 import { ENGINE_INI_DEFAULTS, iniLines, rawIniLines, type IniValue } from './ini.js';
 
 export interface PhpLogEntry {
@@ -131,6 +131,12 @@ export interface EngineStats {
 
 export interface EngineInfo extends NativeStartInfo {}
 
+/** A request in the engine: how to answer it, and its streaming hooks. */
+interface Pending {
+  resolve: (response: PhpResponse) => void;
+  hooks?: ExecuteHooks;
+}
+
 const VERSION: string = JSON.parse(
   readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8'),
 ).version;
@@ -142,14 +148,14 @@ function defaultLogger(entry: PhpLogEntry): void {
 export class Engine {
   readonly info: EngineInfo;
   readonly #native: NativeEngine;
-  readonly #hooks: Map<number, ExecuteHooks>;
+  readonly #pending: Map<number, Pending>;
   #nextId = 1;
   #stopped = false;
 
-  private constructor(native: NativeEngine, info: EngineInfo, hooks: Map<number, ExecuteHooks>) {
+  private constructor(native: NativeEngine, info: EngineInfo, pending: Map<number, Pending>) {
     this.#native = native;
     this.info = info;
-    this.#hooks = hooks;
+    this.#pending = pending;
   }
 
   /** Starts PHP and its worker threads; rejects when PHP cannot start (bad php.ini, no ZTS, ...). */
@@ -164,7 +170,7 @@ export class Engine {
       .filter((kv): kv is [string, string] => typeof kv[1] === 'string')
       .map(([k, v]) => `${k}=${v}`);
     const { Engine: NativeEngineClass } = nativeAddon();
-    const hooks = new Map<number, ExecuteHooks>();
+    const pending = new Map<number, Pending>();
     const native = new NativeEngineClass({
       workers,
       stackSize: options.stackSize ?? 16 * 1024 * 1024,
@@ -177,8 +183,15 @@ export class Engine {
       executor: options.executor ?? 'ext',
       env,
       onLog: (level, message, requestId) => logger({ level, message, requestId }),
+      onDone: (id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, outputFailed) => {
+        const p = pending.get(id);
+        if (!p) return;
+        pending.delete(id);
+        if (outputFailed) logger({ level: 3, message: 'the response could not be captured (memory or memfd): answered 500', requestId: undefined });
+        p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory });
+      },
       onStream: (id, kind, a, b, c, d) => {
-        const h = hooks.get(id);
+        const h = pending.get(id)?.hooks;
         try {
           if (kind === 'headers') h?.onHeaders?.(a, b, c);
           else if (kind === 'chunk') h?.onChunk?.(a);
@@ -192,7 +205,7 @@ export class Engine {
       },
     });
     const info = await native.start();
-    return new Engine(native, info, hooks);
+    return new Engine(native, info, pending);
   }
 
   #allocateId(): number {
@@ -208,41 +221,29 @@ export class Engine {
     const uri = request.uri;
     const q = uri.indexOf('?');
     const pathInfo = request.pathInfo ?? '';
-    const fields: string[] = new Array(Field.Count);
-    fields[Field.Method] = request.method;
-    fields[Field.RequestUri] = uri;
-    fields[Field.QueryString] = q < 0 ? '' : uri.slice(q + 1);
-    fields[Field.ScriptFilename] = request.scriptFilename;
-    fields[Field.ScriptName] = request.scriptName;
-    fields[Field.PathInfo] = pathInfo;
-    fields[Field.DocumentRoot] = request.documentRoot;
-    fields[Field.DocumentUri] = request.scriptName + pathInfo;
-    fields[Field.ServerName] = request.serverName ?? '';
-    fields[Field.ServerAddr] = request.serverAddr ?? '';
-    fields[Field.ServerPort] = String(request.serverPort ?? '');
-    fields[Field.RemoteAddr] = request.remoteAddr ?? '';
-    fields[Field.RemotePort] = String(request.remotePort ?? '');
-    fields[Field.Protocol] = request.protocol ?? 'HTTP/1.1';
-    fields[Field.RequestId] = request.requestId ?? '';
-    const serverVars: string[] = [];
-    if (request.serverVars) for (const [k, v] of Object.entries(request.serverVars)) serverVars.push(k, v);
+    // the strings cross in two calls: see WireField and TextField in native.ts
+    let wire = `${request.method}\0${uri}\0${q < 0 ? '' : uri.slice(q + 1)}\0${request.protocol ?? 'HTTP/1.1'}\0` +
+      `${request.requestId ?? ''}\0${request.serverName ?? ''}\0${request.serverAddr ?? ''}\0${request.serverPort ?? ''}\0` +
+      `${request.remoteAddr ?? ''}\0${request.remotePort ?? ''}`;
+    const headers = request.headers;
+    if (headers) for (let i = 0; i + 1 < headers.length; i += 2) wire += `\0${headers[i]}\0${headers[i + 1]}`;
+    let text = `${request.scriptFilename}\0${request.scriptName}\0${pathInfo}\0${request.documentRoot}\0${request.scriptName}${pathInfo}`;
+    if (request.serverVars) for (const k in request.serverVars) text += `\0${k}\0${request.serverVars[k]}`;
     const body = request.body ?? null;
-    const contentLength = body ? body.length : -1;
-    const requestTime = (request.requestTime ?? Date.now()) / 1000;
     const { signal } = hooks;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const streaming = Boolean(hooks.onHeaders || hooks.onChunk || hooks.onFinish || hooks.onHeartbeat);
     const flags = (request.https ? ExecuteFlag.Https : 0) | (streaming ? ExecuteFlag.Streaming : 0) |
       (request.eventStream ? ExecuteFlag.EventStream : 0);
-    let result = this.#native.execute(id, fields, request.headers ?? [], serverVars, body, flags, contentLength,
-      requestTime, request.heartbeatMaxMs ?? 0);
-    if (streaming) {
-      const table = this.#hooks;
-      table.set(id, hooks);
-      result = result.then((r) => {
-        table.delete(id);
-        return r;
-      });
+    const result = new Promise<PhpResponse>((resolve) => {
+      this.#pending.set(id, { resolve, hooks: streaming ? hooks : undefined });
+    });
+    try {
+      this.#native.execute(id, wire, text, body, flags, body ? body.length : -1,
+        (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0);
+    } catch (err) {
+      this.#pending.delete(id);
+      return Promise.reject(err);
     }
     if (!signal) return result;
     const onAbort = () => this.abort(id);

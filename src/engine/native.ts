@@ -2,14 +2,18 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import type { EngineStats, PhpResponse } from './engine.js';
+import type { EngineStats } from './engine.js';
 
-/** Positions in execute()'s `fields` array: native/engine/job.h `enum Field` mirrors this. */
-export const enum Field {
-  Method, RequestUri, QueryString, ScriptFilename, ScriptName, PathInfo, DocumentRoot,
-  DocumentUri, ServerName, ServerAddr, ServerPort, RemoteAddr, RemotePort, Protocol,
-  RequestId, Count,
+/**
+ * execute() takes a request's strings in two NUL-joined strings (native/engine/job.h mirrors
+ * these positions): `wire`, latin1, these fields then header name, value, ...; `text`, UTF-8,
+ * the TextField fields then $_SERVER name, value, ...
+ */
+export const enum WireField {
+  Method, RequestUri, QueryString, Protocol, RequestId, ServerName, ServerAddr, ServerPort,
+  RemoteAddr, RemotePort, Count,
 }
+export const enum TextField { ScriptFilename, ScriptName, PathInfo, DocumentRoot, DocumentUri, Count }
 
 export const enum AbortReason { Disconnect = 1, Kill = 2 }
 
@@ -26,7 +30,15 @@ export interface NativeEngineOptions {
   env: string[];
   onLog: (level: number, message: string, requestId: string | undefined) => void;
   onStream: (id: number, kind: 'headers' | 'chunk' | 'finish' | 'heartbeat', ...args: any[]) => void;
+  /** a request's answer, positionally: see NativeDone */
+  onDone: NativeDone;
 }
+
+export type NativeDone = (
+  id: number, status: number, reason: string, headers: string[], body: Buffer, exitStatus: number,
+  aborted: 'kill' | 'disconnect' | null, streamed: boolean, finished: boolean, worker: number,
+  peakMemory: number, outputFailed: boolean,
+) => void;
 
 /** execute()'s flags */
 export const enum ExecuteFlag { Https = 1, Streaming = 2, EventStream = 4 }
@@ -39,18 +51,13 @@ export interface NativeStartInfo {
   workers: number;
 }
 
-/** What the addon resolves execute() with: the public response plus its own flags. */
-export interface NativeResult extends PhpResponse {
-  /** output could not be captured (memory, memfd): the status is 500 */
-  outputFailed: boolean;
-}
-
 export interface NativeEngine {
   start(): Promise<NativeStartInfo>;
+  /** Queues a request; its answer comes through onDone. */
   execute(
-    id: number, fields: string[], headers: string[], serverVars: string[], body: Buffer | null,
+    id: number, wire: string, text: string, body: Buffer | null,
     flags: number, contentLength: number, requestTime: number, heartbeatMaxMs: number,
-  ): Promise<NativeResult>;
+  ): void;
   abort(id: number, reason: AbortReason): boolean;
   /** the socket took `bytes` more of a streamed response: the PHP thread may write on */
   ack(id: number, bytes: number): void;
