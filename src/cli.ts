@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 // `tokio-php` / `npm start`: read the configuration, start PHP, serve, drain on SIGTERM/SIGINT.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { ConfigError, HELP, loadConfig, PACKAGE_ROOT } from './config/config.js';
+import { ConfigError, HELP, loadConfig } from './config/config.js';
 import { Engine } from './engine/engine.js';
 import { createLogger } from './log.js';
+import { VERSION } from './package.js';
 import { TokioServer } from './server/server.js';
 
-const VERSION = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version as string;
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {

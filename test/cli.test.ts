@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { FIXTURES } from './helpers/php.js';
-import { PACKAGE_ROOT } from '../src/config/config.js';
+import { PACKAGE_ROOT } from '../src/package.js';
 
 const CLI = path.join(PACKAGE_ROOT, 'dist/src/cli.js');
 const root = path.join(FIXTURES, 'site');

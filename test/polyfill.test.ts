@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../src/config/config.js';
+import { PACKAGE_ROOT } from '../src/package.js';
 
 test('under the PHP CLI the polyfill defines every tokio function', () => {
   const phpConfig = readFileSync(path.join(PACKAGE_ROOT, 'native/.php-config'), 'utf8').trim();

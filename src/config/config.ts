@@ -3,9 +3,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package.js';
 
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEMO_ROOT = path.join(PACKAGE_ROOT, 'public');
 
 export interface Config {

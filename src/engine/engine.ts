@@ -1,8 +1,7 @@
 // The PHP engine: N native worker threads, each running one PHP request at a time with the
 // request semantics of php-fpm behind nginx. This is the only module that talks to the addon.
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { VERSION } from '../package.js';
 import { AbortReason, ExecuteFlag, nativeAddon, type NativeEngine, type NativeStartInfo } from './native.js';
 import { ENGINE_INI_DEFAULTS, iniLines, rawIniLines, type IniValue } from './ini.js';
 
@@ -137,9 +136,6 @@ interface Pending {
   hooks?: ExecuteHooks;
 }
 
-const VERSION: string = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8'),
-).version;
 
 function defaultLogger(entry: PhpLogEntry): void {
   process.stderr.write(`[php]${entry.requestId ? ` [${entry.requestId}]` : ''} ${entry.message}\n`);

@@ -1,7 +1,7 @@
 // The addon's surface, typed. Everything PHP-side crosses here as strings, numbers and Buffers.
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../package.js';
 import type { EngineStats } from './engine.js';
 
 /**
@@ -72,7 +72,6 @@ export interface NativeGate {
   close(): void;
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 type GateCallback = (fd: number, verdict: 'uws' | 'node', remoteAddr: string, remotePort: number) => void;
 
@@ -80,7 +79,7 @@ function load(): {
   Engine: new (options: NativeEngineOptions) => NativeEngine;
   Gate: new (onConnection: GateCallback) => NativeGate;
 } {
-  const file = path.join(root, 'build/Release/tokio_php.node');
+  const file = path.join(PACKAGE_ROOT, 'build/Release/tokio_php.node');
   try {
     return createRequire(import.meta.url)(file);
   } catch (err) {
