@@ -444,7 +444,7 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
   }
 }
 
-// onStream(id, 'headers', status, reason, headers) | (id, 'chunk', buffer)
+// onStream(id, 'headers', status, reason, headers, eventStream) | (id, 'chunk', buffer)
 //   | (id, 'finish', status, reason, headers, body) | (id, 'heartbeat', ms)
 void Engine::DeliverStream(Napi::Env env, Event* e) {
   Job* job = e->job;
@@ -452,7 +452,8 @@ void Engine::DeliverStream(Napi::Env env, Event* e) {
   switch (e->kind) {
     case Event::kHeaders:
       on_stream_.Call({id, Napi::String::New(env, "headers"), Napi::Number::New(env, job->status),
-                       Napi::String::New(env, job->reason), HeaderPairs(env, job->header_blob, job->header_ends)});
+                       Napi::String::New(env, job->reason), HeaderPairs(env, job->header_blob, job->header_ends),
+                       Napi::Boolean::New(env, job->event_stream)});
       break;
     case Event::kChunk:
       on_stream_.Call({id, Napi::String::New(env, "chunk"), ToBuffer(env, e->chunk)});

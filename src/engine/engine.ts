@@ -81,7 +81,8 @@ export interface ExecuteHooks {
    * After onChunk, call ack(id, bytes) once the socket took the bytes: past 1 MiB not yet taken,
    * the PHP thread waits.
    */
-  onHeaders?: (status: number, reason: string, headers: string[]) => void;
+  /** `eventStream`: the script answers with Content-Type text/event-stream */
+  onHeaders?: (status: number, reason: string, headers: string[], eventStream: boolean) => void;
   onChunk?: (chunk: Buffer) => void;
   onFinish?: (status: number, reason: string, headers: string[], body: Buffer) => void;
   /** tokio_request_heartbeat(): the script asks for `ms` more from now. */
@@ -189,7 +190,7 @@ export class Engine {
       onStream: (id, kind, a, b, c, d) => {
         const h = pending.get(id)?.hooks;
         try {
-          if (kind === 'headers') h?.onHeaders?.(a, b, c);
+          if (kind === 'headers') h?.onHeaders?.(a, b, c, d);
           else if (kind === 'chunk') h?.onChunk?.(a);
           else if (kind === 'finish') h?.onFinish?.(a, b, c, d);
           else h?.onHeartbeat?.(a);

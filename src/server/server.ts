@@ -243,10 +243,9 @@ export class TokioServer {
       unacked += chunk.length;
     };
     const hooks = {
-      onHeaders: (status: number, reason: string, headers: string[]) => {
+      onHeaders: (status: number, reason: string, headers: string[], sse: boolean) => {
         if (ex.responded) return;
         streaming = true;
-        const sse = /^text\/event-stream/i.test(headerValue(lowerNames(headers), 'content-type'));
         const extra = sse ? ['Cache-Control', 'no-cache', 'X-Accel-Buffering', 'no'] : [];
         if (sse) armDeadline(config.sseTimeout, 'event stream reached SSE_TIMEOUT: script stopped');
         ex.startStream(status, reason, [...withoutNames(headers, extra), ...extra, ...traced]);
@@ -301,10 +300,6 @@ export class TokioServer {
     if (body.length) ex.write(body);
     ex.endStream();
   }
-}
-
-function lowerNames(headers: readonly string[]): string[] {
-  return headers.map((h, i) => (i % 2 ? h : h.toLowerCase()));
 }
 
 /** headers without the names that `extra` sets */
