@@ -279,7 +279,6 @@ static void collect_server_vars(const tokio_request *r, var_sink *sink)
   put_str(sink, K_SCRIPT_FILENAME, r->script_filename);
   put_str(sink, K_PATH_INFO, r->path_info);
   put_str(sink, K_DOCUMENT_ROOT, r->document_root);
-  put_str(sink, K_DOCUMENT_URI, r->document_uri);
   put_str(sink, K_SERVER_NAME, r->server_name);
   put_str(sink, K_SERVER_ADDR, r->server_addr);
   put_str(sink, K_SERVER_PORT, r->server_port);
@@ -301,9 +300,10 @@ static void collect_server_vars(const tokio_request *r, var_sink *sink)
   sink->put(sink, keys[K_FCGI_ROLE], "RESPONDER", 9);
   if (r->request_id.len) put_str(sink, K_REQUEST_ID, r->request_id);
 
-  /* PHP_SELF is SCRIPT_NAME + PATH_INFO, as php-fpm builds it */
+  /* PHP_SELF (as php-fpm builds it) and nginx's DOCUMENT_URI are both SCRIPT_NAME + PATH_INFO */
   zend_string *self = zend_string_concat2(r->script_name.ptr, r->script_name.len, r->path_info.ptr ? r->path_info.ptr : "", r->path_info.len);
   sink->put(sink, keys[K_PHP_SELF], ZSTR_VAL(self), ZSTR_LEN(self));
+  sink->put(sink, keys[K_DOCUMENT_URI], ZSTR_VAL(self), ZSTR_LEN(self));
   zend_string_release(self);
 
   for (size_t i = 0; i < r->server_var_count; i++) {

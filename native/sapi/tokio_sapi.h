@@ -27,7 +27,6 @@ typedef struct tokio_request {
   tokio_str script_name;     /* URL path of the script */
   tokio_str path_info;       /* the part of the path after the script, or empty */
   tokio_str document_root;
-  tokio_str document_uri;    /* script_name + path_info */
   tokio_str server_name;
   tokio_str server_addr;
   tokio_str server_port;

@@ -224,7 +224,7 @@ export class Engine {
       `${request.remoteAddr ?? ''}\0${request.remotePort ?? ''}`;
     const headers = request.headers;
     if (headers) for (let i = 0; i + 1 < headers.length; i += 2) wire += `\0${headers[i]}\0${headers[i + 1]}`;
-    let text = `${request.scriptFilename}\0${request.scriptName}\0${pathInfo}\0${request.documentRoot}\0${request.scriptName}${pathInfo}`;
+    let text = `${request.scriptFilename}\0${request.scriptName}\0${pathInfo}\0${request.documentRoot}`;
     if (request.serverVars) for (const k in request.serverVars) text += `\0${k}\0${request.serverVars[k]}`;
     const body = request.body ?? null;
     const { signal } = hooks;
