@@ -446,10 +446,14 @@ static void tokio_interrupt_function(zend_execute_data *execute_data)
   }
   if (reason == TOKIO_ABORT_DISCONNECT && c) {
     __atomic_store_n(&t->abort, TOKIO_ABORT_NONE, __ATOMIC_RELEASE);
-    PG(connection_status) |= PHP_CONNECTION_ABORTED;
-    if (!PG(ignore_user_abort)) {
-      c->aborted = TOKIO_ABORT_DISCONNECT;
-      zend_bailout();
+    /* A failed write may have seen the disconnect first and stopped the script already: then
+     * this interrupt lands in a shutdown function, which must run, as under php-fpm. */
+    if (!(PG(connection_status) & PHP_CONNECTION_ABORTED)) {
+      PG(connection_status) |= PHP_CONNECTION_ABORTED;
+      if (!PG(ignore_user_abort)) {
+        c->aborted = TOKIO_ABORT_DISCONNECT;
+        zend_bailout();
+      }
     }
   }
   if (previous_interrupt_function) previous_interrupt_function(execute_data);
