@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Engine } from '../src/index.js';
 import { FIXTURES } from './helpers/php.js';
-import { get, startServer, type Running } from './helpers/server.js';
+import { get, raw, startServer, type Running } from './helpers/server.js';
 
 const root = path.join(FIXTURES, 'bridge');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokio-bridge-'));
@@ -114,6 +114,37 @@ test('without a valid traceparent a new trace starts; X-Request-ID is echoed', a
   assert.equal(requestId, 'req.42');
   assert.equal(r.headers.traceparent, `00-${trace}-${span}-01`);
   assert.equal(r.headers['x-request-id'], 'req.42');
+});
+
+/** The status line and header lines of a raw response, over HTTP/1.1 (uWS) or HTTP/1.0 (Node's http). */
+async function head(uri: string, protocol: 'HTTP/1.1' | 'HTTP/1.0'): Promise<string[]> {
+  const out = await raw(site.port, `GET ${uri} ${protocol}\r\nHost: t\r\nConnection: close\r\n\r\n`);
+  return out.slice(0, out.indexOf('\r\n\r\n')).split('\r\n');
+}
+
+test('header("Status: 503 Service Unavailable") sets the status, as php-fpm; no Status header is sent', async () => {
+  for (const protocol of ['HTTP/1.1', 'HTTP/1.0'] as const) {
+    const cases: [string, string][] = [
+      ['?status=503%20Service%20Unavailable', 'HTTP/1.1 503 Service Unavailable'],
+      ['?status=418%20Short%20And%20Stout', 'HTTP/1.1 418 Short And Stout'],
+      ['?status=404', 'HTTP/1.1 404 Not Found'],
+      ['?code=201&status=202%20Accepted', 'HTTP/1.1 202 Accepted'], // Status wins over http_response_code()
+      ['?code=201', 'HTTP/1.1 201 Created'],
+    ];
+    for (const [query, line] of cases) {
+      const lines = await head(`/own_headers.php${query}`, protocol);
+      assert.equal(lines[0], line, `${protocol} ${query}`);
+      assert.deepEqual(lines.filter((l) => /^status:/i.test(l)), [], `${protocol} ${query}`);
+    }
+  }
+});
+
+test('a script\'s own X-Request-ID wins: the client gets that one, once', async () => {
+  const lines = await head('/own_headers.php?id=from-the-app', 'HTTP/1.1');
+  assert.deepEqual(lines.filter((l) => /^x-request-id:/i.test(l)), ['X-Request-ID: from-the-app']);
+  assert.equal(lines.filter((l) => /^traceparent:/i.test(l)).length, 1);
+  const ours = await head('/own_headers.php', 'HTTP/1.1');
+  assert.equal(ours.filter((l) => /^x-request-id:/i.test(l)).length, 1);
 });
 
 /** Opens a request and hands over the response as soon as its head arrives. */

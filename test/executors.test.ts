@@ -23,7 +23,7 @@ async function observe(executor: 'ext' | 'eval') {
   try {
     const out = [];
     for (const [uri, options] of [
-      ['/superglobals.php/extra?a=1&b[]=x&b[]=y&c[k]=v&sp=a+b%26c', { headers: { Cookie: 'sid=1; arr[x]=2', 'X-Custom': "it's \\ quoted" } }],
+      ['/superglobals.php/extra?a=1&b[]=x&b[]=y&c[k]=v&sp=a+b%26c', { headers: { Cookie: 'sid=1; arr[x]=2', 'X-Custom': "it's \\ quoted", Proxy: 'http://attacker.example:8080' } }],
       ['/superglobals.php', { method: 'POST', headers: { 'Content-Type': form.type }, body: form.body }],
       ['/superglobals.php?q=1', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'p=1&q[]=2' }],
     ] as const) {
@@ -47,6 +47,11 @@ test('the ext and eval executors show the same $_GET, $_POST, $_COOKIE, $_SERVER
   const [first, multi] = ext.out;
   assert.deepEqual(first.get, { a: '1', b: ['x', 'y'], c: { k: 'v' }, sp: 'a b&c' });
   assert.equal(first.server.HTTP_X_CUSTOM, "it's \\ quoted");
+  // httpoxy: a Proxy header never poses as the HTTP_PROXY setting, under either executor
+  for (const seen of [ext.out[0], evaled.out[0]]) {
+    assert.equal(seen.server.HTTP_PROXY, undefined);
+    assert.equal(seen.getenv_http_proxy, false);
+  }
   assert.equal(first.server.PATH_INFO, '/extra');
   assert.equal(first.server.APP_ENV, 'test');
   assert.deepEqual(multi.post, { title: 'a "quoted" \\ value' });

@@ -73,6 +73,11 @@ test('front controller mode: unknown paths go to index.php with REQUEST_URI kept
       ['/index.php', '/blog/2024/hello?page=2', 'page=2', '', '/index.php']);
     assert.equal((await get(`${fc.base}/hello.txt`)).body.toString(), 'hello static\n');
     assert.equal((await get(`${fc.base}/missing.php`)).status, 404);
+    // nginx's try_files $fastcgi_script_name =404: a missing script never reaches the front controller
+    const missing = await get(`${fc.base}/missing.php/extra/path`);
+    assert.equal(missing.status, 404);
+    assert.doesNotMatch(missing.body.toString(), /SCRIPT_NAME/);
+    assert.equal(json((await get(`${fc.base}/info.php/extra/path`)).body).PATH_INFO, '/extra/path');
     assert.equal(json((await get(`${fc.base}/info.php`)).body).SCRIPT_NAME, '/info.php');
   } finally {
     await fc.close();

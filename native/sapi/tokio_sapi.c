@@ -3,6 +3,7 @@
  * This file is C on purpose: PHP reports fatal errors with zend_bailout() (a longjmp), which must
  * never cross a C++ frame that owns destructors. The engine reaches PHP only through tokio_sapi.h.
  */
+#include <ctype.h>
 #include "tokio_sapi.h"
 #include "../../ext/tokio_ext.h"
 
@@ -123,12 +124,29 @@ static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
       reason.len = strlen(sp + 5);
     }
   }
+  /* CGI semantics, as php-fpm + nginx: without an "HTTP/..." line, the first "Status: 503 Reason"
+   * header sets the status (over http_response_code), and no Status header reaches the client. */
+  int status_header_seen = line && strncasecmp(line, "HTTP/", 5) == 0;
   size_t n = zend_llist_count(&sapi_headers->headers), i = 0;
   tokio_str *lines = n ? emalloc(n * sizeof(tokio_str)) : NULL;
   zend_llist_position pos;
   int event_stream = 0;
   for (sapi_header_struct *h = zend_llist_get_first_ex(&sapi_headers->headers, &pos); h;
        h = zend_llist_get_next_ex(&sapi_headers->headers, &pos)) {
+    if (h->header_len > 7 && strncasecmp(h->header, "Status:", 7) == 0) {
+      if (!status_header_seen) {
+        status_header_seen = 1;
+        const char *v = h->header + 7, *end = h->header + h->header_len;
+        while (v < end && *v == ' ') v++;
+        if (end - v >= 3 && isdigit((unsigned char)v[0]) && isdigit((unsigned char)v[1]) &&
+            isdigit((unsigned char)v[2]) && (end - v == 3 || v[3] == ' ')) {
+          status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
+          reason.ptr = end - v > 4 ? v + 4 : NULL;
+          reason.len = end - v > 4 ? (size_t)(end - v - 4) : 0;
+        }
+      }
+      continue;
+    }
     lines[i].ptr = h->header;
     lines[i].len = h->header_len;
     event_stream |= h->header_len > 13 && strncasecmp(h->header, "content-type:", 13) == 0 &&
@@ -196,6 +214,9 @@ static void append_quoted(smart_str *code, const char *s, size_t len)
 
 static void put_code(var_sink *sink, zend_string *key, const char *val, size_t len)
 {
+  /* httpoxy: PHP's own registration (check_http_proxy) keeps a "Proxy:" header out of $_SERVER;
+   * code run after it must not put it back. */
+  if (zend_string_equals_literal(key, "HTTP_PROXY")) return;
   smart_str_appends(sink->code, "$_SERVER[");
   append_quoted(sink->code, ZSTR_VAL(key), ZSTR_LEN(key));
   smart_str_appends(sink->code, "] = ");

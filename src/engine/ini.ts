@@ -19,6 +19,8 @@ export const ENGINE_INI_DEFAULTS: Readonly<Record<string, IniValue>> = {
   post_max_size: '8M',
   upload_max_filesize: '2M',
   'zend.assertions': '-1',
+  // Debian's and Ubuntu's PHP: apps installed from the distribution load their libraries from here
+  include_path: '.:/usr/share/php',
   // big enough that it never restarts on its own: a restart while threads run is unsafe
   'opcache.enable': '1',
   'opcache.memory_consumption': '256',

@@ -51,6 +51,19 @@ export function traceHeaders(t: TraceContext): string[] {
   return out;
 }
 
+/**
+ * Appends the trace headers to a PHP response's own (in place): a header the script set itself
+ * (MediaWiki sends its own X-Request-ID) wins, so no name goes out with two values.
+ */
+export function addTraceHeaders(headers: string[], traced: readonly string[]): string[] {
+  const scriptHas = (name: string) => {
+    for (let i = 0; i < headers.length; i += 2) if (headers[i].length === name.length && headers[i].toLowerCase() === name.toLowerCase()) return true;
+    return false;
+  };
+  for (let i = 0; i < traced.length; i += 2) if (!scriptHas(traced[i])) headers.push(traced[i], traced[i + 1]);
+  return headers;
+}
+
 /** $_SERVER entries for the trace. */
 export function traceServerVars(t: TraceContext): Record<string, string> {
   return { TRACE_ID: t.traceId, SPAN_ID: t.spanId, PARENT_SPAN_ID: t.parentSpanId };

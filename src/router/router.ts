@@ -112,6 +112,7 @@ export class Router {
     if (split) {
       const s = this.#stat(split[1]);
       if (s?.isFile()) return { kind: 'php', scriptFilename: this.#full(split[1]), scriptName: split[1], pathInfo: split[2] };
+      return { kind: 'error', status: 404 }; // try_files $fastcgi_script_name =404, front controller or not
     }
     if (PHP_SOURCE.test(p)) return { kind: 'error', status: 404 }; // try_files $uri =404
     return this.#fallback(p) ?? { kind: 'error', status: 404 };

@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { sendError, type Exchange, type RequestHead } from '../http/exchange.js';
 import { Listener } from '../http/listener.js';
-import { traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
+import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
 import { Admission } from '../queue/admission.js';
 import { Router } from '../router/router.js';
@@ -248,13 +248,13 @@ export class TokioServer {
         streaming = true;
         const extra = sse ? ['Cache-Control', 'no-cache', 'X-Accel-Buffering', 'no'] : [];
         if (sse) armDeadline(config.sseTimeout, 'event stream reached SSE_TIMEOUT: script stopped');
-        ex.startStream(status, reason, [...withoutNames(headers, extra), ...extra, ...traced]);
+        ex.startStream(status, reason, addTraceHeaders([...withoutNames(headers, extra), ...extra], traced));
       },
       onChunk: (chunk: Buffer) => {
         if (ex.aborted || !streaming) return engine.ack(request.id!, chunk.length);
         write(chunk);
       },
-      onFinish: (status: number, reason: string, headers: string[], rest: Buffer) => this.#answer(ex, streaming, status, reason, [...headers, ...traced], rest),
+      onFinish: (status: number, reason: string, headers: string[], rest: Buffer) => this.#answer(ex, streaming, status, reason, addTraceHeaders(headers, traced), rest),
       onHeartbeat: (ms: number) => armDeadline(ms, 'request stopped beating: script stopped'),
     };
     ex.onAbort = () => {
@@ -276,7 +276,7 @@ export class TokioServer {
             else sendError(ex, 503, ['Retry-After', '1', ...traced], true);
             return;
           }
-          this.#answer(ex, streaming, r.status || 500, r.reason, [...r.headers, ...traced], r.body);
+          this.#answer(ex, streaming, r.status || 500, r.reason, addTraceHeaders(r.headers, traced), r.body);
         } catch (err) {
           this.#log.error({ err, requestId: trace.requestId }, 'answering the request failed');
         }
