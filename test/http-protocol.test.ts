@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Agent, get as httpGet } from 'node:http';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { Engine } from '../src/index.js';
@@ -89,12 +90,78 @@ test('an over-long URL → 414', async () => {
   assert.match(reply, /^HTTP\/1\.1 414 /);
 });
 
-test('a body over MAX_BODY_SIZE → 413 without reading it', async () => {
-  const reply = await raw(site.port, `POST /info.php HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`);
-  assert.match(reply, /^HTTP\/1\.1 413 /);
+test('a body over MAX_BODY_SIZE: the client, still uploading, receives the 413 (no reset mid-upload)', async () => {
+  // a real client writing a 4 MiB body against a 1m limit, over uWS (HTTP/1.1) and Node's http (HTTP/1.0)
+  for (const protocol of ['1.1', '1.0']) {
+    const body = Buffer.alloc(4 * 1024 * 1024, 'x');
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = connect(site.port, '127.0.0.1');
+      let out = '';
+      sock.on('data', (d) => (out += d.toString('latin1')));
+      sock.on('close', () => resolve(out));
+      sock.on('error', reject); // EPIPE or ECONNRESET would fail the test
+      sock.write(`POST /info.php HTTP/${protocol}\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+      sock.write(body);
+    });
+    assert.match(reply, new RegExp(`^HTTP/1\\.1 413 Payload Too Large\r\n`), `HTTP/${protocol}`);
+  }
   const chunked = await raw(site.port, 'POST /info.php HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
     `100000\r\n${'x'.repeat(0x100000)}\r\n100000\r\n${'x'.repeat(0x100000)}\r\n0\r\n\r\n`);
   assert.match(chunked, /^HTTP\/1\.1 413 /);
+});
+
+test('curl uploading 4 MiB (Expect: 100-continue) over MAX_BODY_SIZE reports the 413, not a send error', async () => {
+  const child = spawn('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--data-binary', '@-', `${site.base}/info.php`]);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  child.stdin.end(Buffer.alloc(4 * 1024 * 1024, 'x'));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(err, '');
+  assert.equal(code, 0);
+  assert.equal(out, '413');
+});
+
+test('by default PHP\'s own post_max_size decides: a 9 MB form runs the script with an empty $_POST', async () => {
+  const defaults = await startServer(engine, { DOCUMENT_ROOT: root });
+  try {
+    const r = await get(`${defaults.base}/info.php`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=' + 'x'.repeat(9 * 1024 * 1024),
+    });
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body.toString()).post, []);
+  } finally {
+    await defaults.close();
+  }
+});
+
+test('BODY_TIMEOUT is between two reads: a slow body is read to the end; a stalled one gets 408', async () => {
+  const slow = await startServer(engine, { DOCUMENT_ROOT: root, BODY_TIMEOUT: '1s' });
+  try {
+    const send = (pauses: number[]) => new Promise<string>((resolve, reject) => {
+      const sock = connect(slow.port, '127.0.0.1');
+      let out = '';
+      sock.on('data', (d) => (out += d.toString('latin1')));
+      sock.on('close', () => resolve(out));
+      sock.on('error', reject);
+      sock.write(`POST /info.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${pauses.length + 2}\r\n\r\na=`);
+      let i = 0;
+      const next = () => {
+        if (i === pauses.length) return;
+        setTimeout(() => { sock.write('x'); i++; next(); }, pauses[i]);
+      };
+      next();
+    });
+    // 2.4 s in all, never 1 s without a byte
+    const served = await send([400, 400, 400, 400, 400, 400]);
+    assert.match(served, /^HTTP\/1\.1 200 /);
+    assert.match(served, /"post":\{"a":"xxxxxx"\}/);
+    const stalled = await send([200, 2500]);
+    assert.match(stalled, /^HTTP\/1\.1 408 /);
+  } finally {
+    await slow.close();
+  }
 });
 
 test('PHP headers that would break framing are not passed on', async () => {

@@ -18,6 +18,8 @@ export interface Config {
   /** ms; 0 = off */
   requestTimeout: number;
   maxBodySize: number;
+  /** ms: the longest wait between two reads of a request body before 408 */
+  bodyTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
   phpIniPath?: string;
@@ -49,7 +51,8 @@ const SETTINGS = {
   workers: { env: 'PHP_WORKERS', flag: '--workers', accepts: 'an integer from 1 to 1024', help: 'PHP worker threads (default: CPU count)' },
   queue: { env: 'QUEUE_CAPACITY', flag: '--queue', accepts: 'an integer from 0 to 1000000', help: 'requests that may wait for a worker before 503 (default: workers x 100)' },
   timeout: { env: 'REQUEST_TIMEOUT', flag: '--timeout', accepts: 'a duration like 30s, 2m, 500ms, or off', help: 'longest a PHP request may run before 504 (default 60s)' },
-  maxBody: { env: 'MAX_BODY_SIZE', flag: '--max-body', accepts: 'a size like 8m, 512k, 1g or a number of bytes', help: 'largest request body before 413 (default 8m)' },
+  maxBody: { env: 'MAX_BODY_SIZE', flag: '--max-body', accepts: 'a size like 8m, 512k, 1g or a number of bytes', help: 'largest request body before 413 (default 16m, above PHP\'s post_max_size 8M)' },
+  bodyTimeout: { env: 'BODY_TIMEOUT', flag: '--body-timeout', accepts: 'a duration like 60s or 2m', help: 'longest wait between two reads of a request body before 408 (default 60s)' },
   tlsCert: { env: 'TLS_CERT', flag: '--tls-cert', accepts: 'a readable PEM certificate file (with TLS_KEY)', help: 'serve HTTPS with this certificate' },
   tlsKey: { env: 'TLS_KEY', flag: '--tls-key', accepts: 'a readable PEM key file (with TLS_CERT)', help: 'the certificate\'s private key' },
   phpIni: { env: 'PHP_INI_PATH', flag: '--php-ini', accepts: 'an existing php.ini file or directory', help: 'php.ini to load' },
@@ -136,7 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const workers = raw.workers === undefined ? os.availableParallelism() : parseInteger(S.workers, raw.workers, 1, 1024);
   const queueCapacity = raw.queue === undefined ? workers * 100 : parseInteger(S.queue, raw.queue, 0, 1_000_000);
   const requestTimeout = parseTimeout(S.timeout, raw.timeout ?? '60s');
-  const maxBodySize = parseSize(raw.maxBody ?? '8m') ?? fail(S.maxBody, raw.maxBody ?? '');
+  const maxBodySize = parseSize(raw.maxBody ?? '16m') ?? fail(S.maxBody, raw.maxBody ?? '');
+  const bodyTimeout = parseDuration(raw.bodyTimeout ?? '60s') || fail(S.bodyTimeout, raw.bodyTimeout ?? '');
   const drainTimeout = parseDuration(raw.drain ?? '30s') ?? fail(S.drain, raw.drain ?? '');
   const logLevel = (raw.logLevel ?? 'info').trim();
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) fail(S.logLevel, logLevel);
@@ -169,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     queueCapacity,
     requestTimeout,
     maxBodySize,
+    bodyTimeout,
     tlsCert: raw.tlsCert || undefined,
     tlsKey: raw.tlsKey || undefined,
     phpIniPath: raw.phpIni || undefined,

@@ -56,3 +56,31 @@ export function sendError(ex: Exchange, status: number, extraHeaders: readonly s
   const text = `${status} ${STATUS_CODES[status] ?? ''}\n`;
   ex.send(status, '', ['Content-Type', 'text/plain; charset=utf-8', ...extraHeaders], Buffer.from(text), close);
 }
+
+// nginx's lingering close: lingering_timeout 5s between reads, lingering_time 30s in all
+const LINGER_IDLE_MS = 5_000;
+const LINGER_MAX_MS = 30_000;
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Refuses a request body (413) the way nginx does: the rest of the body is read and dropped, within
+ * bounds, before the answer and the close, so the client sees the status instead of a reset
+ * mid-upload. Feed it each chunk's length. (Both transports answer `Expect: 100-continue` by
+ * themselves before any handler runs, so such a client is uploading too.)
+ */
+export function lingeringRefusal(ex: Exchange, status: number): (length: number, last: boolean) => void {
+  let dropped = 0;
+  const answer = () => {
+    clearTimeout(idle);
+    clearTimeout(cap);
+    sendError(ex, status, [], true);
+  };
+  const idle = setTimeout(answer, LINGER_IDLE_MS).unref();
+  const cap = setTimeout(answer, LINGER_MAX_MS).unref();
+  return (length, last) => {
+    if (ex.responded) return;
+    dropped += length;
+    if (last || dropped > LINGER_MAX_BYTES) answer();
+    else idle.refresh();
+  };
+}

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
-import { sendError, type Exchange, type RequestHead } from '../http/exchange.js';
+import { lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
 import { Listener } from '../http/listener.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
@@ -22,7 +22,6 @@ const STUB_BODY = Buffer.from('Hello from the tokio-php stub executor: no PHP ra
 const STUB_HEADERS = ['Content-Type', 'text/plain; charset=utf-8'];
 
 const MAX_URI = 8192; // nginx: large_client_header_buffers 4 8k
-const BODY_TIMEOUT_MS = 60_000; // nginx: client_body_timeout 60s
 
 /** The value of a header in a lower-case name/value list, '' when absent. */
 function headerValue(headers: readonly string[], name: string): string {
@@ -131,7 +130,10 @@ export class TokioServer {
     if (head.url.length + head.query.length > MAX_URI) return sendError(ex, 414, [], true);
     const body = framing(head.headers);
     if (body.conflicting) return sendError(ex, 400, [], true);
-    if (body.contentLength > this.#config.maxBodySize) return sendError(ex, 413, [], true);
+    if (body.contentLength > this.#config.maxBodySize) {
+      const drop = lingeringRefusal(ex, 413);
+      return ex.readBody((chunk, last) => drop(chunk.length, last));
+    }
 
     const route = this.#router.resolve(head.url, head.query);
     switch (route.kind) {
@@ -166,20 +168,27 @@ export class TokioServer {
     const whole = framing.chunked ? undefined : Buffer.allocUnsafe(framing.contentLength);
     const parts: Buffer[] = [];
     let received = 0;
-    const fail = (status: number) => {
+    let drop: ((length: number, last: boolean) => void) | undefined; // over MAX_BODY_SIZE: 413 once it is read
+    const stop = () => {
       clearTimeout(timer);
       ex.onAbort = undefined;
       this.#release();
-      sendError(ex, status, [], true);
     };
-    const timer = setTimeout(() => fail(408), BODY_TIMEOUT_MS);
-    ex.onAbort = () => {
-      clearTimeout(timer);
-      this.#release();
-    };
+    // nginx's client_body_timeout: between two reads, not for the whole body
+    const timer = setTimeout(() => {
+      stop();
+      sendError(ex, 408, [], true);
+    }, this.#config.bodyTimeout);
+    ex.onAbort = stop;
     ex.readBody((chunk, isLast) => {
+      if (drop) return drop(chunk.length, isLast);
       if (ex.responded) return;
-      if (received + chunk.length > max) return fail(413);
+      if (received + chunk.length > max) {
+        stop();
+        drop = lingeringRefusal(ex, 413);
+        return drop(chunk.length, isLast);
+      }
+      timer.refresh();
       if (whole) whole.set(chunk, received);
       else if (chunk.length) parts.push(Buffer.from(chunk)); // copied: the transport reuses the memory
       received += chunk.length;
