@@ -164,6 +164,54 @@ test('BODY_TIMEOUT is between two reads: a slow body is read to the end; a stall
   }
 });
 
+/** Sends raw bytes; resolves with what came back and whether the server closed the connection. */
+function exchange(bytes: string | Buffer): Promise<{ reply: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(site.port, '127.0.0.1');
+    let reply = '';
+    const timer = setTimeout(() => { sock.destroy(); resolve({ reply, closed: false }); }, 5000);
+    sock.on('data', (d) => (reply += d.toString('latin1')));
+    sock.on('close', () => { clearTimeout(timer); resolve({ reply, closed: true }); });
+    sock.on('error', reject);
+    sock.write(bytes);
+  });
+}
+
+test('malformed requests are answered at once and closed, as nginx answers them', async () => {
+  const cases: [string, string | Buffer, string][] = [
+    ['HTTP/0.9 request line', 'GET /hello.txt\r\n', '400'],
+    ['bare CR in the request line', 'GET /hello.txt HTTP/1.1\rHost: x\r\n\r\n', '400'],
+    ['bare CR in a header', 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-A: b\rc\r\n\r\n', '400'],
+    ['obs-folded header', 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n', '400'],
+    ['TLS ClientHello on the plain port', Buffer.from('16030100a5010000a10303' + '61'.repeat(40), 'hex'), '400'],
+    ['Host with a space', 'GET /hello.txt HTTP/1.1\r\nHost: a b\r\n\r\n', '400'],
+    ['Host with a slash', 'GET /hello.txt HTTP/1.1\r\nHost: a/b\r\n\r\n', '400'],
+    ['empty Host', 'GET /hello.txt HTTP/1.1\r\nHost: \r\n\r\n', '400'],
+    ['Host with a control character', 'GET /hello.txt HTTP/1.1\r\nHost: a\x01b\r\n\r\n', '400'],
+    ['two Host headers', 'GET /hello.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', '400'],
+    ['a NUL in a header', 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n', '400'],
+    ['lower-case method', 'get /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', '400'],
+    ['TRACE', 'TRACE /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', '405'],
+    ['HTTP/2.0 on HTTP/1 framing', 'GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n', '505'],
+    ['two Host headers, HTTP/1.0', 'GET /hello.txt HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n', '400'],
+  ];
+  for (const [name, bytes, status] of cases) {
+    const { reply, closed } = await exchange(bytes);
+    assert.match(reply, new RegExp(`^HTTP/1\\.1 ${status} `), name);
+    assert.ok(closed, `${name}: the connection is closed`);
+  }
+  // the same requests well-formed are served, and a lone HTTP/1.0 request needs no Host
+  assert.match((await exchange('GET /hello.txt HTTP/1.0\r\n\r\n')).reply, /^HTTP\/1\.1 200 /);
+});
+
+test('150 request headers, within nginx\'s limits, all reach PHP as HTTP_*', async () => {
+  const names = Array.from({ length: 150 }, (_, i) => `X-Many-${i}`);
+  const { reply } = await exchange(`GET /headers.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${names.map((n, i) => `${n}: v${i}\r\n`).join('')}\r\n`);
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  const seen = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n|\r\n0\r\n\r\n$/g, ''));
+  names.forEach((n, i) => assert.equal(seen[`HTTP_${n.toUpperCase().replaceAll('-', '_')}`], `v${i}`, n));
+});
+
 test('PHP headers that would break framing are not passed on', async () => {
   const r = await get(`${site.base}/hello.txt`);
   assert.equal(r.headers['content-length'], '13');

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -24,7 +25,8 @@ namespace tokio {
 namespace {
 
 constexpr size_t kMaxHead = 16 * 1024;  // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
-constexpr int kHeadTimeoutMs = 10'000;  // a client that never finishes its head is dropped
+constexpr int kHeadTimeoutMs = 10'000;
+constexpr long kUwsMaxHeaderLines = 90;  // uws-pack 20.0.8 refuses 98 and more  // a client that never finishes its head is dropped
 
 bool IsTokenChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -53,22 +55,55 @@ size_t FindHeader(std::string_view head, std::string_view name, std::string_view
 }  // namespace
 
 Gate::Verdict Gate::Classify(std::string_view data, bool* complete) {
+  // What nginx refuses at once, without waiting for a head that will never be valid: a TLS
+  // ClientHello on the plain port, an HTTP/0.9 request line.
+  *complete = true;
+  if (!data.empty() && data[0] == 0x16) return kBadRequest;
+  size_t line_end = data.find('\n');
+  if (line_end != std::string_view::npos) {
+    std::string_view line = data.substr(0, line_end);
+    size_t sp = line.find(' ');
+    if (sp != std::string_view::npos && line.find(' ', sp + 1) == std::string_view::npos) return kBadRequest;
+  }
   size_t head_end = data.find("\r\n\r\n");
   *complete = head_end != std::string_view::npos || data.size() >= kMaxHead;
   if (head_end == std::string_view::npos) return kNode;  // over-long head: Node answers 431
   std::string_view head = data.substr(0, head_end + 2);
+
+  // A bare CR, a NUL or an obs-folded line (a line starting with SP or HT): 400, as nginx. Other
+  // control characters nginx lets through, but uWS would hang on them: Node's http answers those.
+  bool control = false;
+  for (size_t k = 0; k < head.size(); k++) {
+    unsigned char ch = static_cast<unsigned char>(head[k]);
+    if (ch == '\r' && head[k + 1] != '\n') return kBadRequest;
+    if (ch == '\n' && k + 1 < head.size() && (head[k + 1] == ' ' || head[k + 1] == '\t')) return kBadRequest;
+    if (ch == 0) return kBadRequest;
+    control |= ch < 0x20 && ch != '\r' && ch != '\n' && ch != '\t';
+  }
 
   // METHOD SP target SP HTTP/1.1 CRLF
   size_t i = 0;
   while (i < head.size() && IsTokenChar(head[i])) i++;
   if (i == 0 || i >= head.size() || head[i] != ' ') return kNode;
   size_t target_end = head.find(' ', i + 1);
-  size_t line_end = head.find("\r\n");
+  line_end = head.find("\r\n");
   if (target_end == std::string_view::npos || target_end == i + 1 || target_end > line_end) return kNode;
-  if (head.substr(target_end + 1, line_end - target_end - 1) != "HTTP/1.1") return kNode;
+  std::string_view version = head.substr(target_end + 1, line_end - target_end - 1);
+  // nginx: HTTP/2.0 and later over HTTP/1 framing → 505
+  if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[5] >= '2' && version[5] <= '9' &&
+      version[6] == '.') {
+    return kVersionNotSupported;
+  }
+  if (version != "HTTP/1.1") return kNode;
 
   std::string_view value;
   if (FindHeader(head, "host", &value) == std::string_view::npos) return kNode;
+  for (char ch : value) {
+    if (static_cast<unsigned char>(ch) < 0x20 && ch != '\r') return kBadRequest;
+  }
+  if (control) return kNode;
+  // uWS answers 431 by itself beyond 97 header lines; Node's http takes up to nginx's limits
+  if (std::count(head.begin(), head.end(), '\n') > kUwsMaxHeaderLines) return kNode;
 
   // Bytes beyond this request's body are a second, pipelined request.
   size_t rest = data.size() - (head_end + 4);
@@ -191,6 +226,10 @@ void Gate::Run() {
       bool complete = false;
       Verdict verdict = Classify(std::string_view(peek, static_cast<size_t>(got)), &complete);
       if (!complete) continue;  // edge-triggered: woken again when more arrives
+      if (verdict == kBadRequest || verdict == kVersionNotSupported) {
+        Refuse(fd, verdict);
+        continue;
+      }
       epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
       auto* c = new Handoff{fd, verdict, it->second.addr, it->second.port};
       pending_.erase(it);
@@ -237,6 +276,24 @@ void Gate::Accept(std::chrono::steady_clock::time_point now) {
     ev.data.fd = fd;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   }
+}
+
+// Answers a request nginx would refuse and closes. What the client sent is read first, so the
+// close is a FIN and not a reset that could destroy the answer before the client reads it.
+void Gate::Refuse(int fd, Verdict verdict) {
+  static constexpr std::string_view kBad =
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\n"
+      "Connection: close\r\n\r\n400 Bad Request\n";
+  static constexpr std::string_view kVersion =
+      "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Length: 31\r\nConnection: close\r\n\r\n505 HTTP Version Not Supported\n";
+  char sink[4096];
+  while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {
+  }
+  std::string_view answer = verdict == kVersionNotSupported ? kVersion : kBad;
+  (void)!send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  shutdown(fd, SHUT_WR);
+  Drop(fd);
 }
 
 void Gate::Drop(int fd) {

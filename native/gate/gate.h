@@ -14,7 +14,8 @@ namespace tokio {
 
 class Gate : public Napi::ObjectWrap<Gate> {
  public:
-  enum Verdict { kUws, kNode };
+  // kBadRequest and kVersionNotSupported are answered by the gate itself (400, 505) and closed.
+  enum Verdict { kUws, kNode, kBadRequest, kVersionNotSupported };
 
   static Napi::Object Init(Napi::Env env, Napi::Object exports);
   explicit Gate(const Napi::CallbackInfo& info);
@@ -43,6 +44,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   void Run();
   void Accept(std::chrono::steady_clock::time_point now);
   void Drop(int fd);
+  void Refuse(int fd, Verdict verdict);
   static void Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff);
 
   using Tsfn = Napi::TypedThreadSafeFunction<Gate, Handoff, &Gate::Deliver>;
