@@ -25,7 +25,6 @@ namespace tokio {
 namespace {
 
 constexpr size_t kMaxHead = 16 * 1024;  // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
-constexpr int kHeadTimeoutMs = 10'000;
 constexpr long kUwsMaxHeaderLines = 90;  // uws-pack 20.0.8 refuses 98 and more  // a client that never finishes its head is dropped
 
 bool IsTokenChar(char c) {
@@ -134,9 +133,10 @@ Gate::Gate(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gate>(info) {
 
 Gate::~Gate() { Stop(); }
 
-// listen(host, port) -> bound port; throws with the system's reason
+// listen(host, port, headTimeoutMs) -> bound port; throws with the system's reason
 Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  head_timeout_ = std::chrono::milliseconds(info[2].As<Napi::Number>().Int64Value());
   std::string host = info[0].As<Napi::String>().Utf8Value();
   std::string port = std::to_string(info[1].As<Napi::Number>().Uint32Value());
   addrinfo hints{}, *res = nullptr;
@@ -225,7 +225,10 @@ void Gate::Run() {
       }
       bool complete = false;
       Verdict verdict = Classify(std::string_view(peek, static_cast<size_t>(got)), &complete);
-      if (!complete) continue;  // edge-triggered: woken again when more arrives
+      if (!complete) {  // edge-triggered: woken again when more arrives
+        it->second.since = now;  // the head timeout counts silence, not the whole head
+        continue;
+      }
       if (verdict == kBadRequest || verdict == kVersionNotSupported) {
         Refuse(fd, verdict);
         continue;
@@ -238,9 +241,9 @@ void Gate::Run() {
         delete c;
       }
     }
-    // heads that never complete are dropped
+    // heads that stall for HEADER_TIMEOUT are dropped
     for (auto it = pending_.begin(); it != pending_.end();) {
-      if (now - it->second.since > std::chrono::milliseconds(kHeadTimeoutMs)) {
+      if (now - it->second.since > head_timeout_) {
         close(it->first);
         it = pending_.erase(it);
       } else {

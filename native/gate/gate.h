@@ -54,6 +54,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   std::atomic<bool> stopping_{false};
   int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
   std::unordered_map<int, Pending> pending_;  // gate thread only
+  std::chrono::milliseconds head_timeout_{60'000};
 };
 
 }  // namespace tokio

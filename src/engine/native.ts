@@ -68,7 +68,8 @@ export interface NativeEngine {
 /** Accepts plain-HTTP connections and says who should serve each: see native/gate/gate.cc. */
 export interface NativeGate {
   /** Binds and starts accepting; returns the bound port. Throws with the system's reason. */
-  listen(host: string, port: number): number;
+  /** `headTimeoutMs`: the longest silence before a first request head is complete */
+  listen(host: string, port: number, headTimeoutMs: number): number;
   close(): void;
 }
 

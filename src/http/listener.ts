@@ -75,7 +75,7 @@ export class Listener {
     this.#accepting = true;
     if (tlsCert) return this.#listenUws(listenHost, listenPort);
     this.#gate = new (nativeAddon().Gate)((fd, verdict) => this.#adopt(fd, verdict));
-    this.#port = this.#gate.listen(listenHost, listenPort);
+    this.#port = this.#gate.listen(listenHost, listenPort, this.#config.headerTimeout);
     return this.#port;
   }
 
