@@ -40,14 +40,16 @@ CONFIGURE_FLAGS=(
   --enable-gd --with-jpeg --with-freetype --with-webp
 )
 FETCH_DEPS=(curl ca-certificates)
-BUILD_DEPS=(build-essential pkg-config xz-utils libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev
+BUILD_DEPS=(build-essential patch pkg-config xz-utils libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev
   libcurl4-openssl-dev libonig-dev libsodium-dev libicu-dev libzip-dev libpng-dev libjpeg-dev
   libfreetype-dev libwebp-dev)
 
-# A build is kept as php-<version>-zts-<key>; the key changes with the flags or the dependencies.
-key=$(printf '%s\n' "${CONFIGURE_FLAGS[@]}" "${BUILD_DEPS[@]}" | sha256sum | cut -c1-12)
-CACHE=${TOKIO_PHP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tokio-php}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Small patches to PHP's source, each explained in its own header (native/php-patches/).
+PATCHES=("$here"/php-patches/*.patch)
+# A build is kept as php-<version>-zts-<key>; the key changes with the flags, the dependencies or the patches.
+key=$( { printf '%s\n' "${CONFIGURE_FLAGS[@]}" "${BUILD_DEPS[@]}"; cat "${PATCHES[@]}"; } | sha256sum | cut -c1-12)
+CACHE=${TOKIO_PHP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tokio-php}
 PHP_VERSION=${PHP_VERSION:-$(sed -n 's/^PHP_VERSION=//p' "$here/php-version.env")}
 PREFIX="$CACHE/php-$PHP_VERSION-zts-$key"
 # A cached build needs no network at all.
@@ -79,6 +81,10 @@ tar -xf "$tarball" -C "$work/src" --strip-components=1
 cd "$work/src"
 unpacked=$(sed -n 's/^#define PHP_VERSION "\(.*\)"/\1/p' main/php_version.h)
 [ "$unpacked" = "$PHP_VERSION" ] || die "the tarball holds PHP $unpacked, not $PHP_VERSION"
+for p in "${PATCHES[@]}"; do
+  log "applying $(basename "$p")"
+  patch -p1 --forward --quiet < "$p" >&2 || die "$(basename "$p") does not apply to PHP $PHP_VERSION: update the patch"
+done
 log "configuring (about a minute); log: $work/configure.log"
 ./configure --prefix="$PREFIX" "${CONFIGURE_FLAGS[@]}" > "$work/configure.log" 2>&1 ||
   { tail -n 30 "$work/configure.log" >&2; die "configure failed"; }
