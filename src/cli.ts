@@ -30,6 +30,7 @@ async function main(argv: string[]): Promise<void> {
     workers: config.workers,
     iniPath: config.phpIniPath,
     executor: config.executor,
+    executionTimeClock: config.executionTimeClock,
     logger: ({ level, message, requestId }) => {
       const fn = level <= 3 ? phpLog.error : level === 4 ? phpLog.warn : phpLog.info;
       fn.call(phpLog, { requestId }, message);

@@ -40,6 +40,9 @@ test('a bad value stops startup with exit code 2, naming the variable and what i
     [{ MAX_BODY_SIZE: 'huge' }, [], /MAX_BODY_SIZE="huge" is not valid: expected a size like 8m/],
     [{ DOCUMENT_ROOT: '/no/such/dir' }, [], /DOCUMENT_ROOT="\/no\/such\/dir" is not valid: expected an existing directory/],
     [{ TLS_CERT: '/etc/hostname' }, [], /TLS_CERT and TLS_KEY go together/],
+    [{ EXECUTION_TIME_CLOCK: 'sundial' }, [], /EXECUTION_TIME_CLOCK="sundial" is not valid: expected cpu or wall/],
+    [{ BODY_TIMEOUT: 'soon' }, [], /BODY_TIMEOUT="soon" is not valid: expected a duration like 60s or 2m/],
+    [{ HEADER_TIMEOUT: '0' }, [], /HEADER_TIMEOUT="0" is not valid: expected a duration like 60s or 2m/],
     [{}, ['--workers', '0'], /PHP_WORKERS="0" is not valid/],
     [{}, ['--bogus'], /unknown option "--bogus"/],
   ];

@@ -123,6 +123,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   config_.server_software = str("serverSoftware");
   config_.version = str("version");
   config_.executor = str("executor") == "eval" ? TOKIO_EXECUTOR_EVAL : TOKIO_EXECUTOR_EXT;
+  config_.wall_clock_timeouts = str("executionTimeClock") == "wall";
   Napi::Value env_list = o.Get("env");
   if (env_list.IsArray()) {
     Napi::Array arr = env_list.As<Napi::Array>();
@@ -400,6 +401,7 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
         info.Set("sapiName", e->info.sapi_name);
         info.Set("zts", Napi::Boolean::New(env, e->info.zts));
         info.Set("opcache", Napi::Boolean::New(env, e->info.opcache));
+        info.Set("executionTimeClock", e->info.cpu_time_timeouts ? "cpu" : "wall");
         info.Set("workers", self->config_.workers);
         self->start_deferred_->Resolve(info);
       } else {

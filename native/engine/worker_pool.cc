@@ -78,6 +78,7 @@ void WorkerPool::RunMain() {
   cfg.server_software = config_.server_software.c_str();
   cfg.env = env.data();
   cfg.executor = config_.executor;
+  cfg.wall_clock_timeouts = config_.wall_clock_timeouts;
   cfg.workers = config_.workers;
   cfg.version = config_.version.c_str();
 

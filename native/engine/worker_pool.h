@@ -25,6 +25,7 @@ struct PoolConfig {
   uint64_t max_requests = 0;  // per worker thread, then it is replaced; 0 = never
   std::string ini_path, ini_defaults, ini_entries, server_software, version;
   int executor = TOKIO_EXECUTOR_EXT;
+  bool wall_clock_timeouts = false;
   std::vector<std::string> env;  // KEY=VALUE
 };
 

@@ -578,6 +578,12 @@ int tokio_startup(const tokio_config *config, tokio_info *info, char *error, siz
     dlopen(self.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
   }
 
+  /* Our patched libphp counts max_execution_time in CPU time unless told otherwise; another
+   * libphp (PHP_CONFIG) has no such switch and counts wall-clock time. */
+  int *wall_clock = dlsym(RTLD_DEFAULT, "tokio_php_wall_clock_timeouts");
+  if (wall_clock) *wall_clock = config->wall_clock_timeouts;
+  info->cpu_time_timeouts = wall_clock && !config->wall_clock_timeouts;
+
   php_tsrm_startup();
   zend_signal_startup();
   sapi_startup(&tokio_sapi_module);

@@ -78,6 +78,7 @@ typedef struct tokio_config {
   const char *server_software;
   const char *const *env;   /* NULL-terminated KEY=VALUE snapshot copied into $_SERVER */
   int executor;             /* enum tokio_executor */
+  int wall_clock_timeouts;  /* max_execution_time in wall-clock time (PHP's ZTS default), not CPU time */
   int workers;              /* for tokio_server_info() */
   const char *version;      /* tokio-php's own */
 } tokio_config;
@@ -87,6 +88,7 @@ typedef struct tokio_info {
   char sapi_name[32];
   int zts;
   int opcache;
+  int cpu_time_timeouts; /* max_execution_time counts CPU time (needs native/php-patches/) */
 } tokio_info;
 
 /* Process-wide. Call on the thread that will later call tokio_shutdown(). */

@@ -31,6 +31,8 @@ export interface Config {
   symlinksOutsideRoot: boolean;
   /** ext: native superglobals; eval: superglobals as PHP code; stub: no PHP, a fixed answer */
   executor: 'ext' | 'eval' | 'stub';
+  /** what PHP's max_execution_time counts */
+  executionTimeClock: 'cpu' | 'wall';
   /** ms; 0 = off: the longest an event stream may last */
   sseTimeout: number;
   /** ms: the most one tokio_request_heartbeat() may grant */
@@ -64,6 +66,7 @@ const SETTINGS = {
   executor: { env: 'EXECUTOR', flag: '--executor', accepts: 'ext, eval or stub', help: 'how PHP runs: ext (default), eval, or stub (no PHP: measures HTTP); USE_EXT=0 means eval, USE_STUB=1 stub' },
   sseTimeout: { env: 'SSE_TIMEOUT', flag: '--sse-timeout', accepts: 'a duration like 30m, 1h, or off', help: 'longest life of a text/event-stream response (default 1h)' },
   heartbeat: { env: 'REQUEST_HEARTBEAT_MAX', flag: '--heartbeat-max', accepts: 'a duration like 30s or 5m', help: 'most time one tokio_request_heartbeat() may grant (default 5m)' },
+  executionClock: { env: 'EXECUTION_TIME_CLOCK', flag: '--execution-time-clock', accepts: 'cpu or wall', help: 'what max_execution_time counts: cpu (default, as php-fpm) or wall' },
   symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
 } satisfies Record<string, Setting>;
 
@@ -165,6 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
       throw new ConfigError(`${name}=${JSON.stringify(value)} is not valid: expected 0 or 1`);
     }
   }
+  const executionTimeClock = (raw.executionClock ?? 'cpu').trim();
+  if (executionTimeClock !== 'cpu' && executionTimeClock !== 'wall') fail(S.executionClock, executionTimeClock);
   const sseTimeout = parseTimeout(S.sseTimeout, raw.sseTimeout ?? '1h');
   const heartbeatMax = parseDuration(raw.heartbeat ?? '5m') ?? fail(S.heartbeat, raw.heartbeat ?? '');
 
@@ -186,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     logLevel,
     symlinksOutsideRoot: symlinks === 'allow',
     executor,
+    executionTimeClock,
     sseTimeout,
     heartbeatMax,
   };

@@ -32,6 +32,8 @@ export interface EngineOptions {
   serverSoftware?: string;
   /** 'ext' (default): $_SERVER built natively; 'eval': superglobals set by generated PHP code */
   executor?: 'ext' | 'eval';
+  /** What max_execution_time counts: 'cpu' (default, as php-fpm on Linux) or 'wall' (PHP's ZTS timers). */
+  executionTimeClock?: 'cpu' | 'wall';
   /** Environment copied into $_SERVER and getenv() (default: process.env at start). */
   env?: Record<string, string | undefined>;
   /** PHP's error log; default: one line per entry on stderr. */
@@ -178,6 +180,7 @@ export class Engine {
       serverSoftware: options.serverSoftware ?? `tokio-php/${VERSION}`,
       version: VERSION,
       executor: options.executor ?? 'ext',
+      executionTimeClock: options.executionTimeClock ?? 'cpu',
       env,
       onLog: (level, message, requestId) => logger({ level, message, requestId }),
       onDone: (id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, outputFailed) => {

@@ -27,6 +27,7 @@ export interface NativeEngineOptions {
   serverSoftware: string;
   version: string;
   executor: 'ext' | 'eval';
+  executionTimeClock: 'cpu' | 'wall';
   env: string[];
   onLog: (level: number, message: string, requestId: string | undefined) => void;
   onStream: (id: number, kind: 'headers' | 'chunk' | 'finish' | 'heartbeat', ...args: any[]) => void;
@@ -48,6 +49,8 @@ export interface NativeStartInfo {
   sapiName: string;
   zts: boolean;
   opcache: boolean;
+  /** what max_execution_time counts: 'cpu' as php-fpm, or 'wall' (asked for, or a libphp without our patch) */
+  executionTimeClock: 'cpu' | 'wall';
   workers: number;
 }
 
