@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
 import { Listener } from '../http/listener.js';
+import { refusal } from '../http/refusal.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
 import { Admission } from '../queue/admission.js';
@@ -21,20 +22,6 @@ const nextRequestId = () => ID_PREFIX + (++idCounter).toString(16).padStart(8, '
 const STUB_BODY = Buffer.from('Hello from the tokio-php stub executor: no PHP ran.\n');
 const STUB_HEADERS = ['Content-Type', 'text/plain; charset=utf-8'];
 
-const MAX_URI = 8192; // nginx: large_client_header_buffers 4 8k
-
-// nginx's request checks that neither transport makes: methods are upper-case letters, '_' or
-// '-'; a Host is one, non-empty, without white space, '/', '\\' or control characters.
-const METHOD = /^[A-Z_-]+$/;
-const BAD_HOST = /[\s/\\\x00-\x1f\x7f]/;
-function validHost(headers: readonly string[], protocol: string): boolean {
-  let seen = 0;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] !== 'host') continue;
-    if (++seen > 1 || headers[i + 1] === '' || BAD_HOST.test(headers[i + 1])) return false;
-  }
-  return seen === 1 || protocol === 'HTTP/1.0';
-}
 
 /** The value of a header in a lower-case name/value list, '' when absent. */
 function headerValue(headers: readonly string[], name: string): string {
@@ -140,9 +127,8 @@ export class TokioServer {
   }
 
   #handle(head: RequestHead, ex: Exchange): void {
-    if (!METHOD.test(head.method) || !validHost(head.headers, head.protocol)) return sendError(ex, 400, [], true);
-    if (head.method === 'TRACE') return sendError(ex, 405, [], true);
-    if (head.url.length + head.query.length > MAX_URI) return sendError(ex, 414, [], true);
+    const refused = refusal(head);
+    if (refused) return sendError(ex, refused, [], true);
     const body = framing(head.headers);
     if (body.conflicting) return sendError(ex, 400, [], true);
     if (body.contentLength > this.#config.maxBodySize) {
