@@ -25,7 +25,7 @@ namespace tokio {
 namespace {
 
 constexpr size_t kMaxHead = 16 * 1024;  // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
-constexpr long kUwsMaxHeaderLines = 90;  // uws-pack 20.0.8 refuses 98 and more  // a client that never finishes its head is dropped
+constexpr long kUwsMaxHeaderLines = 90;  // uws-pack 20.0.8 refuses 98 and more
 
 bool IsTokenChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

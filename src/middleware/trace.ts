@@ -56,11 +56,12 @@ export function traceHeaders(t: TraceContext): string[] {
  * (MediaWiki sends its own X-Request-ID) wins, so no name goes out with two values.
  */
 export function addTraceHeaders(headers: string[], traced: readonly string[]): string[] {
-  const scriptHas = (name: string) => {
-    for (let i = 0; i < headers.length; i += 2) if (headers[i].length === name.length && headers[i].toLowerCase() === name.toLowerCase()) return true;
-    return false;
-  };
-  for (let i = 0; i < traced.length; i += 2) if (!scriptHas(traced[i])) headers.push(traced[i], traced[i + 1]);
+  const own = headers.length;
+  outer: for (let t = 0; t < traced.length; t += 2) {
+    const name = traced[t].toLowerCase();
+    for (let i = 0; i < own; i += 2) if (headers[i].length === name.length && headers[i].toLowerCase() === name) continue outer;
+    headers.push(traced[t], traced[t + 1]);
+  }
   return headers;
 }
 

@@ -22,7 +22,6 @@ const nextRequestId = () => ID_PREFIX + (++idCounter).toString(16).padStart(8, '
 const STUB_BODY = Buffer.from('Hello from the tokio-php stub executor: no PHP ran.\n');
 const STUB_HEADERS = ['Content-Type', 'text/plain; charset=utf-8'];
 
-
 /** The value of a header in a lower-case name/value list, '' when absent. */
 function headerValue(headers: readonly string[], name: string): string {
   for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
