@@ -1,11 +1,14 @@
-// The addon's exports: the PHP Engine (engine/engine.h) and the connection Gate (gate/gate.h).
+// The addon's exports: the PHP Engine (engine/engine.h), the connection Gate (gate/gate.h) and
+// what uWebSockets.js does not expose about its sockets (gate/uws_socket.h).
 #include <napi.h>
 
 #include "engine/engine.h"
 #include "gate/gate.h"
+#include "gate/uws_socket.h"
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   tokio::Engine::Init(env, exports);
+  tokio::InitUwsSocket(env, exports);
   return tokio::Gate::Init(env, exports);
 }
 

@@ -1,7 +1,8 @@
-// The front door of plain-HTTP listeners. It accepts connections on its own thread, peeks at
+// The front door of every listener. It accepts connections on its own thread, peeks at
 // the first request without consuming it, and hands the socket to JS with a verdict: uWS for
 // a well-formed HTTP/1.1 request, or Node's http for what uWS would refuse or mishandle
-// (HTTP/1.0, a malformed request line, no Host, requests pipelined from the start).
+// (HTTP/1.0, a malformed request line, no Host, requests pipelined from the start). TLS
+// connections go to uWS unread. Either way JS learns both ends' addresses from here.
 #include "gate.h"
 
 #include <arpa/inet.h>
@@ -49,6 +50,22 @@ size_t FindHeader(std::string_view head, std::string_view name, std::string_view
     pos = end;
   }
   return std::string_view::npos;
+}
+
+// "127.0.0.1" and its port; an IPv4-mapped IPv6 address as plain IPv4, as nginx shows it
+std::string Format(const sockaddr_storage& sa, int* port) {
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (sa.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&sa);
+    *port = ntohs(a->sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], text, sizeof(text));
+    else inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+  } else {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&sa);
+    *port = ntohs(a->sin_port);
+    inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+  }
+  return text;
 }
 
 }  // namespace
@@ -133,10 +150,11 @@ Gate::Gate(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gate>(info) {
 
 Gate::~Gate() { Stop(); }
 
-// listen(host, port, headTimeoutMs) -> bound port; throws with the system's reason
+// listen(host, port, headTimeoutMs, peek) -> bound port; throws with the system's reason
 Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   head_timeout_ = std::chrono::milliseconds(info[2].As<Napi::Number>().Int64Value());
+  peek_ = info[3].ToBoolean();
   std::string host = info[0].As<Napi::String>().Utf8Value();
   std::string port = std::to_string(info[1].As<Napi::Number>().Uint32Value());
   addrinfo hints{}, *res = nullptr;
@@ -234,12 +252,9 @@ void Gate::Run() {
         continue;
       }
       epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-      auto* c = new Handoff{fd, verdict, it->second.addr, it->second.port};
+      Peer peer = std::move(it->second.peer);
       pending_.erase(it);
-      if (tsfn_.NonBlockingCall(c) != napi_ok) {
-        close(fd);
-        delete c;
-      }
+      Hand(fd, verdict, std::move(peer));
     }
     // heads that stall for HEADER_TIMEOUT are dropped
     for (auto it = pending_.begin(); it != pending_.end();) {
@@ -261,19 +276,17 @@ void Gate::Accept(std::chrono::steady_clock::time_point now) {
     if (fd < 0) return;  // EAGAIN, or a transient error: epoll tells us again
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char addr[INET6_ADDRSTRLEN] = {0};
-    int port = 0;
-    if (peer.ss_family == AF_INET6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&peer);
-      inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
-      port = ntohs(a->sin6_port);
-      if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], addr, sizeof(addr));
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&peer);
-      inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
-      port = ntohs(a->sin_port);
+    sockaddr_storage local{};
+    len = sizeof(local);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+    int port = 0, local_port = 0;
+    std::string addr = Format(peer, &port);
+    Peer ends{std::move(addr), port, Format(local, &local_port)};
+    if (!peek_) {
+      Hand(fd, kUws, std::move(ends));
+      continue;
     }
-    pending_[fd] = Pending{now, addr, port};
+    pending_[fd] = Pending{now, std::move(ends)};
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
     ev.data.fd = fd;
@@ -299,6 +312,14 @@ void Gate::Refuse(int fd, Verdict verdict) {
   Drop(fd);
 }
 
+void Gate::Hand(int fd, Verdict verdict, Peer peer) {
+  auto* handoff = new Handoff{fd, verdict, std::move(peer)};
+  if (tsfn_.NonBlockingCall(handoff) != napi_ok) {
+    close(fd);
+    delete handoff;
+  }
+}
+
 void Gate::Drop(int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   close(fd);
@@ -313,7 +334,8 @@ void Gate::Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff) 
   }
   Napi::HandleScope scope(env);
   self->on_connection_.Call({Napi::Number::New(env, h->fd), Napi::String::New(env, h->verdict == kUws ? "uws" : "node"),
-                             Napi::String::New(env, h->addr), Napi::Number::New(env, h->port)});
+                             Napi::String::New(env, h->peer.addr), Napi::Number::New(env, h->peer.port),
+                             Napi::String::New(env, h->peer.server_addr)});
   if (env.IsExceptionPending()) {
     Napi::Error err = env.GetAndClearPendingException();
     napi_fatal_exception(env, err.Value());

@@ -1,4 +1,4 @@
-// See gate.cc: accepts plain-HTTP connections and routes each to uWS or Node's http.
+// See gate.cc: accepts connections and routes each to uWS or Node's http.
 #pragma once
 
 #include <napi.h>
@@ -26,16 +26,20 @@ class Gate : public Napi::ObjectWrap<Gate> {
   static Verdict Classify(std::string_view data, bool* complete);
 
  private:
-  struct Pending {
-    std::chrono::steady_clock::time_point since;
+  // A connection's two ends, as PHP's REMOTE_ADDR/REMOTE_PORT and SERVER_ADDR see them.
+  struct Peer {
     std::string addr;
     int port;
+    std::string server_addr;
+  };
+  struct Pending {
+    std::chrono::steady_clock::time_point since;
+    Peer peer;
   };
   struct Handoff {
     int fd;
     Verdict verdict;
-    std::string addr;
-    int port;
+    Peer peer;
   };
 
   Napi::Value Listen(const Napi::CallbackInfo& info);
@@ -45,6 +49,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   void Accept(std::chrono::steady_clock::time_point now);
   void Drop(int fd);
   void Refuse(int fd, Verdict verdict);
+  void Hand(int fd, Verdict verdict, Peer peer);
   static void Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff);
 
   using Tsfn = Napi::TypedThreadSafeFunction<Gate, Handoff, &Gate::Deliver>;
@@ -55,6 +60,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
   std::unordered_map<int, Pending> pending_;  // gate thread only
   std::chrono::milliseconds head_timeout_{60'000};
+  bool peek_ = true;  // false for TLS, whose first bytes say nothing: every connection goes to uWS
 };
 
 }  // namespace tokio

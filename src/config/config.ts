@@ -37,6 +37,8 @@ export interface Config {
   sseTimeout: number;
   /** ms: the most one tokio_request_heartbeat() may grant */
   heartbeatMax: number;
+  /** the Server header of responses whose script sends none; '' = none */
+  serverHeader: string;
 }
 
 export class ConfigError extends Error {}
@@ -67,6 +69,7 @@ const SETTINGS = {
   sseTimeout: { env: 'SSE_TIMEOUT', flag: '--sse-timeout', accepts: 'a duration like 30m, 1h, or off', help: 'longest life of a text/event-stream response (default 1h)' },
   heartbeat: { env: 'REQUEST_HEARTBEAT_MAX', flag: '--heartbeat-max', accepts: 'a duration like 30s or 5m', help: 'most time one tokio_request_heartbeat() may grant (default 5m)' },
   executionClock: { env: 'EXECUTION_TIME_CLOCK', flag: '--execution-time-clock', accepts: 'cpu or wall', help: 'what max_execution_time counts: cpu (default, as php-fpm) or wall' },
+  serverHeader: { env: 'SERVER_HEADER', flag: '--server-header', accepts: 'printable ASCII text, or empty for no header', help: 'Server header, unless the script sends its own (default tokio-php; empty: none)' },
   symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
 } satisfies Record<string, Setting>;
 
@@ -172,6 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   if (executionTimeClock !== 'cpu' && executionTimeClock !== 'wall') fail(S.executionClock, executionTimeClock);
   const sseTimeout = parseTimeout(S.sseTimeout, raw.sseTimeout ?? '1h');
   const heartbeatMax = parseDuration(raw.heartbeat ?? '5m') ?? fail(S.heartbeat, raw.heartbeat ?? '');
+  const serverHeader = (raw.serverHeader ?? 'tokio-php').trim();
+  if (!/^[\x20-\x7e]*$/.test(serverHeader)) fail(S.serverHeader, serverHeader);
 
   return {
     listenHost: host,
@@ -194,5 +199,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     executionTimeClock,
     sseTimeout,
     heartbeatMax,
+    serverHeader,
   };
 }

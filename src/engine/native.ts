@@ -70,18 +70,32 @@ export interface NativeEngine {
 
 /** Accepts plain-HTTP connections and says who should serve each: see native/gate/gate.cc. */
 export interface NativeGate {
-  /** Binds and starts accepting; returns the bound port. Throws with the system's reason. */
-  /** `headTimeoutMs`: the longest silence before a first request head is complete */
-  listen(host: string, port: number, headTimeoutMs: number): number;
+  /**
+   * Binds and starts accepting; returns the bound port. Throws with the system's reason.
+   * `headTimeoutMs`: the longest silence before a first request head is complete; `peek`: false
+   * for TLS, whose connections all go to uWS unread.
+   */
+  listen(host: string, port: number, headTimeoutMs: number, peek: boolean): number;
   close(): void;
 }
 
 
-type GateCallback = (fd: number, verdict: 'uws' | 'node', remoteAddr: string, remotePort: number) => void;
+type GateCallback = (fd: number, verdict: 'uws' | 'node', remoteAddr: string, remotePort: number, serverAddr: string) => void;
+
+/** What uws-pack 20.0.8 does not expose about its sockets: see native/gate/uws_socket.cc. */
+export interface NativeUwsSocket {
+  /** true when the loaded uWebSockets.js binary at `binaryPath` has what the others need */
+  attach(binaryPath: string): boolean;
+  /** the descriptor a uWS request arrived on, -1 when `res` holds no live socket */
+  socketFd(res: object): number;
+  /** stops the `uWebSockets: 20` response header on the loop serving `res`; false if it could not */
+  silence(res: object, ssl: boolean): boolean;
+}
 
 function load(): {
   Engine: new (options: NativeEngineOptions) => NativeEngine;
   Gate: new (onConnection: GateCallback) => NativeGate;
+  uws: NativeUwsSocket;
 } {
   const file = path.join(PACKAGE_ROOT, 'build/Release/tokio_php.node');
   try {

@@ -11,8 +11,9 @@ export interface RequestHead {
   /** lower-case name, value, name, value, ... */
   headers: string[];
   remoteAddr: string;
-  /** undefined where the transport cannot tell (uWS) */
-  remotePort?: number;
+  remotePort: number;
+  /** the address the connection arrived on (nginx's $server_addr) */
+  serverAddr: string;
   /** 'HTTP/1.1' or 'HTTP/1.0' */
   protocol: string;
 }
@@ -49,6 +50,9 @@ export function reasonPhrase(status: number, reason = ''): string {
 // Framing is the transport's to write: the script's own length/encoding/connection headers would conflict.
 const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 export const isHopByHop = (name: string): boolean => HOP_BY_HOP.has(name.toLowerCase());
+
+/** A script's own Server header replaces SERVER_HEADER's, as behind nginx. */
+export const isServerHeader = (name: string): boolean => name.length === 6 && name.toLowerCase() === 'server';
 
 /** A short plain-text error response, as nginx's own pages are short. */
 export function sendError(ex: Exchange, status: number, extraHeaders: readonly string[] = [], close = false): void {

@@ -3,7 +3,8 @@
 // Plain HTTP goes through the native gate, which peeks at each connection's first request:
 // well-formed HTTP/1.1 is adopted by uWebSockets.js (the fast path); HTTP/1.0, malformed
 // requests, a missing Host and requests pipelined from the start go to Node's http, which
-// answers them as nginx would. TLS connections cannot be peeked at and go to uWS directly.
+// answers them as nginx would. TLS connections cannot be peeked at and all go to uWS. The gate
+// says who is at each end of a connection; a uWS request finds its connection by descriptor.
 import { closeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
@@ -13,9 +14,12 @@ import type { Logger } from '../log.js';
 import type { Exchange, RequestHead } from './exchange.js';
 import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
-import uws, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
 export type RequestHandler = (head: RequestHead, ex: Exchange) => void;
+
+type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
+const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '' };
 
 export class Listener {
   readonly #config: Config;
@@ -23,28 +27,40 @@ export class Listener {
   readonly #app: TemplatedApp;
   readonly #node: Server;
   #gate: NativeGate | null = null;
-  #socket: us_listen_socket | null = null;
+  /** by descriptor: the connections uWS serves (an entry outlives its connection until the fd is reused) */
+  readonly #uwsPeers: Peer[] = [];
+  readonly #nodePeers = new WeakMap<Socket, Peer>();
+  #marked = true; // uWS still adds its `uWebSockets: 20` header
   #port = 0;
   #accepting = false;
 
   constructor(config: Config, log: Logger, handler: RequestHandler) {
     this.#config = config;
     this.#log = log;
-    this.#app = (config.tlsCert && config.tlsKey
+    const tls = Boolean(config.tlsCert && config.tlsKey);
+    const uwsSocket = nativeAddon().uws;
+    if (!uwsSocket.attach(UWS_BINARY)) {
+      throw new Error(`${UWS_BINARY} does not export uSockets' API: tokio-php needs the uWebSockets.js of its package.json`);
+    }
+    this.#app = (tls
       ? uws.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey })
       : uws.App()) as TemplatedApp;
     this.#app.any('/*', (res: HttpResponse, req: HttpRequest) => {
-      const ex = new UwsExchange(res, req.getCaseSensitiveMethod());
+      if (this.#marked) this.#unmark(res, tls);
+      const ex = new UwsExchange(res, req.getCaseSensitiveMethod(), config.serverHeader);
       const headers: string[] = [];
       req.forEach((name, value) => {
         headers.push(name, value);
       });
+      const peer = this.#uwsPeers[uwsSocket.socketFd(res)] ?? UNKNOWN_PEER;
       handler({
         method: ex.method,
         url: req.getUrl(),
         query: req.getQuery() ?? '',
         headers,
-        remoteAddr: Buffer.from(res.getRemoteAddressAsText()).toString(),
+        remoteAddr: peer.remoteAddr,
+        remotePort: peer.remotePort,
+        serverAddr: peer.serverAddr,
         protocol: 'HTTP/1.1', // the gate sends uWS nothing else
       }, ex);
     });
@@ -59,10 +75,9 @@ export class Listener {
           url: q < 0 ? url : url.slice(0, q),
           query: q < 0 ? '' : url.slice(q + 1),
           headers,
-          remoteAddr: req.socket.remoteAddress ?? '',
-          remotePort: req.socket.remotePort,
+          ...this.#nodePeers.get(req.socket) ?? UNKNOWN_PEER,
           protocol: `HTTP/${req.httpVersion}`,
-        }, new NodeExchange(req, res));
+        }, new NodeExchange(req, res, config.serverHeader));
       });
   }
 
@@ -71,48 +86,40 @@ export class Listener {
   }
 
   async listen(): Promise<number> {
-    const { listenHost, listenPort, tlsCert } = this.#config;
+    const { listenHost, listenPort, headerTimeout, tlsCert } = this.#config;
     this.#accepting = true;
-    if (tlsCert) return this.#listenUws(listenHost, listenPort);
-    this.#gate = new (nativeAddon().Gate)((fd, verdict) => this.#adopt(fd, verdict));
-    this.#port = this.#gate.listen(listenHost, listenPort, this.#config.headerTimeout);
+    this.#gate = new (nativeAddon().Gate)((fd, verdict, remoteAddr, remotePort, serverAddr) =>
+      this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
+    this.#port = this.#gate.listen(listenHost, listenPort, headerTimeout, !tlsCert);
     return this.#port;
   }
 
-  #adopt(fd: number, verdict: 'uws' | 'node'): void {
+  #adopt(fd: number, verdict: 'uws' | 'node', peer: Peer): void {
     if (!this.#accepting) {
       closeSync(fd);
       return;
     }
     if (verdict === 'uws') {
+      this.#uwsPeers[fd] = peer;
       this.#app.adoptSocket(fd);
       return;
     }
     const socket = new Socket({ fd, readable: true, writable: true });
     socket.on('error', (err) => this.#log.debug({ err }, 'connection error'));
+    this.#nodePeers.set(socket, peer);
     this.#node.emit('connection', socket);
   }
 
-  #listenUws(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#app.listen(host, port, (socket) => {
-        if (!socket) {
-          reject(new Error(`cannot listen on ${host}:${port} (address in use or not allowed)`));
-          return;
-        }
-        this.#socket = socket;
-        this.#port = uws.us_socket_local_port(socket);
-        resolve(this.#port);
-      });
-    });
+  // Once, on the first uWS request: the loop is reached through a socket.
+  #unmark(res: HttpResponse, tls: boolean): void {
+    this.#marked = false;
+    if (!nativeAddon().uws.silence(res, tls)) this.#log.warn('uWebSockets.js could not be kept from adding its uWebSockets header');
   }
 
   stopAccepting(): void {
     this.#accepting = false;
     this.#gate?.close();
     this.#gate = null;
-    if (this.#socket) uws.us_listen_socket_close(this.#socket);
-    this.#socket = null;
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 // or pipelined ones). Node frames HTTP/1.0 responses without chunked encoding by itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { isHopByHop, reasonPhrase, type Exchange } from './exchange.js';
+import { isHopByHop, isServerHeader, reasonPhrase, type Exchange } from './exchange.js';
 
 export class NodeExchange implements Exchange {
   aborted = false;
@@ -10,7 +10,8 @@ export class NodeExchange implements Exchange {
   onAbort?: () => void;
   readonly method: string;
 
-  constructor(readonly req: IncomingMessage, readonly res: ServerResponse) {
+  /** `server`: the Server header to send when a response's headers name none ('' for none) */
+  constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly server: string) {
     this.method = req.method ?? 'GET';
     res.on('close', () => {
       if (res.writableFinished) return;
@@ -21,9 +22,14 @@ export class NodeExchange implements Exchange {
 
   #head(status: number, reason: string, headers: readonly string[], contentLength?: number, close = false): void {
     const raw: string[] = [];
+    let server = this.server;
     for (let i = 0; i + 1 < headers.length; i += 2) {
-      if (!isHopByHop(headers[i])) raw.push(headers[i], headers[i + 1]);
+      const name = headers[i];
+      if (isHopByHop(name)) continue;
+      if (isServerHeader(name)) server = '';
+      raw.push(name, headers[i + 1]);
     }
+    if (server) raw.push('Server', server);
     if (contentLength !== undefined) raw.push('Content-Length', String(contentLength));
     if (close) raw.push('Connection', 'close');
     this.res.writeHead(status, reasonPhrase(status, reason), raw);

@@ -1,6 +1,6 @@
 // Exchange over uWebSockets.js: corked writes, tryEnd/onWritable for backpressure.
 import type { Readable } from 'node:stream';
-import { isHopByHop, reasonPhrase, type Exchange } from './exchange.js';
+import { isHopByHop, isServerHeader, reasonPhrase, type Exchange } from './exchange.js';
 import type { HttpResponse } from './uws.js';
 
 export class UwsExchange implements Exchange {
@@ -9,7 +9,8 @@ export class UwsExchange implements Exchange {
   onAbort?: () => void;
   #ended = false; // uWS must not be touched after the response ended
 
-  constructor(readonly res: HttpResponse, readonly method: string) {
+  /** `server`: the Server header to send when `headers` name none ('' for none) */
+  constructor(readonly res: HttpResponse, readonly method: string, readonly server: string) {
     // attached at once: uWS requires it for any response not ended inside the handler
     res.onAborted(() => {
       this.aborted = true;
@@ -19,9 +20,14 @@ export class UwsExchange implements Exchange {
 
   #head(status: number, reason: string, headers: readonly string[]): void {
     this.res.writeStatus(`${status} ${reasonPhrase(status, reason)}`);
+    let server = this.server;
     for (let i = 0; i + 1 < headers.length; i += 2) {
-      if (!isHopByHop(headers[i])) this.res.writeHeader(headers[i], headers[i + 1]);
+      const name = headers[i];
+      if (isHopByHop(name)) continue;
+      if (isServerHeader(name)) server = '';
+      this.res.writeHeader(name, headers[i + 1]);
     }
+    if (server) this.res.writeHeader('Server', server);
   }
 
   // This uWS build mishandles endWithoutBody(length) (nothing is sent on a pipelined

@@ -218,7 +218,7 @@ export class TokioServer {
       https: Boolean(config.tlsCert),
       protocol: head.protocol,
       serverName: host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'),
-      serverAddr: config.listenHost,
+      serverAddr: head.serverAddr,
       serverPort: this.#listener.port,
       remoteAddr: head.remoteAddr,
       remotePort: head.remotePort,

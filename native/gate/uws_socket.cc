@@ -1,0 +1,100 @@
+// What uws-pack 20.0.8 does not expose, reached through what it does. uWebSockets.js keeps a
+// request's us_socket_t in internal field 0 of the `res` object it hands to handlers, and its
+// binary exports uSockets' C API. From these the listener learns which accepted socket (the
+// gate's fd, whose addresses the gate already knows) a request arrived on, since this build has
+// no getRemotePort, and silences the `uWebSockets: 20` response header (uWS's Loop::setSilent,
+// which uWebSockets.js does not bind).
+#include "uws_socket.h"
+
+#include <dlfcn.h>
+#include <v8.h>
+
+#include <cstring>
+#include <ctime>
+
+namespace tokio {
+
+namespace {
+
+struct us_socket_t;
+struct us_socket_context_t;
+struct us_loop_t;
+
+struct USockets {
+  int (*poll_fd)(us_socket_t*);  // a socket begins with its poll
+  us_socket_context_t* (*socket_context)(int ssl, us_socket_t*);
+  us_loop_t* (*context_loop)(int ssl, us_socket_context_t*);
+  char* (*loop_ext)(us_loop_t*);
+} us;
+
+us_socket_t* SocketOf(Napi::Value res) {
+  napi_value value = res;
+  v8::Local<v8::Value> local;
+  static_assert(sizeof(local) == sizeof(value), "napi_value is a v8::Local");
+  std::memcpy(static_cast<void*>(&local), &value, sizeof(value));
+  if (!local->IsObject()) return nullptr;
+  v8::Local<v8::Object> object = local.As<v8::Object>();
+  if (object->InternalFieldCount() < 1) return nullptr;
+  return static_cast<us_socket_t*>(object->GetAlignedPointerFromInternalField(0));
+}
+
+// uWS's LoopData holds `char date[32]; time_t cacheTimepoint; bool noMark;` (uWebSockets
+// src/LoopData.h, unchanged since 2023). The date is found by its shape and checked against the
+// clock beside it before the flag is touched, so another layout is refused, not corrupted.
+bool* FindNoMark(char* loop_data) {
+  constexpr size_t kScan = 512;
+  const time_t now = time(nullptr);
+  for (size_t at = 0; at + 41 <= kScan; at += 8) {
+    const char* d = loop_data + at;
+    bool shaped = d[3] == ',' && d[4] == ' ' && d[7] == ' ' && d[11] == ' ' && d[16] == ' ' && d[19] == ':' &&
+                  d[22] == ':' && std::memcmp(d + 25, " GMT", 5) == 0;
+    if (!shaped) continue;
+    time_t stamp;
+    std::memcpy(&stamp, d + 32, sizeof(stamp));
+    bool* flag = reinterpret_cast<bool*>(loop_data + at + 40);
+    if (stamp > now - 3600 && stamp <= now + 1 && (*reinterpret_cast<unsigned char*>(flag) <= 1)) return flag;
+  }
+  return nullptr;
+}
+
+// attach(binaryPath) -> true when the loaded uWebSockets.js binary exports what is needed
+Napi::Value Attach(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  void* handle = dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return Napi::Boolean::New(info.Env(), false);
+  us.poll_fd = reinterpret_cast<decltype(us.poll_fd)>(dlsym(handle, "us_poll_fd"));
+  us.socket_context = reinterpret_cast<decltype(us.socket_context)>(dlsym(handle, "us_socket_context"));
+  us.context_loop = reinterpret_cast<decltype(us.context_loop)>(dlsym(handle, "us_socket_context_loop"));
+  us.loop_ext = reinterpret_cast<decltype(us.loop_ext)>(dlsym(handle, "us_loop_ext"));
+  dlclose(handle);  // RTLD_NOLOAD took a reference of its own; Node's stays
+  return Napi::Boolean::New(info.Env(), us.poll_fd && us.socket_context && us.context_loop && us.loop_ext);
+}
+
+// socketFd(res) -> the descriptor the request arrived on, -1 if `res` holds no live socket
+Napi::Value SocketFd(const Napi::CallbackInfo& info) {
+  us_socket_t* socket = us.poll_fd ? SocketOf(info[0]) : nullptr;
+  return Napi::Number::New(info.Env(), socket ? us.poll_fd(socket) : -1);
+}
+
+// silence(res, ssl) -> true once the loop serving `res` writes no `uWebSockets` header
+Napi::Value Silence(const Napi::CallbackInfo& info) {
+  us_socket_t* socket = us.loop_ext ? SocketOf(info[0]) : nullptr;
+  if (socket == nullptr) return Napi::Boolean::New(info.Env(), false);
+  int ssl = info[1].ToBoolean() ? 1 : 0;
+  char* loop_data = us.loop_ext(us.context_loop(ssl, us.socket_context(ssl, socket)));
+  bool* no_mark = FindNoMark(loop_data);
+  if (no_mark != nullptr) *no_mark = true;
+  return Napi::Boolean::New(info.Env(), no_mark != nullptr);
+}
+
+}  // namespace
+
+void InitUwsSocket(Napi::Env env, Napi::Object exports) {
+  Napi::Object uws = Napi::Object::New(env);
+  uws.Set("attach", Napi::Function::New<Attach>(env, "attach"));
+  uws.Set("socketFd", Napi::Function::New<SocketFd>(env, "socketFd"));
+  uws.Set("silence", Napi::Function::New<Silence>(env, "silence"));
+  exports.Set("uws", uws);
+}
+
+}  // namespace tokio
