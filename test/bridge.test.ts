@@ -77,6 +77,20 @@ test('tokio_request_id(), tokio_worker_id(), tokio_server_info(); fastcgi_finish
   assert.equal(out.fastcgi_alias, true);
 });
 
+test('tokio_worker_id() is the thread\'s index: two requests running at once report 0 and 1', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-meet-'));
+  try {
+    const meet = (me: string, other: string) => get(`${site.base}/rendezvous.php?dir=${dir}&me=${me}&other=${other}`)
+      .then((r) => JSON.parse(r.body.toString()));
+    const both = await Promise.all([meet('a', 'b'), meet('b', 'a')]);
+    assert.deepEqual(both.map((o) => o.met), [true, true]);
+    assert.deepEqual(both.map((o) => o.worker).sort(), [0, 1]);
+    assert.deepEqual(both.map((o) => o.info), both.map((o) => o.worker));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an app that loads ext/polyfill.php still gets the native functions', async () => {
   const r = await get(`${site.base}/polyfilled.php`, { headers: { 'X-Request-ID': 'native-id' } });
   assert.deepEqual(JSON.parse(r.body.toString()), [true, 'native-id']);

@@ -62,6 +62,7 @@ bool WorkerPool::SpawnWorker(Worker* w) {
   w->state = WorkerState::kStarting;
   w->requests = 0;
   w->generation++;
+  w->php.index = w->index;  // what tokio_worker_id() says
   int rc = pthread_create(&w->thread, &attr, &WorkerPool::WorkerThread, w);
   pthread_attr_destroy(&attr);
   return rc == 0;
