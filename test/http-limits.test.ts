@@ -52,6 +52,17 @@ test('REQUEST_TIMEOUT → 504, the script is stopped and the worker serves the n
   }
 });
 
+test('REQUEST_TIMEOUT counts execution, not the wait for a worker: six 400 ms scripts on 1 worker under 1 s all succeed', async () => {
+  const site = await startServer(engine, { DOCUMENT_ROOT: root, REQUEST_TIMEOUT: '1s' });
+  try {
+    const replies = await Promise.all(Array.from({ length: 6 }, () => get(`${site.base}/slow.php?ms=400`, { agent: false })));
+    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+    assert.deepEqual(replies.map((r) => r.body.toString()), Array(6).fill('slept'));
+  } finally {
+    await site.close();
+  }
+});
+
 test('a client that disconnects stops its script', async () => {
   const site = await startServer(engine, { DOCUMENT_ROOT: root });
   const mark = path.join(tmp, 'disconnected');

@@ -91,6 +91,7 @@ Napi::Object Engine::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Engine::Start>("start"),
       InstanceMethod<&Engine::Execute>("execute"),
       InstanceMethod<&Engine::Abort>("abort"),
+      InstanceMethod<&Engine::RunningFor>("runningFor"),
       InstanceMethod<&Engine::Ack>("ack"),
       InstanceMethod<&Engine::Stats>("stats"),
       InstanceMethod<&Engine::Shutdown>("shutdown"),
@@ -293,6 +294,12 @@ Napi::Value Engine::Abort(const Napi::CallbackInfo& info) {
     Complete(env, dequeued);
   }
   return Napi::Boolean::New(env, found);
+}
+
+// runningFor(id) -> ms since a worker took the request; -1 while queued or once done
+Napi::Value Engine::RunningFor(const Napi::CallbackInfo& info) {
+  int64_t ms = pool_ ? pool_->RunningFor(info[0].As<Napi::Number>().Uint32Value()) : -1;
+  return Napi::Number::New(info.Env(), static_cast<double>(ms));
 }
 
 // ack(id, bytes): the socket took `bytes` more of a streamed response

@@ -47,6 +47,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Execute(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value RunningFor(const Napi::CallbackInfo& info);
   Napi::Value Ack(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);

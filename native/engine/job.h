@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -70,8 +71,7 @@ struct Job {
   bool headers_sent = false;           // worker
   bool streamed_headers = false;       // worker: on_headers was called, the body goes by chunks
   OutputBuffer output;                 // worker
-  double started_at = 0, finished_at = 0;
-
+  std::chrono::steady_clock::time_point started;  // pool: when a worker took it
 };
 
 }  // namespace tokio

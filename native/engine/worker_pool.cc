@@ -178,11 +178,22 @@ Job* WorkerPool::NextJob(Worker* w) {
   w->current = job;
   w->state = WorkerState::kBusy;
   job->worker = w->index;
+  job->started = std::chrono::steady_clock::now();
   return job;
 }
 
 bool WorkerPool::AllStopped() const {
   return std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->state == WorkerState::kStopped; });
+}
+
+int64_t WorkerPool::RunningFor(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& w : workers_) {
+    if (w->current && w->current->id == id) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - w->current->started).count();
+    }
+  }
+  return -1;
 }
 
 void WorkerPool::Submit(Job* job) {

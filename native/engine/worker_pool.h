@@ -58,6 +58,8 @@ class WorkerPool {
   void Submit(Job* job);
   // Stops a queued or running job; false if it is not here (already done).
   bool Abort(uint32_t id, tokio_abort reason, Job** dequeued);
+  // How long a job has been running, in ms; -1 while it is queued or once it is done.
+  int64_t RunningFor(uint32_t id);
   void Stop();  // finishes queued jobs, then OnStopped
   std::vector<WorkerStats> Stats(size_t* queued);
 

@@ -266,6 +266,11 @@ export class Engine {
     return this.#native.abort(id, reason === 'disconnect' ? AbortReason.Disconnect : AbortReason.Kill);
   }
 
+  /** ms since a PHP thread took the request; -1 while it waits in the queue, or once it is done */
+  runningFor(id: number): number {
+    return this.#native.runningFor(id);
+  }
+
   stats(): EngineStats {
     return this.#native.stats();
   }

@@ -62,6 +62,8 @@ export interface NativeEngine {
     flags: number, contentLength: number, requestTime: number, heartbeatMaxMs: number,
   ): void;
   abort(id: number, reason: AbortReason): boolean;
+  /** ms since a worker took the request; -1 while queued or once done */
+  runningFor(id: number): number;
   /** the socket took `bytes` more of a streamed response: the PHP thread may write on */
   ack(id: number, bytes: number): void;
   stats(): EngineStats;

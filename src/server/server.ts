@@ -237,11 +237,18 @@ export class TokioServer {
       if (streaming) ex.endStream();
       else sendError(ex, 504, traced);
     };
-    const armDeadline = (ms: number, why: string) => {
+    const armDeadline = (ms: number, expire: () => void) => {
       clearTimeout(deadline);
-      deadline = ms > 0 ? setTimeout(() => stop(why), ms) : undefined;
+      deadline = ms > 0 ? setTimeout(expire, ms) : undefined;
     };
-    armDeadline(config.requestTimeout, 'request timed out: script stopped');
+    // REQUEST_TIMEOUT counts execution, as php-fpm's request_terminate_timeout: time spent
+    // waiting for a worker is given back when the timer fires
+    const executionDeadline = (ms: number) => armDeadline(ms, () => {
+      const ran = engine.runningFor(request.id!);
+      if (ran >= config.requestTimeout) stop('request timed out: script stopped');
+      else executionDeadline(config.requestTimeout - Math.max(ran, 0));
+    });
+    executionDeadline(config.requestTimeout);
     const write = (chunk: Buffer) => {
       if (ex.write(chunk)) return engine.ack(request.id!, chunk.length);
       // the socket is full: the PHP thread may go on until its window is used up
@@ -256,7 +263,7 @@ export class TokioServer {
         if (ex.responded) return;
         streaming = true;
         const extra = sse ? ['Cache-Control', 'no-cache', 'X-Accel-Buffering', 'no'] : [];
-        if (sse) armDeadline(config.sseTimeout, 'event stream reached SSE_TIMEOUT: script stopped');
+        if (sse) armDeadline(config.sseTimeout, () => stop('event stream reached SSE_TIMEOUT: script stopped'));
         ex.startStream(status, reason, addTraceHeaders([...withoutNames(headers, extra), ...extra], traced));
       },
       onChunk: (chunk: Buffer) => {
@@ -264,7 +271,7 @@ export class TokioServer {
         write(chunk);
       },
       onFinish: (status: number, reason: string, headers: string[], rest: Buffer) => this.#answer(ex, streaming, status, reason, addTraceHeaders(headers, traced), rest),
-      onHeartbeat: (ms: number) => armDeadline(ms, 'request stopped beating: script stopped'),
+      onHeartbeat: (ms: number) => armDeadline(ms, () => stop('request stopped beating: script stopped')),
     };
     ex.onAbort = () => {
       engine.abort(request.id!, 'disconnect');
