@@ -178,10 +178,14 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
 // execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs)
 //   wire: latin1, NUL-joined: WireField values, then header name, value, ...
 //   text: UTF-8, NUL-joined: TextField values, then $_SERVER name, value, ...
+//   body: a Buffer, null, or the descriptor of a spooled body of contentLength bytes, which
+//         this call owns from now on (closed with the request, or at once if the call throws)
 //   flags: 1 https, 2 streaming (parts go to onStream), 4 the client accepts text/event-stream
 // The answer comes through onDone(id, ...).
 Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  auto owner = std::make_unique<Job>();  // closes a spooled body's descriptor on every early return
+  if (info.Length() > 3 && info[3].IsNumber()) owner->body_fd = info[3].As<Napi::Number>().Int32Value();
   if (phase_ != Phase::kRunning) {
     Napi::Error::New(env, "the engine is not running").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -191,7 +195,7 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* job = new Job();
+  auto* job = owner.release();
   job->id = info[0].As<Napi::Number>().Uint32Value();
   job->engine = this;
   job->arena.reserve(2048);
@@ -270,6 +274,7 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   job->streaming = (flags & 2) && !on_stream_.IsEmpty();
   r.event_stream = (flags & 4) ? 1 : 0;
   r.content_length = info[5].IsNumber() ? info[5].As<Napi::Number>().Int64Value() : -1;
+  if (job->body_fd >= 0 && r.content_length > 0) job->body_len = static_cast<size_t>(r.content_length);
   r.request_time = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : Now();
   r.heartbeat_max_ms = info[7].IsNumber() ? info[7].As<Napi::Number>().Int64Value() : 0;
   if (job->streaming) streams_[job->id] = job;
@@ -519,7 +524,13 @@ extern "C" size_t tokio_host_read_body(void* host, char* buffer, size_t count) {
   auto* job = static_cast<Job*>(host);
   size_t left = job->body_len - job->body_read;
   size_t n = count < left ? count : left;
-  if (n) std::memcpy(buffer, job->body + job->body_read, n);
+  if (n == 0) return 0;
+  if (job->body_fd >= 0) {
+    ssize_t got = pread(job->body_fd, buffer, n, static_cast<off_t>(job->body_read));
+    n = got > 0 ? static_cast<size_t>(got) : 0;
+  } else {
+    std::memcpy(buffer, job->body + job->body_read, n);
+  }
   job->body_read += n;
   return n;
 }

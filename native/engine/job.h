@@ -3,6 +3,7 @@
 #pragma once
 
 #include <napi.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -40,9 +41,14 @@ struct Job {
   tokio_request request{};
   const char* cookies = nullptr;
   const char* body = nullptr;  // points into a JS Buffer kept alive by body_ref
+  int body_fd = -1;            // or a body spooled to an unlinked file: read with pread, closed with the job
   size_t body_len = 0;
   size_t body_read = 0;        // worker
   Napi::Reference<Napi::Value> body_ref;
+
+  ~Job() {
+    if (body_fd >= 0) close(body_fd);
+  }
 
   // Answer
   bool streaming = false;              // flush() sends parts to JS as they come

@@ -18,6 +18,8 @@ export interface Config {
   /** ms; 0 = off */
   requestTimeout: number;
   maxBodySize: number;
+  /** bodies larger than this are spooled to a temporary file */
+  bodyBufferSize: number;
   /** ms: the longest wait between two reads of a request body before 408 */
   bodyTimeout: number;
   /** ms: the longest silence while a connection's first request head arrives */
@@ -58,6 +60,7 @@ const SETTINGS = {
   queue: { env: 'QUEUE_CAPACITY', flag: '--queue', accepts: 'an integer from 0 to 1000000', help: 'requests that may wait for a worker before 503 (default: workers x 100)' },
   timeout: { env: 'REQUEST_TIMEOUT', flag: '--timeout', accepts: 'a duration like 30s, 2m, 500ms, or off', help: 'longest a PHP request may run before 504 (default 60s)' },
   maxBody: { env: 'MAX_BODY_SIZE', flag: '--max-body', accepts: 'a size like 8m, 512k, 1g or a number of bytes', help: 'largest request body before 413 (default 16m, above PHP\'s post_max_size 8M)' },
+  bodyBuffer: { env: 'BODY_BUFFER_SIZE', flag: '--body-buffer', accepts: 'a size like 1m, 64k or a number of bytes', help: 'request bodies larger than this wait for PHP in a temporary file, not in memory (default 1m)' },
   headerTimeout: { env: 'HEADER_TIMEOUT', flag: '--header-timeout', accepts: 'a duration like 60s or 2m', help: 'longest silence while a request head arrives before the connection is closed (default 60s)' },
   bodyTimeout: { env: 'BODY_TIMEOUT', flag: '--body-timeout', accepts: 'a duration like 60s or 2m', help: 'longest wait between two reads of a request body before 408 (default 60s)' },
   tlsCert: { env: 'TLS_CERT', flag: '--tls-cert', accepts: 'a readable PEM certificate file (with TLS_KEY)', help: 'serve HTTPS with this certificate' },
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const queueCapacity = raw.queue === undefined ? workers * 100 : parseInteger(S.queue, raw.queue, 0, 1_000_000);
   const requestTimeout = parseTimeout(S.timeout, raw.timeout ?? '60s');
   const maxBodySize = parseSize(raw.maxBody ?? '16m') ?? fail(S.maxBody, raw.maxBody ?? '');
+  const bodyBufferSize = parseSize(raw.bodyBuffer ?? '1m') ?? fail(S.bodyBuffer, raw.bodyBuffer ?? '');
   const headerTimeout = parseDuration(raw.headerTimeout ?? '60s') || fail(S.headerTimeout, raw.headerTimeout ?? '');
   const bodyTimeout = parseDuration(raw.bodyTimeout ?? '60s') || fail(S.bodyTimeout, raw.bodyTimeout ?? '');
   const drainTimeout = parseDuration(raw.drain ?? '30s') ?? fail(S.drain, raw.drain ?? '');
@@ -187,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     queueCapacity,
     requestTimeout,
     maxBodySize,
+    bodyBufferSize,
     bodyTimeout,
     headerTimeout,
     tlsCert: raw.tlsCert || undefined,

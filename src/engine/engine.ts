@@ -1,5 +1,6 @@
 // The PHP engine: N native worker threads, each running one PHP request at a time with the
 // request semantics of php-fpm behind nginx. This is the only module that talks to the addon.
+import { close } from 'node:fs';
 import os from 'node:os';
 import { VERSION } from '../package.js';
 import { AbortReason, ExecuteFlag, nativeAddon, type NativeEngine, type NativeStartInfo } from './native.js';
@@ -40,6 +41,12 @@ export interface EngineOptions {
   logger?: (entry: PhpLogEntry) => void;
 }
 
+/** A request body in an unlinked temporary file, read by the PHP thread with pread. */
+export interface SpooledBody {
+  fd: number;
+  length: number;
+}
+
 /** One request as the router resolved it. */
 export interface PhpRequest {
   /** Chosen by the engine when absent; pass it to abort(). */
@@ -55,7 +62,8 @@ export interface PhpRequest {
   documentRoot: string;
   /** Header lines as received: name, value, name, value, ... */
   headers?: string[];
-  body?: Buffer;
+  /** in memory, or spooled to a file: then the engine owns the descriptor from execute() on */
+  body?: Buffer | SpooledBody;
   https?: boolean;
   protocol?: string;
   serverName?: string;
@@ -231,7 +239,10 @@ export class Engine {
     if (request.serverVars) for (const k in request.serverVars) text += `\0${k}\0${request.serverVars[k]}`;
     const body = request.body ?? null;
     const { signal } = hooks;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) {
+      if (body && !Buffer.isBuffer(body)) close(body.fd, () => {});
+      return Promise.reject(signal.reason);
+    }
     const streaming = Boolean(hooks.onHeaders || hooks.onChunk || hooks.onFinish || hooks.onHeartbeat);
     const flags = (request.https ? ExecuteFlag.Https : 0) | (streaming ? ExecuteFlag.Streaming : 0) |
       (request.eventStream ? ExecuteFlag.EventStream : 0);
@@ -239,7 +250,7 @@ export class Engine {
       this.#pending.set(id, { resolve, hooks: streaming ? hooks : undefined });
     });
     try {
-      this.#native.execute(id, wire, text, body, flags, body ? body.length : -1,
+      this.#native.execute(id, wire, text, body && !Buffer.isBuffer(body) ? body.fd : body, flags, body ? body.length : -1,
         (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0);
     } catch (err) {
       this.#pending.delete(id);

@@ -56,9 +56,9 @@ export interface NativeStartInfo {
 
 export interface NativeEngine {
   start(): Promise<NativeStartInfo>;
-  /** Queues a request; its answer comes through onDone. */
+  /** Queues a request; its answer comes through onDone. A numeric `body` is a spooled body's descriptor, now the engine's. */
   execute(
-    id: number, wire: string, text: string, body: Buffer | null,
+    id: number, wire: string, text: string, body: Buffer | number | null,
     flags: number, contentLength: number, requestTime: number, heartbeatMaxMs: number,
   ): void;
   abort(id: number, reason: AbortReason): boolean;

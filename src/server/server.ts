@@ -1,8 +1,9 @@
 // The HTTP server: every request walks the path in DESIGN.md —
-// protocol checks → router → static file | admission (503) → PHP engine → response —
+// protocol checks → router → static file | request body → admission (503) → PHP engine → response —
 // whichever transport brought it (uWebSockets.js, or Node's http for what uWS refuses).
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
+import { discardBody, framing, readBody, type RequestBody } from '../body/request-body.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
 import { Listener } from '../http/listener.js';
@@ -26,31 +27,6 @@ const STUB_HEADERS = ['Content-Type', 'text/plain; charset=utf-8'];
 function headerValue(headers: readonly string[], name: string): string {
   for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
   return '';
-}
-
-interface BodyFraming {
-  contentLength: number;
-  chunked: boolean;
-  /** several Content-Length values that disagree, or one that is not a number */
-  conflicting: boolean;
-}
-
-function framing(headers: readonly string[]): BodyFraming {
-  let contentLength = -1;
-  let lengths = 0;
-  let conflicting = false;
-  let chunked = false;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] === 'content-length') {
-      const n = /^\d+$/.test(headers[i + 1]) ? Number(headers[i + 1]) : NaN;
-      conflicting ||= Number.isNaN(n) || (lengths > 0 && n !== contentLength);
-      contentLength = n;
-      lengths++;
-    } else if (headers[i] === 'transfer-encoding') {
-      chunked = true;
-    }
-  }
-  return { contentLength, chunked, conflicting };
 }
 
 export class TokioServer {
@@ -154,53 +130,19 @@ export class TokioServer {
     }
     const engine = this.#engine;
     if (!engine) return ex.send(200, '', STUB_HEADERS, STUB_BODY);
-    if (this.#draining || !this.#admission.tryAdmit()) {
-      return sendError(ex, 503, ['Retry-After', '1']);
-    }
-    const arrived = Date.now();
-    const run = (content: Buffer | undefined) => this.#runPhp(engine, ex, head, route, content, arrived);
-    if (body.contentLength > 0 || body.chunked) this.#readBody(ex, body, run);
-    else run(undefined);
-  }
-
-  #readBody(ex: Exchange, framing: BodyFraming, then: (body: Buffer) => void): void {
-    const max = this.#config.maxBodySize;
-    const whole = framing.chunked ? undefined : Buffer.allocUnsafe(framing.contentLength);
-    const parts: Buffer[] = [];
-    let received = 0;
-    let drop: ((length: number, last: boolean) => void) | undefined; // over MAX_BODY_SIZE: 413 once it is read
-    const stop = () => {
-      clearTimeout(timer);
-      ex.onAbort = undefined;
-      this.#release();
-    };
-    // nginx's client_body_timeout: between two reads, not for the whole body
-    const timer = setTimeout(() => {
-      stop();
-      sendError(ex, 408, [], true);
-    }, this.#config.bodyTimeout);
-    ex.onAbort = stop;
-    ex.readBody((chunk, isLast) => {
-      if (drop) return drop(chunk.length, isLast);
-      if (ex.responded) return;
-      if (received + chunk.length > max) {
-        stop();
-        drop = lingeringRefusal(ex, 413);
-        return drop(chunk.length, isLast);
+    const admit = (content: RequestBody | undefined) => {
+      if (this.#draining || !this.#admission.tryAdmit()) {
+        discardBody(content);
+        return sendError(ex, 503, ['Retry-After', '1']);
       }
-      timer.refresh();
-      if (whole) whole.set(chunk, received);
-      else if (chunk.length) parts.push(Buffer.from(chunk)); // copied: the transport reuses the memory
-      received += chunk.length;
-      if (!isLast) return;
-      clearTimeout(timer);
-      ex.onAbort = undefined;
-      then(whole ? whole.subarray(0, received) : Buffer.concat(parts, received));
-    });
+      this.#runPhp(engine, ex, head, route, content, Date.now());
+    };
+    if (body.contentLength > 0 || body.chunked) readBody(ex, body, this.#config, admit);
+    else admit(undefined);
   }
 
   #runPhp(engine: Engine, ex: Exchange, head: RequestHead, route: { scriptFilename: string; scriptName: string; pathInfo: string },
-    body: Buffer | undefined, arrived: number): void {
+    body: RequestBody | undefined, arrived: number): void {
     const config = this.#config;
     const header = (name: string) => headerValue(head.headers, name);
     const trace = traceContext(header, nextRequestId);
