@@ -62,7 +62,9 @@ export function readBody(ex: Exchange, framing: BodyFraming, limits: BodyLimits,
   const known = framing.chunked ? -1 : framing.contentLength;
   const whole = known >= 0 && known <= limits.bodyBufferSize ? Buffer.allocUnsafe(known) : undefined;
   const parts: Buffer[] = []; // a chunked body still small enough for memory
-  let spool = known > limits.bodyBufferSize ? new Spool() : undefined;
+  // the socket is paused while the disk is behind, so a fast upload cannot pile up in memory
+  const throttle = (behind: boolean) => (behind ? ex.pauseBody() : ex.resumeBody());
+  let spool = known > limits.bodyBufferSize ? new Spool(throttle) : undefined;
   let received = 0;
   let drop: ((length: number, last: boolean) => void) | undefined; // over MAX_BODY_SIZE: 413 once it is read
   const stop = () => {
@@ -87,13 +89,12 @@ export function readBody(ex: Exchange, framing: BodyFraming, limits: BodyLimits,
     if (whole) {
       whole.set(chunk, received);
     } else if (chunk.length) {
-      const copy = Buffer.from(chunk); // the transport reuses the memory
       if (spool) {
-        spool.write(copy);
+        spool.write(chunk);
       } else {
-        parts.push(copy);
+        parts.push(Buffer.from(chunk)); // copied: the transport reuses the memory
         if (received + chunk.length > limits.bodyBufferSize) {
-          spool = new Spool();
+          spool = new Spool(throttle);
           for (const part of parts.splice(0)) spool.write(part);
         }
       }
@@ -120,65 +121,105 @@ export function readBody(ex: Exchange, framing: BodyFraming, limits: BodyLimits,
   });
 }
 
-/** Chunks appended to an unlinked temporary file, in order, off the event loop. */
+/**
+ * Chunks appended to an unlinked temporary file, in order, off the event loop. Two buffers take
+ * turns (one fills while the other is written), so a long upload allocates nothing per chunk;
+ * when both are taken the socket is paused and the chunk is kept aside.
+ */
 class Spool {
+  static readonly BUFFER_SIZE = 256 * 1024;
+  readonly #throttle: (behind: boolean) => void;
   #fd = -1;
-  #queue: Buffer[] = [];
-  #busy = true; // opening, or a write in flight
+  #opening = true;
+  #writing = false;
+  #fill: Buffer = Buffer.allocUnsafeSlow(Spool.BUFFER_SIZE);
+  #filled = 0;
+  #spare: Buffer | null = Buffer.allocUnsafeSlow(Spool.BUFFER_SIZE); // null while written
+  #aside: Buffer[] = []; // what came while both buffers were taken; the socket is paused meanwhile
   #error: Error | null = null;
   #discarded = false;
   #then?: (err: Error | null, fd: number) => void;
 
-  constructor() {
+  constructor(throttle: (behind: boolean) => void) {
+    this.#throttle = throttle;
     const file = path.join(os.tmpdir(), `tokio-php-body-${randomBytes(8).toString('hex')}`);
     open(file, 'wx+', 0o600, (err, fd) => {
-      this.#busy = false;
+      this.#opening = false;
       if (err) {
         this.#error = err;
       } else {
         this.#fd = fd;
         unlink(file, () => {});
       }
-      this.#pump();
+      this.#next();
     });
   }
 
-  write(chunk: Buffer): void {
-    this.#queue.push(chunk);
-    if (!this.#busy) this.#pump();
+  /** `chunk` is copied before this returns. */
+  write(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.length && !this.#aside.length) {
+      if (this.#filled === Spool.BUFFER_SIZE) {
+        if (this.#opening || this.#writing) break;
+        this.#writeFill();
+      }
+      const n = Math.min(Spool.BUFFER_SIZE - this.#filled, chunk.length - at);
+      this.#fill.set(chunk.subarray(at, at + n), this.#filled);
+      this.#filled += n;
+      at += n;
+    }
+    if (at < chunk.length) {
+      if (!this.#aside.length) this.#throttle(true);
+      this.#aside.push(Buffer.from(chunk.subarray(at)));
+    }
   }
 
   /** `then` gets the descriptor, now the caller's, once every chunk is on disk. */
   finish(then: (err: Error | null, fd: number) => void): void {
     this.#then = then;
-    if (!this.#busy) this.#pump();
+    this.#next();
   }
 
   discard(): void {
     this.#discarded = true;
-    this.#queue = [];
-    if (!this.#busy) this.#pump();
+    this.#next();
   }
 
-  #pump(): void {
+  #writeFill(): void {
+    const full = this.#fill;
+    this.#fill = this.#spare!;
+    this.#spare = null;
+    this.#write([full.subarray(0, this.#filled)], () => (this.#spare = full));
+    this.#filled = 0;
+  }
+
+  #write(chunks: Buffer[], written: () => void): void {
+    const size = chunks.reduce((n, c) => n + c.length, 0);
+    this.#writing = true;
+    writev(this.#fd, chunks, (err, n) => {
+      this.#writing = false;
+      written();
+      if (err || n !== size) this.#error ??= err ?? new Error(`short write to a body spool: ${n} of ${size} bytes`);
+      this.#next();
+    });
+  }
+
+  // After each open or write: the next write, or the end.
+  #next(): void {
+    if (this.#opening || this.#writing) return;
     if (this.#discarded || this.#error) {
       if (this.#fd >= 0) close(this.#fd, () => {});
       this.#fd = -1;
-      if (this.#error && this.#then) this.#then(this.#error, -1);
+      const then = this.#then;
       this.#then = undefined;
+      if (this.#error && !this.#discarded) then?.(this.#error, -1);
       return;
     }
-    if (this.#queue.length) {
-      const chunks = this.#queue;
-      const size = chunks.reduce((n, c) => n + c.length, 0);
-      this.#queue = [];
-      this.#busy = true;
-      writev(this.#fd, chunks, (err, written) => {
-        this.#busy = false;
-        if (err || written !== size) this.#error = err ?? new Error(`short write to a body spool: ${written} of ${size} bytes`);
-        this.#pump();
-      });
-      return;
+    if (this.#filled === Spool.BUFFER_SIZE || (this.#then && this.#filled > 0)) return this.#writeFill();
+    if (this.#aside.length) {
+      const aside = this.#aside;
+      this.#aside = [];
+      return this.#write(aside, () => this.#throttle(false));
     }
     if (this.#then) {
       const then = this.#then;
