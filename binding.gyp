@@ -15,6 +15,7 @@
         "native/gate/uws_socket.cc",
         "native/sapi/tokio_sapi.c",
         "ext/tokio_ext.c",
+        "ext/tokio_env.c",
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags": ["<!@(<(php_config) --includes)", "-fvisibility=hidden", "-Wall", "-Wno-unused-parameter"],

@@ -94,6 +94,13 @@ static PHP_MINIT_FUNCTION(tokio)
   if (!zend_hash_str_exists(CG(function_table), ZEND_STRL("fastcgi_finish_request"))) {
     zend_register_functions(NULL, fastcgi_alias, NULL, MODULE_PERSISTENT);
   }
+  tokio_env_startup();
+  return SUCCESS;
+}
+
+static PHP_RSHUTDOWN_FUNCTION(tokio)
+{
+  tokio_env_request_end();
   return SUCCESS;
 }
 
@@ -104,7 +111,7 @@ zend_module_entry tokio_module_entry = {
   PHP_MINIT(tokio),
   NULL,
   NULL,
-  NULL,
+  PHP_RSHUTDOWN(tokio),
   NULL,
   "0.1.0",
   STANDARD_MODULE_PROPERTIES

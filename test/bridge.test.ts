@@ -91,6 +91,23 @@ test('tokio_worker_id() is the thread\'s index: two requests running at once rep
   }
 });
 
+test('putenv() and umask() belong to their request: two at once do not see each other\'s, and a later one sees neither', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-iso-'));
+  try {
+    const run = (me: string, other: string, umask: string) =>
+      get(`${site.base}/isolation.php?dir=${dir}&me=${me}&other=${other}&umask=${umask}`).then((r) => JSON.parse(r.body.toString()));
+    const [a, b] = await Promise.all([run('a', 'b', '077'), run('b', 'a', '002')]);
+    assert.deepEqual(a, { env: 'a', in_array: 'a', mode: '600' });
+    assert.deepEqual(b, { env: 'b', in_array: 'b', mode: '664' });
+    for (let i = 0; i < 4; i++) { // both threads
+      const later = JSON.parse((await get(`${site.base}/env.php`)).body.toString());
+      assert.deepEqual(later, { isolation: false, umask: process.umask().toString(8).padStart(3, '0'), home_unset: false, home_in_array: false, path: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an app that loads ext/polyfill.php still gets the native functions', async () => {
   const r = await get(`${site.base}/polyfilled.php`, { headers: { 'X-Request-ID': 'native-id' } });
   assert.deepEqual(JSON.parse(r.body.toString()), [true, 'native-id']);

@@ -1,5 +1,7 @@
 #include "worker_pool.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -137,6 +139,9 @@ void WorkerPool::RunMain() {
 }
 
 void WorkerPool::RunWorker(Worker* w) {
+  // umask (and the real working directory) of this thread alone: PHP's umask() in one request
+  // must not change the files another request creates. PHP restores it after each request.
+  unshare(CLONE_FS);
   bool ok = tokio_thread_startup(&w->php) == 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
