@@ -16,6 +16,7 @@
         "native/sapi/tokio_sapi.c",
         "ext/tokio_ext.c",
         "ext/tokio_env.c",
+        "ext/tokio_locale.c",
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags": ["<!@(<(php_config) --includes)", "-fvisibility=hidden", "-Wall", "-Wno-unused-parameter"],

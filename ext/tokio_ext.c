@@ -95,12 +95,14 @@ static PHP_MINIT_FUNCTION(tokio)
     zend_register_functions(NULL, fastcgi_alias, NULL, MODULE_PERSISTENT);
   }
   tokio_env_startup();
+  tokio_locale_startup();
   return SUCCESS;
 }
 
 static PHP_RSHUTDOWN_FUNCTION(tokio)
 {
   tokio_env_request_end();
+  tokio_locale_request_end();
   return SUCCESS;
 }
 

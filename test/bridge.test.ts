@@ -91,17 +91,21 @@ test('tokio_worker_id() is the thread\'s index: two requests running at once rep
   }
 });
 
-test('putenv() and umask() belong to their request: two at once do not see each other\'s, and a later one sees neither', async () => {
+test('putenv(), umask() and setlocale() belong to their request: two at once do not see each other\'s, and a later one sees neither', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-iso-'));
   try {
-    const run = (me: string, other: string, umask: string) =>
-      get(`${site.base}/isolation.php?dir=${dir}&me=${me}&other=${other}&umask=${umask}`).then((r) => JSON.parse(r.body.toString()));
-    const [a, b] = await Promise.all([run('a', 'b', '077'), run('b', 'a', '002')]);
-    assert.deepEqual(a, { env: 'a', in_array: 'a', mode: '600' });
-    assert.deepEqual(b, { env: 'b', in_array: 'b', mode: '664' });
+    const env = async () => JSON.parse((await get(`${site.base}/env.php`)).body.toString());
+    const { locale: processLocale } = await env();
+    const run = (me: string, other: string, umask: string, locale: string) =>
+      get(`${site.base}/isolation.php?dir=${dir}&me=${me}&other=${other}&umask=${umask}&locale=${locale}`).then((r) => JSON.parse(r.body.toString()));
+    const [a, b] = await Promise.all([run('a', 'b', '077', 'C.UTF-8'), run('b', 'a', '002', 'C')]);
+    assert.deepEqual(a, { env: 'a', in_array: 'a', mode: '600', locale: ['C.UTF-8', 'C.UTF-8', 'C.UTF-8'] });
+    assert.deepEqual(b, { env: 'b', in_array: 'b', mode: '664', locale: ['C', 'C', 'C'] });
     for (let i = 0; i < 4; i++) { // both threads
-      const later = JSON.parse((await get(`${site.base}/env.php`)).body.toString());
-      assert.deepEqual(later, { isolation: false, umask: process.umask().toString(8).padStart(3, '0'), home_unset: false, home_in_array: false, path: true });
+      assert.deepEqual(await env(), {
+        isolation: false, umask: process.umask().toString(8).padStart(3, '0'), home_unset: false, home_in_array: false, path: true,
+        locale: processLocale,
+      });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
