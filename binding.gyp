@@ -12,6 +12,7 @@
         "native/engine/worker_pool.cc",
         "native/engine/output_buffer.cc",
         "native/gate/gate.cc",
+        "native/gate/siblings.cc",
         "native/gate/uws_socket.cc",
         "native/sapi/tokio_sapi.c",
         "ext/tokio_ext.c",

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// `tokio-php` / `npm start`: read the configuration, start PHP, serve, drain on SIGTERM/SIGINT.
+// `tokio-php` / `npm start`: read the configuration, then be the supervisor (src/supervisor/),
+// or, in a process it started, a server.
+import cluster from 'node:cluster';
 import { ConfigError, HELP, loadConfig } from './config/config.js';
-import { Engine } from './engine/engine.js';
 import { createLogger } from './log.js';
 import { VERSION } from './package.js';
-import { TokioServer } from './server/server.js';
-
+import { runServerProcess } from './supervisor/server-process.js';
+import { BOARD_FD, LISTEN_FD, Supervisor, servingSummary } from './supervisor/supervisor.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -24,43 +25,16 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`tokio-php: ${err.message}\n`);
     process.exit(2);
   }
-  const log = createLogger(config.logLevel);
-  const phpLog = log.child({ source: 'php' });
-  const engine = config.executor === 'stub' ? null : await Engine.start({
-    workers: config.workers,
-    iniPath: config.phpIniPath,
-    executor: config.executor,
-    executionTimeClock: config.executionTimeClock,
-    logger: ({ level, message, requestId }) => {
-      const fn = level <= 3 ? phpLog.error : level === 4 ? phpLog.warn : phpLog.info;
-      fn.call(phpLog, { requestId }, message);
-    },
-  });
-  const server = new TokioServer(config, engine, log);
-  const port = await server.listen();
-  log.info({
-    listen: `${config.tlsCert ? 'https' : 'http'}://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`,
-    documentRoot: config.documentRoot, indexFile: config.indexFile || undefined, workers: config.workers,
-    executor: config.executor, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache,
-  }, 'tokio-php is serving');
-  if (engine && !engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting at once');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal, drainTimeoutMs: config.drainTimeout }, 'shutting down: draining requests in flight');
-    const drained = await server.close(config.drainTimeout);
-    if (!drained) log.warn('drain timeout: stopping with requests still in flight');
-    await engine?.shutdown();
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  if (cluster.isWorker) {
+    const index = Number(process.env.TOKIO_PROCESS_INDEX ?? 0);
+    const log = createLogger(config.logLevel, config.logFile, { process: index });
+    await runServerProcess(config, log, index, { listenFd: LISTEN_FD, boardFd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) });
+    return;
+  }
+  const log = createLogger(config.logLevel, config.logFile);
+  const supervisor = new Supervisor(config, log);
+  const ready = await supervisor.start();
+  log.info(servingSummary(config, ready), 'tokio-php is serving');
 }
 
 main(process.argv.slice(2)).catch((err) => {

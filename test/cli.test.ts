@@ -1,35 +1,16 @@
 // The tokio-php command: configuration errors, help, and graceful shutdown, as a real process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { FIXTURES } from './helpers/php.js';
-import { PACKAGE_ROOT } from '../src/package.js';
+import { CLI, startCli } from './helpers/cli.js';
 
-const CLI = path.join(PACKAGE_ROOT, 'dist/src/cli.js');
 const root = path.join(FIXTURES, 'site');
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
-}
-
-/** Starts the CLI on a free loopback port; resolves once it logs where it listens. */
-async function startCli(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...args], {
-    env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const m = /"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { child, port, exited, output: () => out };
 }
 
 test('a bad value stops startup with exit code 2, naming the variable and what it accepts', () => {

@@ -102,7 +102,7 @@ test('a disconnect stops the script, whose shutdown functions still run, as in p
   const mark = path.join(tmp, 'stopped');
   const req = phpRequest(root, `/disconnect.php?mark=${mark}`);
   const done = engine.execute(req);
-  await runningOn(engine, req.id!);
+  while (!existsSync(`${mark}.ready`)) await new Promise((r) => setTimeout(r, 5));
   engine.abort(req.id!, 'disconnect');
   const res = await done;
   assert.equal(res.aborted, 'disconnect');
@@ -114,7 +114,7 @@ test('with ignore_user_abort(true) a disconnect is only seen by connection_abort
   const mark = path.join(tmp, 'ignored');
   const req = phpRequest(root, `/disconnect.php?ignore=1&mark=${mark}`);
   const done = engine.execute(req);
-  await runningOn(engine, req.id!);
+  while (!existsSync(`${mark}.ready`)) await new Promise((r) => setTimeout(r, 5));
   engine.abort(req.id!, 'disconnect');
   const res = await done;
   assert.equal(res.aborted, null);

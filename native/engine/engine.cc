@@ -116,6 +116,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
   };
   config_.workers = static_cast<int>(num("workers", 1));
+  config_.process = static_cast<int>(num("process", 0));
   config_.stack_size = static_cast<size_t>(num("stackSize", 16 * 1024 * 1024));
   config_.max_requests = static_cast<uint64_t>(num("maxRequests", 0));
   config_.ini_path = str("iniPath");

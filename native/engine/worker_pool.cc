@@ -83,6 +83,7 @@ void WorkerPool::RunMain() {
   cfg.executor = config_.executor;
   cfg.wall_clock_timeouts = config_.wall_clock_timeouts;
   cfg.workers = config_.workers;
+  cfg.process = config_.process;
   cfg.version = config_.version.c_str();
 
   tokio_info info{};

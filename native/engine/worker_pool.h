@@ -21,6 +21,7 @@ struct Job;
 
 struct PoolConfig {
   int workers = 1;
+  int process = 0;  // the server process index, for tokio_server_info()
   size_t stack_size = 16 * 1024 * 1024;
   uint64_t max_requests = 0;  // per worker thread, then it is replaced; 0 = never
   std::string ini_path, ini_defaults, ini_entries, server_software, version;

@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -27,6 +28,8 @@ namespace {
 
 constexpr size_t kMaxHead = 16 * 1024;  // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
 constexpr long kUwsMaxHeaderLines = 90;  // uws-pack 20.0.8 refuses 98 and more
+// A connection a sibling process should take but leaves this long is taken here.
+constexpr std::chrono::milliseconds kSiblingSlow{1000};
 
 bool IsTokenChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -134,7 +137,13 @@ Gate::Verdict Gate::Classify(std::string_view data, bool* complete) {
 Napi::Object Gate::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function cls = DefineClass(env, "Gate", {
       InstanceMethod<&Gate::Listen>("listen"),
+      InstanceMethod<&Gate::StopAccepting>("stopAccepting"),
+      InstanceMethod<&Gate::SetFree>("setFree"),
+      InstanceMethod<&Gate::Share>("share"),
+      StaticMethod<&Gate::SiblingBoard>("siblingBoard"),
+      StaticMethod<&Gate::MarkGone>("markGone"),
       InstanceMethod<&Gate::Close>("close"),
+      StaticMethod<&Gate::ListenSocket>("listenSocket"),
   });
   exports.Set("Gate", cls);
   return exports;
@@ -150,11 +159,19 @@ Gate::Gate(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gate>(info) {
 
 Gate::~Gate() { Stop(); }
 
-// listen(host, port, headTimeoutMs, peek) -> bound port; throws with the system's reason
-Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
+static int BoundPort(int fd) {
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  return ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+}
+
+// listenSocket(host, port) -> { fd, port }: a listening socket that server processes can share
+// (the supervisor makes it once, so a process that stops or crashes loses no queued connection).
+// Throws with the system's reason.
+Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  head_timeout_ = std::chrono::milliseconds(info[2].As<Napi::Number>().Int64Value());
-  peek_ = info[3].ToBoolean();
   std::string host = info[0].As<Napi::String>().Utf8Value();
   std::string port = std::to_string(info[1].As<Napi::Number>().Uint32Value());
   addrinfo hints{}, *res = nullptr;
@@ -166,7 +183,7 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "cannot resolve " + host + ": " + gai_strerror(rc)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);  // spawn maps it into children
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
@@ -177,12 +194,21 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   freeaddrinfo(res);
-  sockaddr_storage bound{};
-  socklen_t len = sizeof(bound);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  int bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                     : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", fd);
+  out.Set("port", BoundPort(fd));
+  return out;
+}
 
+// listen(fd, headTimeoutMs, peek) -> the socket's port: accepts on a listening socket (made by
+// listenSocket, here or in the supervisor), which the gate now owns
+Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  head_timeout_ = std::chrono::milliseconds(info[1].As<Napi::Number>().Int64Value());
+  peek_ = info[2].ToBoolean();
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   listen_fd_ = fd;
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -195,7 +221,43 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   tsfn_ = Tsfn::New(env, "tokio-php-gate", 0, 1, this);
   Ref();  // the thread calls back into this object until Close()
   thread_ = std::thread([this] { Run(); });
-  return Napi::Number::New(env, bound_port);
+  return Napi::Number::New(env, BoundPort(fd));
+}
+
+// siblingBoard() -> fd of a new board (see siblings.cc), for the supervisor to hand to its processes
+Napi::Value Gate::SiblingBoard(const Napi::CallbackInfo& info) {
+  int fd = Siblings::Create();
+  if (fd < 0) {
+    Napi::Error::New(info.Env(), std::string("cannot make the sibling board: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// markGone(boardFd, slot): the process of `slot` is gone
+Napi::Value Gate::MarkGone(const Napi::CallbackInfo& info) {
+  Siblings::MarkGone(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// share(boardFd, slot): this process is `slot` of several accepting on one socket
+Napi::Value Gate::Share(const Napi::CallbackInfo& info) {
+  siblings_.Join(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// setFree(n): this process has n PHP threads free (told after each admission and release)
+Napi::Value Gate::SetFree(const Napi::CallbackInfo& info) {
+  if (!stop_accepting_) siblings_.SetFree(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value Gate::StopAccepting(const Napi::CallbackInfo& info) {
+  stop_accepting_ = true;
+  siblings_.Leave();
+  uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
+  return info.Env().Undefined();
 }
 
 Napi::Value Gate::Close(const Napi::CallbackInfo& info) {
@@ -214,7 +276,7 @@ bool Gate::Stop() {
   thread_.join();
   for (auto& [fd, pending] : pending_) close(fd);
   pending_.clear();
-  close(listen_fd_);
+  if (listen_fd_ >= 0) close(listen_fd_);
   close(epoll_fd_);
   close(wake_fd_);
   return true;
@@ -223,14 +285,46 @@ bool Gate::Stop() {
 void Gate::Run() {
   epoll_event events[64];
   char peek[kMaxHead];
+  bool watching = true;  // the listening socket is in the epoll set
+  auto waiting_since = std::chrono::steady_clock::time_point::max();  // a connection the siblings leave
   while (!stopping_) {
-    int n = epoll_wait(epoll_fd_, events, 64, 1000);
     auto now = std::chrono::steady_clock::now();
+    if (stop_accepting_ && listen_fd_ >= 0) {  // queued connections stay for the other processes
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      close(listen_fd_);
+      listen_fd_ = -1;
+    }
+    // A sibling process has a free thread: it takes new connections. One that waits anyway (the
+    // sibling is slow or stuck) is taken here after kSiblingSlow.
+    bool defer = listen_fd_ >= 0 && siblings_.ShouldDefer();
+    if (defer) {
+      pollfd queued{listen_fd_, POLLIN, 0};
+      if (poll(&queued, 1, 0) != 1) waiting_since = std::chrono::steady_clock::time_point::max();
+      else if (waiting_since == std::chrono::steady_clock::time_point::max()) waiting_since = now;
+      else if (now - waiting_since > kSiblingSlow) {
+        Accept(now, 1);
+        waiting_since = std::chrono::steady_clock::time_point::max();
+      }
+    }
+    if (listen_fd_ >= 0 && defer == watching) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = listen_fd_;
+      epoll_ctl(epoll_fd_, defer ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, listen_fd_, &ev);
+      watching = !defer;
+    }
+    int wait_ms = defer ? 5 : 1000;  // siblings' state is polled while leaving connections to them
+    int n = epoll_wait(epoll_fd_, events, 64, wait_ms);
+    now = std::chrono::steady_clock::now();
     for (int i = 0; i < n && !stopping_; i++) {
       int fd = events[i].data.fd;
-      if (fd == wake_fd_) continue;
-      if (fd == listen_fd_) {
-        Accept(now);
+      if (fd == wake_fd_) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      if (fd == listen_fd_ && listen_fd_ >= 0) {
+        Accept(now, SIZE_MAX);
         continue;
       }
       auto it = pending_.find(fd);
@@ -268,12 +362,14 @@ void Gate::Run() {
   }
 }
 
-void Gate::Accept(std::chrono::steady_clock::time_point now) {
-  for (;;) {
+void Gate::Accept(std::chrono::steady_clock::time_point now, size_t most) {
+  // siblings are asked again at each accept: they change meanwhile
+  for (size_t taken = 0; taken < most && (most == 1 || !siblings_.ShouldDefer()); taken++) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
     int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error: epoll tells us again
+    siblings_.Reserve();
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     sockaddr_storage local{};

@@ -10,6 +10,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "siblings.h"
+
 namespace tokio {
 
 class Gate : public Napi::ObjectWrap<Gate> {
@@ -42,11 +44,17 @@ class Gate : public Napi::ObjectWrap<Gate> {
     Peer peer;
   };
 
+  static Napi::Value ListenSocket(const Napi::CallbackInfo& info);
   Napi::Value Listen(const Napi::CallbackInfo& info);
+  Napi::Value StopAccepting(const Napi::CallbackInfo& info);
+  Napi::Value SetFree(const Napi::CallbackInfo& info);
+  Napi::Value Share(const Napi::CallbackInfo& info);
+  static Napi::Value SiblingBoard(const Napi::CallbackInfo& info);
+  static Napi::Value MarkGone(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   bool Stop();
   void Run();
-  void Accept(std::chrono::steady_clock::time_point now);
+  void Accept(std::chrono::steady_clock::time_point now, size_t most);
   void Drop(int fd);
   void Refuse(int fd, Verdict verdict);
   void Hand(int fd, Verdict verdict, Peer peer);
@@ -57,6 +65,8 @@ class Gate : public Napi::ObjectWrap<Gate> {
   Napi::FunctionReference on_connection_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> stop_accepting_{false};  // drain: connections already accepted are still handed over
+  Siblings siblings_;                        // the other processes on this socket, if any
   int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
   std::unordered_map<int, Pending> pending_;  // gate thread only
   std::chrono::milliseconds head_timeout_{60'000};

@@ -44,7 +44,7 @@ typedef struct tokio_ctx {
 static __thread tokio_thread *current_thread;
 
 static char *ini_path_copy, *ini_defaults_copy, *ini_entries_copy, *server_software_copy, *version_copy;
-static int executor, worker_count, opcache_on;
+static int executor, worker_count, process_index, opcache_on;
 static void (*previous_interrupt_function)(zend_execute_data *execute_data);
 
 /* Keys of $_SERVER entries that every request sets: built once, shared by every thread. */
@@ -544,6 +544,7 @@ void tokio_describe_server(void *rv)
   add_assoc_string(return_value, "executor", executor == TOKIO_EXECUTOR_EVAL ? "eval" : "ext");
   add_assoc_long(return_value, "workers", worker_count);
   add_assoc_long(return_value, "worker_id", tokio_current_worker());
+  add_assoc_long(return_value, "process", process_index);
 }
 
 /* ---- process and thread lifetime ---- */
@@ -595,6 +596,7 @@ int tokio_startup(const tokio_config *config, tokio_info *info, char *error, siz
   version_copy = dup_or_null(config->version);
   executor = config->executor;
   worker_count = config->workers;
+  process_index = config->process;
   tokio_sapi_module.php_ini_path_override = ini_path_copy;
   tokio_sapi_module.php_ini_ignore_cwd = 1;
   tokio_sapi_module.ini_defaults = tokio_sapi_ini_defaults;

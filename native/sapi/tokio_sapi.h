@@ -80,6 +80,7 @@ typedef struct tokio_config {
   int executor;             /* enum tokio_executor */
   int wall_clock_timeouts;  /* max_execution_time in wall-clock time (PHP's ZTS default), not CPU time */
   int workers;              /* for tokio_server_info() */
+  int process;              /* this server process's index, from 0, for tokio_server_info() */
   const char *version;      /* tokio-php's own */
 } tokio_config;
 

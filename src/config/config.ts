@@ -13,7 +13,11 @@ export interface Config {
   documentRoot: string;
   /** '' = traditional (scripts by path); 'index.php' = front controller; 'index.html' = SPA */
   indexFile: string;
+  /** PHP threads in all, shared out among the server processes */
   workers: number;
+  /** server processes under the supervisor */
+  processes: number;
+  /** requests that may wait for a thread, in all */
   queueCapacity: number;
   /** ms; 0 = off */
   requestTimeout: number;
@@ -30,6 +34,8 @@ export interface Config {
   /** ms */
   drainTimeout: number;
   logLevel: string;
+  /** JSON log lines go here instead of stdout; SIGUSR1 reopens it */
+  logFile?: string;
   symlinksOutsideRoot: boolean;
   /** ext: native superglobals; eval: superglobals as PHP code; stub: no PHP, a fixed answer */
   executor: 'ext' | 'eval' | 'stub';
@@ -56,7 +62,8 @@ const SETTINGS = {
   listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, e.g. 0.0.0.0:8080 or [::1]:8080', help: 'address to listen on (default 0.0.0.0:8080)' },
   docroot: { env: 'DOCUMENT_ROOT', flag: '--docroot', accepts: 'an existing directory', help: 'directory served (default: the bundled demo site)' },
   index: { env: 'INDEX_FILE', flag: '--index', accepts: 'a file name such as index.php or index.html, or empty', help: 'front controller: every path that is not a file or directory goes to it' },
-  workers: { env: 'PHP_WORKERS', flag: '--workers', accepts: 'an integer from 1 to 1024', help: 'PHP worker threads (default: CPU count)' },
+  workers: { env: 'PHP_WORKERS', flag: '--workers', accepts: 'an integer from 1 to 1024', help: 'PHP worker threads in all, shared by the processes (default: CPU count)' },
+  processes: { env: 'PROCESSES', flag: '--processes', accepts: 'an integer from 1 to 32, at most PHP_WORKERS', help: 'server processes, each with its share of the PHP threads (default 2, or 1 with one thread)' },
   queue: { env: 'QUEUE_CAPACITY', flag: '--queue', accepts: 'an integer from 0 to 1000000', help: 'requests that may wait for a worker before 503 (default: workers x 100)' },
   timeout: { env: 'REQUEST_TIMEOUT', flag: '--timeout', accepts: 'a duration like 30s, 2m, 500ms, or off', help: 'longest a PHP request may run before 504 (default 60s)' },
   maxBody: { env: 'MAX_BODY_SIZE', flag: '--max-body', accepts: 'a size like 8m, 512k, 1g or a number of bytes', help: 'largest request body before 413 (default 16m, above PHP\'s post_max_size 8M)' },
@@ -67,6 +74,7 @@ const SETTINGS = {
   tlsKey: { env: 'TLS_KEY', flag: '--tls-key', accepts: 'a readable PEM key file (with TLS_CERT)', help: 'the certificate\'s private key' },
   phpIni: { env: 'PHP_INI_PATH', flag: '--php-ini', accepts: 'an existing php.ini file or directory', help: 'php.ini to load' },
   drain: { env: 'DRAIN_TIMEOUT', flag: '--drain-timeout', accepts: 'a duration like 30s or 500ms', help: 'how long shutdown waits for requests in flight (default 30s)' },
+  logFile: { env: 'LOG_FILE', flag: '--log-file', accepts: 'a file path in an existing directory', help: 'write logs to this file instead of stdout; SIGUSR1 reopens it' },
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', accepts: 'one of fatal, error, warn, info, debug, trace, silent', help: 'log level (default info)' },
   executor: { env: 'EXECUTOR', flag: '--executor', accepts: 'ext, eval or stub', help: 'how PHP runs: ext (default), eval, or stub (no PHP: measures HTTP); USE_EXT=0 means eval, USE_STUB=1 stub' },
   sseTimeout: { env: 'SSE_TIMEOUT', flag: '--sse-timeout', accepts: 'a duration like 30m, 1h, or off', help: 'longest life of a text/event-stream response (default 1h)' },
@@ -149,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const indexFile = (raw.index ?? '').trim();
   if (indexFile.includes('/') || indexFile.startsWith('.')) fail(S.index, indexFile);
   const workers = raw.workers === undefined ? os.availableParallelism() : parseInteger(S.workers, raw.workers, 1, 1024);
+  const processes = raw.processes === undefined ? Math.min(2, workers) : parseInteger(S.processes, raw.processes, 1, Math.min(32, workers));
   const queueCapacity = raw.queue === undefined ? workers * 100 : parseInteger(S.queue, raw.queue, 0, 1_000_000);
   const requestTimeout = parseTimeout(S.timeout, raw.timeout ?? '60s');
   const maxBodySize = parseSize(raw.maxBody ?? '16m') ?? fail(S.maxBody, raw.maxBody ?? '');
@@ -168,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     if (file && (!existsSync(file) || !statSync(file).isFile())) fail(S[key], file);
   }
   if (raw.phpIni && !existsSync(raw.phpIni)) fail(S.phpIni, raw.phpIni);
+  const logFile = raw.logFile ? path.resolve(raw.logFile) : undefined;
+  if (logFile && !existsSync(path.dirname(logFile))) fail(S.logFile, raw.logFile!);
   const executor = (raw.executor ?? (env.USE_STUB === '1' ? 'stub' : env.USE_EXT === '0' ? 'eval' : 'ext')).trim();
   if (executor !== 'ext' && executor !== 'eval' && executor !== 'stub') fail(S.executor, executor);
   for (const [name, value] of [['USE_EXT', env.USE_EXT], ['USE_STUB', env.USE_STUB]] as const) {
@@ -188,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     documentRoot,
     indexFile,
     workers,
+    processes,
     queueCapacity,
     requestTimeout,
     maxBodySize,
@@ -199,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     phpIniPath: raw.phpIni || undefined,
     drainTimeout,
     logLevel,
+    logFile,
     symlinksOutsideRoot: symlinks === 'allow',
     executor,
     executionTimeClock,

@@ -16,6 +16,8 @@ export interface PhpLogEntry {
 export interface EngineOptions {
   /** Worker threads, each with its own PHP context. Default: CPU count. */
   workers?: number;
+  /** This server process's index (tokio_server_info()['process']); default 0. */
+  process?: number;
   /** php.ini file or directory; default: $PHP_INI_PATH, else PHP's usual search (PHPRC, then
    * the build's lib/). PHP_INI_SCAN_DIR in the environment adds a conf.d as with php-fpm. */
   iniPath?: string;
@@ -180,6 +182,7 @@ export class Engine {
     const pending = new Map<number, Pending>();
     const native = new NativeEngineClass({
       workers,
+      process: options.process ?? 0,
       stackSize: options.stackSize ?? 16 * 1024 * 1024,
       maxRequests: options.maxRequests ?? 0,
       iniPath: options.iniPath ?? process.env.PHP_INI_PATH ?? '',

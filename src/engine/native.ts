@@ -19,6 +19,7 @@ export const enum AbortReason { Disconnect = 1, Kill = 2 }
 
 export interface NativeEngineOptions {
   workers: number;
+  process: number;
   stackSize: number;
   maxRequests: number;
   iniPath: string;
@@ -70,17 +71,22 @@ export interface NativeEngine {
   shutdown(): Promise<void>;
 }
 
-/** Accepts plain-HTTP connections and says who should serve each: see native/gate/gate.cc. */
+/** Accepts connections and says who should serve each: see native/gate/gate.cc. */
 export interface NativeGate {
   /**
-   * Binds and starts accepting; returns the bound port. Throws with the system's reason.
-   * `headTimeoutMs`: the longest silence before a first request head is complete; `peek`: false
-   * for TLS, whose connections all go to uWS unread.
+   * Accepts on `fd`, a listening socket from listenSocket(), which the gate now owns; returns its
+   * port. `headTimeoutMs`: the longest silence before a first request head is complete; `peek`:
+   * false for TLS, whose connections all go to uWS unread.
    */
-  listen(host: string, port: number, headTimeoutMs: number, peek: boolean): number;
+  listen(fd: number, headTimeoutMs: number, peek: boolean): number;
+  /** no new connections: those accepted are still handed over */
+  stopAccepting(): void;
+  /** this process has `free` PHP threads free: with none, a sibling process that has gets the next connections */
+  setFree(free: number): void;
+  /** this process is `slot` of the sibling board (from siblingBoard()) */
+  share(boardFd: number, slot: number): void;
   close(): void;
 }
-
 
 type GateCallback = (fd: number, verdict: 'uws' | 'node', remoteAddr: string, remotePort: number, serverAddr: string) => void;
 
@@ -96,7 +102,15 @@ export interface NativeUwsSocket {
 
 function load(): {
   Engine: new (options: NativeEngineOptions) => NativeEngine;
-  Gate: new (onConnection: GateCallback) => NativeGate;
+  Gate: {
+    new (onConnection: GateCallback): NativeGate;
+    /** a listening socket, shareable with server processes; throws with the system's reason */
+    listenSocket(host: string, port: number): { fd: number; port: number };
+    /** shared memory where server processes say which of them has a free PHP thread (native/gate/siblings.cc) */
+    siblingBoard(): number;
+    /** the process of `slot` is gone */
+    markGone(boardFd: number, slot: number): void;
+  };
   uws: NativeUwsSocket;
 } {
   const file = path.join(PACKAGE_ROOT, 'build/Release/tokio_php.node');

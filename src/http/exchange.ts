@@ -24,6 +24,8 @@ export interface Exchange {
   aborted: boolean;
   /** a response has been (or is being) sent */
   responded: boolean;
+  /** the connection closes after this response (the server is draining) */
+  closeAfter: boolean;
   /** called once if the client goes away */
   onAbort?: () => void;
   /** A whole response; a large body drains with backpressure. `close` ends the connection after it. */

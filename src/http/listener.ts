@@ -18,6 +18,13 @@ import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp
 
 export type RequestHandler = (head: RequestHead, ex: Exchange) => void;
 
+/** The listening socket and sibling board a server process got from the supervisor. */
+export interface SharedSocket {
+  listenFd: number;
+  boardFd: number;
+  slot: number;
+}
+
 type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
 const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '' };
 
@@ -32,7 +39,7 @@ export class Listener {
   readonly #nodePeers = new WeakMap<Socket, Peer>();
   #marked = true; // uWS still adds its `uWebSockets: 20` header
   #port = 0;
-  #accepting = false;
+  #open = false;
 
   constructor(config: Config, log: Logger, handler: RequestHandler) {
     this.#config = config;
@@ -85,17 +92,24 @@ export class Listener {
     return this.#port;
   }
 
-  async listen(): Promise<number> {
+  /**
+   * Accepts on a socket of its own, or on `shared.listenFd`, which the supervisor shares with
+   * every server process (this one is `slot` of their sibling board).
+   */
+  listen(shared?: SharedSocket): number {
     const { listenHost, listenPort, headerTimeout, tlsCert } = this.#config;
-    this.#accepting = true;
-    this.#gate = new (nativeAddon().Gate)((fd, verdict, remoteAddr, remotePort, serverAddr) =>
+    const { Gate } = nativeAddon();
+    const fd = shared?.listenFd ?? Gate.listenSocket(listenHost, listenPort).fd;
+    this.#open = true;
+    this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr) =>
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
-    this.#port = this.#gate.listen(listenHost, listenPort, headerTimeout, !tlsCert);
+    if (shared) this.#gate.share(shared.boardFd, shared.slot);
+    this.#port = this.#gate.listen(fd, headerTimeout, !tlsCert);
     return this.#port;
   }
 
   #adopt(fd: number, verdict: 'uws' | 'node', peer: Peer): void {
-    if (!this.#accepting) {
+    if (!this.#open) {
       closeSync(fd);
       return;
     }
@@ -116,14 +130,20 @@ export class Listener {
     if (!nativeAddon().uws.silence(res, tls)) this.#log.warn('uWebSockets.js could not be kept from adding its uWebSockets header');
   }
 
+  /** How many PHP threads this process has free: with none, a sibling with some accepts first. */
+  setFree(free: number): void {
+    this.#gate?.setFree(free);
+  }
+
+  /** No new connections; those already accepted are still handed over and served. */
   stopAccepting(): void {
-    this.#accepting = false;
-    this.#gate?.close();
-    this.#gate = null;
+    this.#gate?.stopAccepting();
   }
 
   close(): void {
-    this.stopAccepting();
+    this.#open = false;
+    this.#gate?.close();
+    this.#gate = null;
     this.#app.close();
     this.#node.closeAllConnections();
   }

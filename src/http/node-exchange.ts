@@ -7,6 +7,7 @@ import { isHopByHop, isServerHeader, reasonPhrase, type Exchange } from './excha
 export class NodeExchange implements Exchange {
   aborted = false;
   responded = false;
+  closeAfter = false;
   onAbort?: () => void;
   readonly method: string;
 
@@ -31,7 +32,7 @@ export class NodeExchange implements Exchange {
     }
     if (server) raw.push('Server', server);
     if (contentLength !== undefined) raw.push('Content-Length', String(contentLength));
-    if (close) raw.push('Connection', 'close');
+    if (close || this.closeAfter) raw.push('Connection', 'close');
     this.res.writeHead(status, reasonPhrase(status, reason), raw);
   }
 

@@ -6,6 +6,7 @@ import type { HttpResponse } from './uws.js';
 export class UwsExchange implements Exchange {
   aborted = false;
   responded = false;
+  closeAfter = false;
   onAbort?: () => void;
   #ended = false; // uWS must not be touched after the response ended
 
@@ -35,7 +36,7 @@ export class UwsExchange implements Exchange {
   #endWithoutBody(contentLength: number | undefined, close: boolean): void {
     if (contentLength !== undefined) this.res.writeHeader('Content-Length', String(contentLength));
     this.res.endWithoutBody();
-    if (close) this.res.close();
+    if (close || this.closeAfter) this.res.close();
   }
 
   send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close = false): void {
@@ -45,8 +46,8 @@ export class UwsExchange implements Exchange {
     res.cork(() => {
       this.#head(status, reason, headers);
       if (this.method === 'HEAD' || status === 204 || status === 304) return this.#endWithoutBody(undefined, close);
-      if (close || body.length < 64 * 1024) {
-        res.end(body, close);
+      if (close || this.closeAfter || body.length < 64 * 1024) {
+        res.end(body, close || this.closeAfter);
         return;
       }
       const base = res.getWriteOffset();
@@ -136,6 +137,6 @@ export class UwsExchange implements Exchange {
   endStream(): void {
     if (this.aborted || this.#ended) return;
     this.#ended = true;
-    this.res.cork(() => this.res.end());
+    this.res.cork(() => this.res.end(undefined, this.closeAfter));
   }
 }

@@ -3,22 +3,31 @@
 export class Admission {
   readonly #workers: number;
   readonly #capacity: number;
+  readonly #onFree?: (free: number) => void;
   #inFlight = 0;
 
-  constructor(workers: number, capacity: number) {
+  /** `onFree`: told how many workers are free after each admission and release */
+  constructor(workers: number, capacity: number, onFree?: (free: number) => void) {
     this.#workers = workers;
     this.#capacity = capacity;
+    this.#onFree = onFree;
+  }
+
+  get free(): number {
+    return Math.max(0, this.#workers - this.#inFlight);
   }
 
   /** true: admitted, call release() when it is answered; false: answer 503. */
   tryAdmit(): boolean {
     if (this.#inFlight >= this.#workers + this.#capacity) return false;
     this.#inFlight++;
+    this.#onFree?.(this.free);
     return true;
   }
 
   release(): void {
     this.#inFlight--;
+    this.#onFree?.(this.free);
   }
 
   get inFlight(): number {

@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import { discardBody, framing, readBody, type RequestBody } from '../body/request-body.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
-import { Listener } from '../http/listener.js';
+import { Listener, type SharedSocket } from '../http/listener.js';
 import { refusal } from '../http/refusal.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
@@ -18,6 +18,19 @@ import { serveStatic } from '../static/serve-static.js';
 const ID_PREFIX = randomBytes(6).toString('hex');
 let idCounter = 0;
 const nextRequestId = () => ID_PREFIX + (++idCounter).toString(16).padStart(8, '0');
+
+// A script stopped for its timeout that still runs this long after is stuck in C code.
+const STUCK_GRACE_MS = 10_000;
+// Draining, connections stay open until none has brought a request for this long: a keep-alive
+// client gets its next answer with Connection: close, instead of a reset as it reuses the connection.
+const DRAIN_QUIET_MS = 1_000;
+
+export interface ServerOptions {
+  /** a script is stuck where PHP cannot stop it: its thread stays taken until the process ends */
+  onStuck?: (requestId: string) => void;
+  /** other server processes accept on the same socket (see SharedSocket) */
+  siblings?: boolean;
+}
 
 // USE_STUB=1: what every PHP route answers, to measure the HTTP layer alone
 const STUB_BODY = Buffer.from('Hello from the tokio-php stub executor: no PHP ran.\n');
@@ -37,15 +50,20 @@ export class TokioServer {
   readonly #admission: Admission;
   readonly #listener: Listener;
   readonly #running = new Set<number>();
+  readonly #options: ServerOptions;
   #draining = false;
+  #lastRequestAt = 0;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(config: Config, engine: Engine | null, log: Logger) {
+  constructor(config: Config, engine: Engine | null, log: Logger, options: ServerOptions = {}) {
     this.#config = config;
+    this.#options = options;
     this.#engine = engine;
     this.#log = log;
     this.#router = new Router(config);
-    this.#admission = new Admission(config.workers, config.queueCapacity);
+    // with other processes beside it, a process whose threads are all taken lets them accept first
+    this.#admission = new Admission(config.workers, config.queueCapacity,
+      options.siblings ? (free) => this.#listener.setFree(free) : undefined);
     this.#listener = new Listener(config, log, (head, ex) => {
       try {
         this.#handle(head, ex);
@@ -61,21 +79,29 @@ export class TokioServer {
     return this.#listener.port;
   }
 
-  listen(): Promise<number> {
-    return this.#listener.listen();
+  /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
+  listen(shared?: SharedSocket): number {
+    const port = this.#listener.listen(shared);
+    if (shared) this.#listener.setFree(this.#admission.free);
+    return port;
   }
 
   /**
    * Stops accepting and waits for requests in flight, up to `timeoutMs`; then stops the scripts
-   * still running and closes every socket. Resolves false if scripts had to be stopped.
+   * still running and closes every socket. Requests that arrive meanwhile on open connections
+   * are served, with the connection closed after them. Resolves false if scripts had to be stopped.
    */
   async close(timeoutMs: number): Promise<boolean> {
     this.#draining = true;
     this.#listener.stopAccepting();
+    const deadline = Date.now() + timeoutMs;
     const drained = await this.#idleWithin(timeoutMs);
     if (!drained) {
       for (const id of this.#running) this.#engine?.abort(id, 'kill');
       await this.#idleWithin(5000);
+    }
+    while (Date.now() < deadline && Date.now() - this.#lastRequestAt < DRAIN_QUIET_MS) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_QUIET_MS - (Date.now() - this.#lastRequestAt)));
     }
     this.#listener.close();
     return drained;
@@ -102,6 +128,8 @@ export class TokioServer {
   }
 
   #handle(head: RequestHead, ex: Exchange): void {
+    this.#lastRequestAt = Date.now();
+    ex.closeAfter = this.#draining; // served, and the client moves to a process that stays
     const refused = refusal(head);
     if (refused) return sendError(ex, refused, [], true);
     const body = framing(head.headers);
@@ -131,7 +159,7 @@ export class TokioServer {
     const engine = this.#engine;
     if (!engine) return ex.send(200, '', STUB_HEADERS, STUB_BODY);
     const admit = (content: RequestBody | undefined) => {
-      if (this.#draining || !this.#admission.tryAdmit()) {
+      if (!this.#admission.tryAdmit()) {
         discardBody(content);
         return sendError(ex, 503, ['Retry-After', '1']);
       }
@@ -176,6 +204,9 @@ export class TokioServer {
     const stop = (why: string) => {
       engine.abort(request.id!, 'kill');
       this.#log.warn({ requestId: trace.requestId, uri: request.uri }, why);
+      setTimeout(() => {
+        if (engine.runningFor(request.id!) >= 0) this.#options.onStuck?.(trace.requestId);
+      }, STUCK_GRACE_MS).unref();
       if (streaming) ex.endStream();
       else sendError(ex, 504, traced);
     };

@@ -1,0 +1,68 @@
+// One server process: its share of the PHP threads, serving on the listening socket the
+// supervisor shares with every process. SIGTERM drains it; a script stuck in C past its timeout
+// makes it ask the supervisor for a replacement (its thread is only freed with the process).
+import type { Config } from '../config/config.js';
+import { Engine } from '../engine/engine.js';
+import { flushLog, reopenLog, type Logger } from '../log.js';
+import type { SharedSocket } from '../http/listener.js';
+import { TokioServer } from '../server/server.js';
+import { send } from './messages.js';
+
+/** `total` shared out among `parts`: the first ones get one more when it does not divide. */
+export function share(total: number, parts: number, index: number): number {
+  return Math.floor(total / parts) + (index < total % parts ? 1 : 0);
+}
+
+// How long engine.shutdown() may wait for PHP's threads: one stuck in C never returns.
+const SHUTDOWN_WAIT_MS = 5_000;
+
+export async function runServerProcess(config: Config, log: Logger, index: number, shared: SharedSocket): Promise<void> {
+  const mine = {
+    ...config,
+    workers: share(config.workers, config.processes, index),
+    queueCapacity: share(config.queueCapacity, config.processes, index),
+  };
+  const phpLog = log.child({ source: 'php' });
+  const engine = config.executor === 'stub' ? null : await Engine.start({
+    workers: mine.workers,
+    process: index,
+    iniPath: config.phpIniPath,
+    executor: config.executor,
+    executionTimeClock: config.executionTimeClock,
+    logger: ({ level, message, requestId }) => {
+      const fn = level <= 3 ? phpLog.error : level === 4 ? phpLog.warn : phpLog.info;
+      fn.call(phpLog, { requestId }, message);
+    },
+  });
+  const server = new TokioServer(mine, engine, log, {
+    siblings: true, // a replacement may run beside this process, whatever PROCESSES says
+    onStuck: (requestId) => {
+      log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
+      send({ type: 'replace-me', reason: 'stuck script' });
+    },
+  });
+  const port = server.listen(shared);
+  if (engine && !engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
+  send({ type: 'ready', port, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
+
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      log.info({ drainTimeoutMs: config.drainTimeout }, 'shutting down: draining requests in flight');
+      const drained = await server.close(config.drainTimeout);
+      if (!drained) log.warn('drain timeout: stopping with requests still in flight');
+      const stopped = engine && await Promise.race([
+        engine.shutdown().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), SHUTDOWN_WAIT_MS).unref()),
+      ]);
+      if (engine && !stopped) log.warn('a PHP thread did not stop: exiting without it');
+      log.info('stopped');
+      flushLog();
+      process.exit(0);
+    })();
+  });
+  process.on('SIGINT', () => {}); // a terminal's Ctrl-C reaches the whole group: the supervisor decides
+  process.on('SIGUSR1', reopenLog);
+}

@@ -1,0 +1,187 @@
+// The supervisor: it makes the listening socket once and runs PROCESSES server processes on it,
+// each a full server with its share of the PHP threads (Node's cluster carries their messages).
+// One socket for all means a process that stops or crashes loses no queued connection: the
+// others accept it. A process that dies is replaced at once, with a backoff when it keeps dying.
+// SIGHUP and SIGUSR2 replace the processes one by one, each new one ready before an old one
+// drains; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file.
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import type { Config } from '../config/config.js';
+import { nativeAddon } from '../engine/native.js';
+import { flushLog, reopenLog, type Logger } from '../log.js';
+import { received, type ProcessMessage } from './messages.js';
+
+/** In every server process: the listening socket and the sibling board (after stdin, stdout, stderr, IPC). */
+export const LISTEN_FD = 4;
+export const BOARD_FD = 5;
+
+// A process that dies sooner than this after its start counts as a crash loop.
+const STABLE_MS = 10_000;
+const BACKOFF_MAX_MS = 10_000;
+// What a process may take beyond DRAIN_TIMEOUT to exit before it is killed.
+const EXIT_GRACE_MS = 10_000;
+
+type Ready = Extract<ProcessMessage, { type: 'ready' }>;
+
+interface Slot {
+  index: number;
+  /** the process serving this slot (a replacement takes over once it is ready) */
+  current: Worker | null;
+  starting: Worker | null;
+  startedAt: number;
+  crashes: number;
+}
+
+export class Supervisor {
+  readonly #config: Config;
+  readonly #log: Logger;
+  readonly #slots: Slot[] = [];
+  readonly #retiring = new Set<Worker>();
+  readonly #boardSlots = new Map<Worker, number>(); // each live process's place on the sibling board
+  #boardFd = -1;
+  #stopping = false;
+  #reloading = false;
+
+  constructor(config: Config, log: Logger) {
+    this.#config = config;
+    this.#log = log;
+  }
+
+  /** Binds, starts every process and resolves once all serve. */
+  async start(): Promise<Ready> {
+    const { listenHost, listenPort } = this.#config;
+    const { Gate } = nativeAddon();
+    const socket = Gate.listenSocket(listenHost, listenPort);
+    this.#boardFd = Gate.siblingBoard();
+    cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd] });
+    for (let i = 0; i < this.#config.processes; i++) {
+      this.#slots.push({ index: i, current: null, starting: null, startedAt: 0, crashes: 0 });
+    }
+    const ready = await Promise.all(this.#slots.map((slot) => this.#spawn(slot)));
+    if (ready.some((r) => !r)) throw new Error('a server process exited before it was ready (see the log above)');
+    process.on('SIGTERM', () => void this.stop('SIGTERM'));
+    process.on('SIGINT', () => void this.stop('SIGINT'));
+    process.on('SIGHUP', () => void this.reload('SIGHUP'));
+    process.on('SIGUSR2', () => void this.reload('SIGUSR2'));
+    process.on('SIGUSR1', () => {
+      reopenLog();
+      for (const w of this.#workers()) w.process.kill('SIGUSR1');
+    });
+    return ready[0]!;
+  }
+
+  /** Starts a process for `slot`; resolves with its ready message, or null if it died first. */
+  #spawn(slot: Slot): Promise<Ready | null> {
+    const taken = new Set(this.#boardSlots.values());
+    let place = 0;
+    while (taken.has(place)) place++;
+    const worker = cluster.fork({ TOKIO_PROCESS_INDEX: String(slot.index), TOKIO_BOARD_SLOT: String(place) });
+    this.#boardSlots.set(worker, place);
+    slot.starting = worker;
+    slot.startedAt = Date.now();
+    return new Promise((resolve) => {
+      worker.on('message', (raw) => {
+        const message = received(raw);
+        if (message?.type === 'ready') {
+          this.#log.info({ process: slot.index, pid: worker.process.pid }, 'server process ready');
+          if (slot.starting === worker) {
+            const previous = slot.current;
+            slot.current = worker;
+            slot.starting = null;
+            if (previous) this.#retire(previous);
+          }
+          resolve(message);
+        } else if (message?.type === 'replace-me' && slot.current === worker && !slot.starting && !this.#stopping) {
+          this.#log.warn({ process: slot.index, pid: worker.process.pid, reason: message.reason }, 'replacing a server process');
+          void this.#spawn(slot);
+        }
+      });
+      worker.on('exit', (code, signal) => {
+        nativeAddon().Gate.markGone(this.#boardFd, place);
+        this.#boardSlots.delete(worker);
+        resolve(null);
+        this.#exited(slot, worker, code, signal);
+      });
+    });
+  }
+
+  #exited(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    if (this.#retiring.delete(worker) || this.#stopping) return;
+    const wasServing = slot.current === worker;
+    if (!wasServing && slot.starting !== worker) return;
+    if (wasServing) slot.current = null;
+    else slot.starting = null;
+    slot.crashes = Date.now() - slot.startedAt < STABLE_MS ? slot.crashes + 1 : 1;
+    const delay = slot.crashes > 1 ? Math.min(100 * 2 ** (slot.crashes - 2), BACKOFF_MAX_MS) : 0;
+    this.#log.error({ process: slot.index, pid: worker.process.pid, signal, code, restartInMs: delay },
+      signal ? `server process killed by ${signal}: replacing it` : `server process exited with code ${code}: replacing it`);
+    if (slot.starting) return; // a replacement is already on its way
+    // not unref'd: with no process alive, this timer is what keeps the supervisor running
+    setTimeout(() => {
+      if (!this.#stopping && !slot.current && !slot.starting) void this.#spawn(slot);
+    }, delay);
+  }
+
+  /** SIGTERM to `worker`: it drains and exits; killed if it does not within its time. */
+  #retire(worker: Worker): void {
+    this.#retiring.add(worker);
+    worker.process.kill('SIGTERM');
+    const kill = setTimeout(() => worker.process.kill('SIGKILL'), this.#config.drainTimeout + EXIT_GRACE_MS);
+    kill.unref();
+    worker.once('exit', () => clearTimeout(kill));
+  }
+
+  #workers(): Worker[] {
+    return this.#slots.flatMap((s) => [s.current, s.starting]).filter((w): w is Worker => w !== null).concat([...this.#retiring]);
+  }
+
+  /** A rolling replacement: each slot's new process is ready before its old one drains. */
+  async reload(signal: string): Promise<void> {
+    if (this.#reloading || this.#stopping) return;
+    this.#reloading = true;
+    this.#log.info({ signal }, 'reloading: replacing the server processes one by one');
+    try {
+      for (const slot of this.#slots) {
+        if (this.#stopping) return;
+        if (slot.starting || !(await this.#spawn(slot))) {
+          this.#log.error({ process: slot.index }, 'reload stopped: the new process did not start (the old one goes on)');
+          return;
+        }
+      }
+      this.#log.info('reloaded');
+    } finally {
+      this.#reloading = false;
+    }
+  }
+
+  async stop(signal: string): Promise<void> {
+    if (this.#stopping) {
+      this.#log.warn({ signal }, 'second signal: exiting at once');
+      for (const w of this.#workers()) w.process.kill('SIGKILL');
+      flushLog();
+      process.exit(1);
+    }
+    this.#stopping = true;
+    this.#log.info({ signal, drainTimeoutMs: this.#config.drainTimeout }, 'shutting down: draining requests in flight');
+    const workers = this.#workers();
+    await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
+      if (w.isDead()) return resolve();
+      w.once('exit', () => resolve());
+      if (!this.#retiring.has(w)) this.#retire(w);
+    })));
+    this.#log.info('stopped');
+    flushLog();
+    process.exit(0);
+  }
+}
+
+/** What the supervisor logs once every process serves. */
+export function servingSummary(config: Config, ready: Ready): Record<string, unknown> {
+  const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
+  return {
+    listen: `${config.tlsCert ? 'https' : 'http'}://${host}:${ready.port}`,
+    documentRoot: config.documentRoot, indexFile: config.indexFile || undefined,
+    processes: config.processes, workers: config.workers, executor: config.executor,
+    php: ready.php, zts: ready.zts, opcache: ready.opcache, pid: process.pid, cpus: os.availableParallelism(),
+  };
+}

@@ -1,0 +1,56 @@
+// The tokio-php command as a real process (the supervisor and its server processes).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../src/package.js';
+
+export const CLI = path.join(PACKAGE_ROOT, 'dist/src/cli.js');
+
+export interface RunningCli {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<number | null>;
+  output(): string;
+  /** resolves once the output matches `pattern` `count` times in all */
+  waitFor(pattern: RegExp, count?: number, timeoutMs?: number): Promise<void>;
+}
+
+/** Starts the CLI on a free loopback port; resolves once it logs where it listens (in `logFile` if given). */
+export async function startCli(args: string[], env: Record<string, string> = {}, logFile?: string): Promise<RunningCli> {
+  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...args], {
+    env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let printed = '';
+  const output = () => printed + (logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  const watchers = new Set<() => void>();
+  const collect = (d: Buffer) => {
+    printed += d;
+    for (const w of watchers) w();
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const waitFor = (pattern: RegExp, count = 1, timeoutMs = 30_000) => new Promise<void>((resolve, reject) => {
+    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+    const check = () => {
+      if ((output().match(global)?.length ?? 0) >= count) {
+        watchers.delete(check);
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve();
+      }
+    };
+    const poll = setInterval(check, 50); // a log file says nothing when it grows
+    const timer = setTimeout(() => {
+      watchers.delete(check);
+      clearInterval(poll);
+      reject(new Error(`no ${count}× ${pattern} in:\n${output()}`));
+    }, timeoutMs);
+    watchers.add(check);
+    check();
+  });
+  const serving = waitFor(/"listen":"http:\/\/127\.0\.0\.1:\d+"/);
+  await Promise.race([serving, exited.then((code) => { throw new Error(`exited ${code}: ${output()}`); })]);
+  const port = Number(/"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(output())![1]);
+  return { child, port, exited, output, waitFor };
+}
