@@ -246,9 +246,9 @@ Napi::Value Gate::Share(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// setFree(n): this process has n PHP threads free (told after each admission and release)
+// setFree(n, admitted): this process has n PHP threads free, after an admission or a release
 Napi::Value Gate::SetFree(const Napi::CallbackInfo& info) {
-  if (!stop_accepting_) siblings_.SetFree(info[0].As<Napi::Number>().Int32Value());
+  if (!stop_accepting_) siblings_.SetFree(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean());
   return info.Env().Undefined();
 }
 

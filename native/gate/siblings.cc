@@ -1,14 +1,14 @@
 // The server processes that share one listening socket balance it through a board in shared
 // memory the supervisor makes: one word per process, how many PHP threads it has free (minus the
-// connections it has just accepted and JS has not yet counted), or kGone. A process with nothing
-// free leaves new connections to a sibling that has, so a connection does not wait behind a long
-// request (or die with a crashing one) while another process could serve it at once.
+// connections it has just accepted whose request JS has not yet admitted), or kGone. A process
+// leaves new connections to a sibling with more room, so bursts spread evenly and a connection
+// does not wait behind a long request (or die with a crashing one) while another process could
+// serve it at once.
 #include "siblings.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <algorithm>
 
 namespace tokio {
 
@@ -48,15 +48,18 @@ void Siblings::Join(int board_fd, int slot) {
   slot_ = slot;
 }
 
-void Siblings::SetFree(int free) {
+void Siblings::SetFree(int free, bool admitted) {
   free_ = free;
-  reported_++;
-  if (board_ && !left_) board_[slot_].store(free);
+  if (admitted) admitted_++;
+  if (!board_ || left_) return;
+  // what the gate thread would publish, give or take a connection it is accepting right now
+  int64_t pending = reserved_count_.load() - static_cast<int64_t>(admitted_.load() - admitted_seen_.load());
+  board_[slot_].store(free - (pending > 0 ? pending : 0));
 }
 
 void Siblings::Reserve() {
   if (!board_ || left_) return;
-  reserved_.emplace_back(std::chrono::steady_clock::now(), reported_.load());
+  reserved_.push_back(std::chrono::steady_clock::now());
   Publish();
 }
 
@@ -67,19 +70,23 @@ void Siblings::Leave() {
 
 void Siblings::Publish() {
   auto now = std::chrono::steady_clock::now();
-  uint64_t reported = reported_.load();
-  reserved_.erase(std::remove_if(reserved_.begin(), reserved_.end(), [&](auto& r) {
-    return r.second != reported || now - r.first > kReservation;
-  }), reserved_.end());
-  board_[slot_].store(free_.load() - static_cast<int64_t>(reserved_.size()));
+  uint64_t admitted = admitted_.load();
+  for (uint64_t seen = admitted_seen_.load(); seen < admitted; seen++) {
+    if (!reserved_.empty()) reserved_.pop_front();
+  }
+  admitted_seen_ = admitted;
+  while (!reserved_.empty() && now - reserved_.front() > kReservation) reserved_.pop_front();
+  reserved_count_ = static_cast<int64_t>(reserved_.size());
+  board_[slot_].store(free_.load() - reserved_count_.load());
 }
 
 bool Siblings::ShouldDefer() {
   if (!board_ || left_) return false;
   Publish();
-  if (board_[slot_].load() > 0) return false;
+  int64_t mine = board_[slot_].load();
   for (int i = 0; i < kSlots; i++) {
-    if (i != slot_ && board_[i].load() > 0) return true;
+    int64_t other = board_[i].load();
+    if (i != slot_ && other != kGone && other > mine) return true;
   }
   return false;
 }

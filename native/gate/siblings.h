@@ -4,7 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <vector>
+#include <deque>
 
 namespace tokio {
 
@@ -17,13 +17,13 @@ class Siblings {
 
   void Join(int board_fd, int slot);  // this process is `slot`
   bool joined() const { return board_ != nullptr; }
-  // JS thread: PHP threads free now (after each admission and release)
-  void SetFree(int free);
+  // JS thread: PHP threads free now, after an admission (which used up a reservation) or a release
+  void SetFree(int free, bool admitted);
   // Gate thread: a connection was just accepted, and will likely want a thread
   void Reserve();
   void Leave();  // draining: it accepts no more
-  // Gate thread: should a new connection be left to a sibling? While nothing is free here and a
-  // sibling has a free thread; when all are full, each accepts and queues.
+  // Gate thread: should a new connection be left to a sibling? While one has more room (free
+  // threads, less what it has just accepted): connections go to the least loaded process.
   bool ShouldDefer();
 
  private:
@@ -33,8 +33,10 @@ class Siblings {
   int slot_ = -1;
   std::atomic<bool> left_{false};
   std::atomic<int> free_{0};
-  std::atomic<uint64_t> reported_{0};  // how many times JS said; reservations older than it are void
-  std::vector<std::pair<std::chrono::steady_clock::time_point, uint64_t>> reserved_;  // gate thread
+  std::atomic<uint64_t> admitted_{0};       // admissions JS reported, each the end of one reservation
+  std::atomic<uint64_t> admitted_seen_{0};  // written by the gate thread only
+  std::deque<std::chrono::steady_clock::time_point> reserved_;  // gate thread: accepts not yet admitted
+  std::atomic<int64_t> reserved_count_{0};  // reserved_.size(), for the JS thread
 };
 
 }  // namespace tokio

@@ -81,8 +81,8 @@ export interface NativeGate {
   listen(fd: number, headTimeoutMs: number, peek: boolean): number;
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
-  /** this process has `free` PHP threads free: with none, a sibling process that has gets the next connections */
-  setFree(free: number): void;
+  /** this process has `free` PHP threads free, after an admission or a release: the least loaded process gets the next connections */
+  setFree(free: number, admitted: boolean): void;
   /** this process is `slot` of the sibling board (from siblingBoard()) */
   share(boardFd: number, slot: number): void;
   close(): void;

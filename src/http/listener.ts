@@ -130,9 +130,9 @@ export class Listener {
     if (!nativeAddon().uws.silence(res, tls)) this.#log.warn('uWebSockets.js could not be kept from adding its uWebSockets header');
   }
 
-  /** How many PHP threads this process has free: with none, a sibling with some accepts first. */
-  setFree(free: number): void {
-    this.#gate?.setFree(free);
+  /** How many PHP threads this process has free, after an admission or a release: siblings with more room accept first. */
+  setFree(free: number, admitted: boolean): void {
+    this.#gate?.setFree(free, admitted);
   }
 
   /** No new connections; those already accepted are still handed over and served. */

@@ -63,7 +63,7 @@ export class TokioServer {
     this.#router = new Router(config);
     // with other processes beside it, a process whose threads are all taken lets them accept first
     this.#admission = new Admission(config.workers, config.queueCapacity,
-      options.siblings ? (free) => this.#listener.setFree(free) : undefined);
+      options.siblings ? (free, admitted) => this.#listener.setFree(free, admitted) : undefined);
     this.#listener = new Listener(config, log, (head, ex) => {
       try {
         this.#handle(head, ex);
@@ -82,7 +82,7 @@ export class TokioServer {
   /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
   listen(shared?: SharedSocket): number {
     const port = this.#listener.listen(shared);
-    if (shared) this.#listener.setFree(this.#admission.free);
+    if (shared) this.#listener.setFree(this.#admission.free, false);
     return port;
   }
 
