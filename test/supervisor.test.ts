@@ -47,7 +47,7 @@ async function stopCli(cli: RunningCli): Promise<number | null> {
   return cli.exited;
 }
 
-test('a segfault in PHP costs one process: with PROCESSES=2 the other serves every request meanwhile; the crash is logged and repaired', async () => {
+test('a segfault in PHP costs one process: with PROCESSES=2 the other serves every request meanwhile; the crash is logged and repaired', async (t) => {
   const cli = await startCli(['--docroot', root, '--workers', '2', '--processes', '2']);
   try {
     const load = steadyLoad(cli.port, false);
@@ -58,6 +58,7 @@ test('a segfault in PHP costs one process: with PROCESSES=2 the other serves eve
     await sleep(200);
     const { sent, failures } = await load.stop();
     assert.ok(sent > 20, `${sent} requests`);
+    t.diagnostic(`${sent} requests during the crash and the replacement`);
     assert.deepEqual(failures, []);
   } finally {
     assert.equal(await stopCli(cli), 0);
