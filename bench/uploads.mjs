@@ -51,26 +51,29 @@ function upload() {
   });
 }
 
+// the server process's peak (the supervisor only watches; PROCESSES=1 below)
+const serverPid = (supervisor) => Number(readFileSync(`/proc/${supervisor}/task/${supervisor}/children`, 'utf8').trim().split(/\s+/)[0]);
 const peak = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 async function run(bodyBuffer) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokio-uploads-'));
   writeFileSync(path.join(tmp, 'php.ini'), `upload_max_filesize = ${mb + 1}M\npost_max_size = ${mb + 2}M\nupload_tmp_dir = ${tmp}\n`);
   const server = spawn(process.execPath, [path.join(here, '../dist/src/cli.js')], {
-    env: { ...process.env, LISTEN_ADDR: `127.0.0.1:${PORT}`, DOCUMENT_ROOT: path.join(here, 'site'), PHP_WORKERS: '2',
+    env: { ...process.env, LISTEN_ADDR: `127.0.0.1:${PORT}`, DOCUMENT_ROOT: path.join(here, 'site'), PHP_WORKERS: '2', PROCESSES: '1',
       QUEUE_CAPACITY: String(uploads), MAX_BODY_SIZE: `${mb + 2}m`, BODY_BUFFER_SIZE: bodyBuffer, REQUEST_TIMEOUT: 'off',
       PHP_INI_PATH: path.join(tmp, 'php.ini'), LOG_LEVEL: 'warn', TMPDIR: tmp },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'inherit', 'inherit'],
   });
   try {
     await sleep(1500);
-    const idle = peak(server.pid);
+    const pid = serverPid(server.pid);
+    const idle = peak(pid);
     const started = Date.now();
     const replies = await Promise.all(Array.from({ length: uploads }, upload));
     const seconds = (Date.now() - started) / 1000;
     const good = replies.filter((r) => r.status === 200 && JSON.parse(r.body).sha1 === expected).length;
     console.log(`BODY_BUFFER_SIZE=${bodyBuffer.padEnd(4)} ${uploads} × ${mb} MB in ${seconds.toFixed(1)} s: ` +
-      `${good}/${uploads} intact, server peak RSS ${peak(server.pid).toFixed(0)} MiB (${idle.toFixed(0)} MiB before)`);
+      `${good}/${uploads} intact, server process peak RSS ${peak(pid).toFixed(0)} MiB (${idle.toFixed(0)} MiB before)`);
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));

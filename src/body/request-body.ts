@@ -62,9 +62,7 @@ export function readBody(ex: Exchange, framing: BodyFraming, limits: BodyLimits,
   const known = framing.chunked ? -1 : framing.contentLength;
   const whole = known >= 0 && known <= limits.bodyBufferSize ? Buffer.allocUnsafe(known) : undefined;
   const parts: Buffer[] = []; // a chunked body still small enough for memory
-  // the socket is paused while the disk is behind, so a fast upload cannot pile up in memory
-  const throttle = (behind: boolean) => (behind ? ex.pauseBody() : ex.resumeBody());
-  let spool = known > limits.bodyBufferSize ? new Spool(throttle) : undefined;
+  let spool = known > limits.bodyBufferSize ? new Spool() : undefined;
   let received = 0;
   let drop: ((length: number, last: boolean) => void) | undefined; // over MAX_BODY_SIZE: 413 once it is read
   const stop = () => {
@@ -94,7 +92,7 @@ export function readBody(ex: Exchange, framing: BodyFraming, limits: BodyLimits,
       } else {
         parts.push(Buffer.from(chunk)); // copied: the transport reuses the memory
         if (received + chunk.length > limits.bodyBufferSize) {
-          spool = new Spool(throttle);
+          spool = new Spool();
           for (const part of parts.splice(0)) spool.write(part);
         }
       }
@@ -124,24 +122,24 @@ export function readBody(ex: Exchange, framing: BodyFraming, limits: BodyLimits,
 /**
  * Chunks appended to an unlinked temporary file, in order, off the event loop. Two buffers take
  * turns (one fills while the other is written), so a long upload allocates nothing per chunk;
- * when both are taken the socket is paused and the chunk is kept aside.
+ * what comes while both are taken (the disk is behind) is copied aside. The socket is not paused:
+ * this uWS build's pause() holds once per connection and its resume() arms a 10 s timeout that
+ * would cut a request still waiting for PHP.
  */
 class Spool {
-  static readonly BUFFER_SIZE = 256 * 1024;
-  readonly #throttle: (behind: boolean) => void;
+  static readonly BUFFER_SIZE = 1024 * 1024;
   #fd = -1;
   #opening = true;
   #writing = false;
   #fill: Buffer = Buffer.allocUnsafeSlow(Spool.BUFFER_SIZE);
   #filled = 0;
   #spare: Buffer | null = Buffer.allocUnsafeSlow(Spool.BUFFER_SIZE); // null while written
-  #aside: Buffer[] = []; // what came while both buffers were taken; the socket is paused meanwhile
+  #aside: Buffer[] = []; // what came while both buffers were taken
   #error: Error | null = null;
   #discarded = false;
   #then?: (err: Error | null, fd: number) => void;
 
-  constructor(throttle: (behind: boolean) => void) {
-    this.#throttle = throttle;
+  constructor() {
     const file = path.join(os.tmpdir(), `tokio-php-body-${randomBytes(8).toString('hex')}`);
     open(file, 'wx+', 0o600, (err, fd) => {
       this.#opening = false;
@@ -168,10 +166,7 @@ class Spool {
       this.#filled += n;
       at += n;
     }
-    if (at < chunk.length) {
-      if (!this.#aside.length) this.#throttle(true);
-      this.#aside.push(Buffer.from(chunk.subarray(at)));
-    }
+    if (at < chunk.length) this.#aside.push(Buffer.from(chunk.subarray(at)));
   }
 
   /** `then` gets the descriptor, now the caller's, once every chunk is on disk. */
@@ -219,7 +214,7 @@ class Spool {
     if (this.#aside.length) {
       const aside = this.#aside;
       this.#aside = [];
-      return this.#write(aside, () => this.#throttle(false));
+      return this.#write(aside, () => {});
     }
     if (this.#then) {
       const then = this.#then;

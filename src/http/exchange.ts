@@ -36,9 +36,6 @@ export interface Exchange {
   stream(status: number, headers: readonly string[], total: number, source: Readable): void;
   /** The request body, chunk by chunk; `chunk` must be copied if kept past the call. */
   readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void;
-  /** Stops reading the request body until resumeBody(): the consumer is behind. */
-  pauseBody(): void;
-  resumeBody(): void;
   /** Starts a body of unknown length: chunked for HTTP/1.1, up to the close for HTTP/1.0. */
   startStream(status: number, reason: string, headers: readonly string[]): void;
   /** One part of a started stream; false when the socket is full (see onDrain). */

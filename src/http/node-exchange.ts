@@ -77,14 +77,6 @@ export class NodeExchange implements Exchange {
     if (!this.aborted && !this.res.writableEnded) this.res.end();
   }
 
-  pauseBody(): void {
-    this.req.pause();
-  }
-
-  resumeBody(): void {
-    this.req.resume();
-  }
-
   readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
     this.req.on('data', (chunk: Buffer) => onChunk(chunk, false));
     this.req.on('end', () => onChunk(new Uint8Array(0), true));

@@ -101,14 +101,6 @@ export class UwsExchange implements Exchange {
     this.res.onData((chunk, last) => onChunk(new Uint8Array(chunk), last));
   }
 
-  pauseBody(): void {
-    if (!this.aborted && !this.responded) this.res.pause();
-  }
-
-  resumeBody(): void {
-    if (!this.aborted && !this.responded) this.res.resume();
-  }
-
   startStream(status: number, reason: string, headers: readonly string[]): void {
     if (this.aborted) return;
     this.responded = true;
