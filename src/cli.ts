@@ -5,7 +5,6 @@ import cluster from 'node:cluster';
 import { ConfigError, HELP, loadConfig } from './config/config.js';
 import { createLogger } from './log.js';
 import { VERSION } from './package.js';
-import { runServerProcess } from './supervisor/server-process.js';
 import { BOARD_FD, LISTEN_FD, Supervisor, servingSummary } from './supervisor/supervisor.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -28,6 +27,8 @@ async function main(argv: string[]): Promise<void> {
   if (cluster.isWorker) {
     const index = Number(process.env.TOKIO_PROCESS_INDEX ?? 0);
     const log = createLogger(config.logLevel, config.logFile, { process: index });
+    // loaded here only: the supervisor needs neither uWebSockets.js nor the HTTP stack
+    const { runServerProcess } = await import('./supervisor/server-process.js');
     await runServerProcess(config, log, index, { listenFd: LISTEN_FD, boardFd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) });
     return;
   }
