@@ -198,6 +198,7 @@ test('malformed requests are answered at once and closed, as nginx answers them'
   for (const [name, bytes, status] of cases) {
     const { reply, closed } = await exchange(bytes);
     assert.match(reply, new RegExp(`^HTTP/1\\.1 ${status} `), name);
+    assert.match(reply, /\r\nServer: tokio-php\r\n/, `${name}: the Server header`);
     assert.ok(closed, `${name}: the connection is closed`);
   }
   // the same requests well-formed are served, and a lone HTTP/1.0 request needs no Host

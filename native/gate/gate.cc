@@ -200,13 +200,22 @@ Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// listen(fd, headTimeoutMs, peek) -> the socket's port: accepts on a listening socket (made by
-// listenSocket, here or in the supervisor), which the gate now owns
+// listen(fd, headTimeoutMs, peek, serverHeader) -> the socket's port: accepts on a listening
+// socket (made by listenSocket, here or in the supervisor), which the gate now owns
 Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
   head_timeout_ = std::chrono::milliseconds(info[1].As<Napi::Number>().Int64Value());
   peek_ = info[2].ToBoolean();
+  std::string server = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
+  auto answer = [&](std::string_view status) {
+    std::string body = std::string(status) + "\n";
+    return "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n" + (server.empty() ? "" : "Server: " + server + "\r\n") +
+           "Connection: close\r\n\r\n" + body;
+  };
+  bad_answer_ = answer("400 Bad Request");
+  version_answer_ = answer("505 HTTP Version Not Supported");
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   listen_fd_ = fd;
@@ -393,16 +402,10 @@ void Gate::Accept(std::chrono::steady_clock::time_point now, size_t most) {
 // Answers a request nginx would refuse and closes. What the client sent is read first, so the
 // close is a FIN and not a reset that could destroy the answer before the client reads it.
 void Gate::Refuse(int fd, Verdict verdict) {
-  static constexpr std::string_view kBad =
-      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\n"
-      "Connection: close\r\n\r\n400 Bad Request\n";
-  static constexpr std::string_view kVersion =
-      "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\n"
-      "Content-Length: 31\r\nConnection: close\r\n\r\n505 HTTP Version Not Supported\n";
   char sink[4096];
   while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {
   }
-  std::string_view answer = verdict == kVersionNotSupported ? kVersion : kBad;
+  const std::string& answer = verdict == kVersionNotSupported ? version_answer_ : bad_answer_;
   (void)!send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   shutdown(fd, SHUT_WR);
   Drop(fd);

@@ -70,6 +70,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
   std::unordered_map<int, Pending> pending_;  // gate thread only
   std::chrono::milliseconds head_timeout_{60'000};
+  std::string bad_answer_, version_answer_;  // what Refuse() sends, with SERVER_HEADER
   bool peek_ = true;  // false for TLS, whose first bytes say nothing: every connection goes to uWS
 };
 

@@ -76,9 +76,10 @@ export interface NativeGate {
   /**
    * Accepts on `fd`, a listening socket from listenSocket(), which the gate now owns; returns its
    * port. `headTimeoutMs`: the longest silence before a first request head is complete; `peek`:
-   * false for TLS, whose connections all go to uWS unread.
+   * false for TLS, whose connections all go to uWS unread; `serverHeader`: for the gate's own
+   * 400 and 505 answers ('' for none).
    */
-  listen(fd: number, headTimeoutMs: number, peek: boolean): number;
+  listen(fd: number, headTimeoutMs: number, peek: boolean, serverHeader: string): number;
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
   /** this process has `free` PHP threads free, after an admission or a release: the least loaded process gets the next connections */

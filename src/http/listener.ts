@@ -104,7 +104,7 @@ export class Listener {
     this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr) =>
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
     if (shared) this.#gate.share(shared.boardFd, shared.slot);
-    this.#port = this.#gate.listen(fd, headerTimeout, !tlsCert);
+    this.#port = this.#gate.listen(fd, headerTimeout, !tlsCert, this.#config.serverHeader);
     return this.#port;
   }
 
