@@ -38,6 +38,7 @@ export class Listener {
   readonly #uwsPeers: Peer[] = [];
   readonly #nodePeers = new WeakMap<Socket, Peer>();
   #marked = true; // uWS still adds its `uWebSockets: 20` header
+  #shared = false; // other processes accept on the socket (a replacement may, even with PROCESSES=1)
   #port = 0;
   #open = false;
 
@@ -104,6 +105,7 @@ export class Listener {
     this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr) =>
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
     if (shared) this.#gate.share(shared.boardFd, shared.slot);
+    this.#shared = Boolean(shared);
     this.#port = this.#gate.listen(fd, headerTimeout, !tlsCert, this.#config.serverHeader);
     return this.#port;
   }
@@ -132,7 +134,7 @@ export class Listener {
 
   /** How many PHP threads this process has free, after an admission or a release: siblings with more room accept first. */
   setFree(free: number, admitted: boolean): void {
-    this.#gate?.setFree(free, admitted);
+    if (this.#shared) this.#gate?.setFree(free, admitted);
   }
 
   /** No new connections; those already accepted are still handed over and served. */

@@ -3,11 +3,11 @@
 export class Admission {
   readonly #workers: number;
   readonly #capacity: number;
-  readonly #onFree?: (free: number, admitted: boolean) => void;
+  readonly #onFree: (free: number, admitted: boolean) => void;
   #inFlight = 0;
 
   /** `onFree`: told how many workers are free after each admission and release */
-  constructor(workers: number, capacity: number, onFree?: (free: number, admitted: boolean) => void) {
+  constructor(workers: number, capacity: number, onFree: (free: number, admitted: boolean) => void) {
     this.#workers = workers;
     this.#capacity = capacity;
     this.#onFree = onFree;
@@ -21,13 +21,13 @@ export class Admission {
   tryAdmit(): boolean {
     if (this.#inFlight >= this.#workers + this.#capacity) return false;
     this.#inFlight++;
-    this.#onFree?.(this.free, true);
+    this.#onFree(this.free, true);
     return true;
   }
 
   release(): void {
     this.#inFlight--;
-    this.#onFree?.(this.free, false);
+    this.#onFree(this.free, false);
   }
 
   get inFlight(): number {

@@ -28,8 +28,6 @@ const DRAIN_QUIET_MS = 1_000;
 export interface ServerOptions {
   /** a script is stuck where PHP cannot stop it: its thread stays taken until the process ends */
   onStuck?: (requestId: string) => void;
-  /** other server processes accept on the same socket (see SharedSocket) */
-  siblings?: boolean;
 }
 
 // USE_STUB=1: what every PHP route answers, to measure the HTTP layer alone
@@ -61,9 +59,9 @@ export class TokioServer {
     this.#engine = engine;
     this.#log = log;
     this.#router = new Router(config);
-    // with other processes beside it, a process whose threads are all taken lets them accept first
+    // with other processes on the socket, new connections go to the least loaded (native/gate/siblings.cc)
     this.#admission = new Admission(config.workers, config.queueCapacity,
-      options.siblings ? (free, admitted) => this.#listener.setFree(free, admitted) : undefined);
+      (free, admitted) => this.#listener.setFree(free, admitted));
     this.#listener = new Listener(config, log, (head, ex) => {
       try {
         this.#handle(head, ex);
@@ -82,7 +80,7 @@ export class TokioServer {
   /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
   listen(shared?: SharedSocket): number {
     const port = this.#listener.listen(shared);
-    if (shared) this.#listener.setFree(this.#admission.free, false);
+    this.#listener.setFree(this.#admission.free, false);
     return port;
   }
 

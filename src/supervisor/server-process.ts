@@ -35,7 +35,6 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     },
   });
   const server = new TokioServer(mine, engine, log, {
-    siblings: true, // a replacement may run beside this process, whatever PROCESSES says
     onStuck: (requestId) => {
       log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
       send({ type: 'replace-me', reason: 'stuck script' });
