@@ -163,8 +163,9 @@ static int BoundPort(int fd) {
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  return ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  int port = 0;
+  Format(bound, &port);
+  return port;
 }
 
 // listenSocket(host, port) -> { fd, port }: a listening socket that server processes can share
@@ -257,7 +258,7 @@ Napi::Value Gate::Share(const Napi::CallbackInfo& info) {
 
 // setFree(n, admitted): this process has n PHP threads free, after an admission or a release
 Napi::Value Gate::SetFree(const Napi::CallbackInfo& info) {
-  if (!stop_accepting_) siblings_.SetFree(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean());
+  siblings_.SetFree(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean());  // ignored once it left
   return info.Env().Undefined();
 }
 
