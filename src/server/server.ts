@@ -26,7 +26,10 @@ const STUCK_GRACE_MS = 10_000;
 const DRAIN_QUIET_MS = 1_000;
 
 export interface ServerOptions {
-  /** a script is stuck where PHP cannot stop it: its thread stays taken until the process ends */
+  /**
+   * A script is stuck where PHP cannot stop it: its thread stays taken until the process ends.
+   * Given, the caller replaces this process; once every thread is stuck it stops accepting.
+   */
   onStuck?: (requestId: string) => void;
 }
 
@@ -50,6 +53,7 @@ export class TokioServer {
   readonly #running = new Set<number>();
   readonly #options: ServerOptions;
   #draining = false;
+  #stuck = 0; // threads held by scripts stuck in C: freed only when the process is replaced
   #lastRequestAt = 0;
   #idleWaiters: (() => void)[] = [];
 
@@ -157,7 +161,7 @@ export class TokioServer {
     const engine = this.#engine;
     if (!engine) return ex.send(200, '', STUB_HEADERS, STUB_BODY);
     const admit = (content: RequestBody | undefined) => {
-      if (!this.#admission.tryAdmit()) {
+      if (this.#stuck >= this.#config.workers || !this.#admission.tryAdmit()) {
         discardBody(content);
         return sendError(ex, 503, ['Retry-After', '1']);
       }
@@ -165,6 +169,18 @@ export class TokioServer {
     };
     if (body.contentLength > 0 || body.chunked) readBody(ex, body, this.#config, admit);
     else admit(undefined);
+  }
+
+  #stuckScript(requestId: string): void {
+    if (!this.#options.onStuck) return;
+    this.#stuck++;
+    // With every thread held, new connections wait in the shared socket's backlog for the
+    // replacement, and requests on open connections are refused with Connection: close.
+    if (this.#stuck >= this.#config.workers) {
+      this.#draining = true;
+      this.#listener.stopAccepting();
+    }
+    this.#options.onStuck(requestId);
   }
 
   #runPhp(engine: Engine, ex: Exchange, head: RequestHead, route: { scriptFilename: string; scriptName: string; pathInfo: string },
@@ -203,7 +219,7 @@ export class TokioServer {
       engine.abort(request.id!, 'kill');
       this.#log.warn({ requestId: trace.requestId, uri: request.uri }, why);
       setTimeout(() => {
-        if (engine.runningFor(request.id!) >= 0) this.#options.onStuck?.(trace.requestId);
+        if (engine.runningFor(request.id!) >= 0) this.#stuckScript(trace.requestId);
       }, STUCK_GRACE_MS).unref();
       if (streaming) ex.endStream();
       else sendError(ex, 504, traced);

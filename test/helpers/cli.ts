@@ -1,6 +1,7 @@
 // The tokio-php command as a real process (the supervisor and its server processes).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { after } from 'node:test';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/package.js';
 
@@ -15,11 +16,20 @@ export interface RunningCli {
   waitFor(pattern: RegExp, count?: number, timeoutMs?: number): Promise<void>;
 }
 
+// A test that fails before it stops its server must not leave it running: the test file would
+// never end (CI's time limit is what would stop it).
+const live = new Set<ChildProcess>();
+after(() => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** Starts the CLI on a free loopback port; resolves once it logs where it listens (in `logFile` if given). */
 export async function startCli(args: string[], env: Record<string, string> = {}, logFile?: string): Promise<RunningCli> {
   const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...args], {
     env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   let printed = '';
   const output = () => printed + (logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const watchers = new Set<() => void>();
