@@ -485,8 +485,12 @@ void Engine::DeliverStream(Napi::Env env, Event* e) {
   }
 }
 
+static double Milliseconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
 // onDone(id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker,
-//        peakMemory, outputFailed): positional, so no result object is built here.
+//        peakMemory, outputFailed, queueMs, execMs): positional, so no result object is built here.
 void Engine::Complete(Napi::Env env, Job* job) {
   std::unique_ptr<Job> owned(job);
   OutputBlock body = job->output.take();
@@ -494,6 +498,7 @@ void Engine::Complete(Napi::Env env, Job* job) {
   int status = output_failed ? 500 : job->status;
   const char* aborted = job->result.aborted == TOKIO_ABORT_KILL ? "kill"
                         : job->result.aborted == TOKIO_ABORT_DISCONNECT ? "disconnect" : nullptr;
+  bool ran = job->worker >= 0;  // a request aborted while queued never ran
   napi_value args[] = {
       Napi::Number::New(env, job->id),
       Napi::Number::New(env, status),
@@ -507,6 +512,8 @@ void Engine::Complete(Napi::Env env, Job* job) {
       Napi::Number::New(env, job->worker),
       Napi::Number::New(env, static_cast<double>(job->result.peak_memory)),
       Napi::Boolean::New(env, output_failed),
+      Napi::Number::New(env, Milliseconds((ran ? job->started : std::chrono::steady_clock::now()) - job->submitted)),
+      Napi::Number::New(env, ran ? Milliseconds(job->ended - job->started) : 0),
   };
   if (job->streaming) streams_.erase(job->id);
   if (!job->body_ref.IsEmpty()) job->body_ref.Reset();

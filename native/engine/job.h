@@ -77,7 +77,9 @@ struct Job {
   bool headers_sent = false;           // worker
   bool streamed_headers = false;       // worker: on_headers was called, the body goes by chunks
   OutputBuffer output;                 // worker
-  std::chrono::steady_clock::time_point started;  // pool: when a worker took it
+  std::chrono::steady_clock::time_point submitted;  // pool: when it was queued
+  std::chrono::steady_clock::time_point started;    // pool: when a worker took it (unset if it never ran)
+  std::chrono::steady_clock::time_point ended;      // pool: when the script ended
 };
 
 }  // namespace tokio

@@ -154,6 +154,7 @@ void WorkerPool::RunWorker(Worker* w) {
     Job* job = NextJob(w);
     if (!job) break;
     tokio_execute(&w->php, &job->request, job, &job->result);
+    job->ended = std::chrono::steady_clock::now();
     bool recycle;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -203,6 +204,7 @@ int64_t WorkerPool::RunningFor(uint32_t id) {
 }
 
 void WorkerPool::Submit(Job* job) {
+  job->submitted = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.push_back(job);

@@ -47,6 +47,12 @@ export interface Config {
   heartbeatMax: number;
   /** the Server header of responses whose script sends none; '' = none */
   serverHeader: string;
+  /** /health, /ready, /metrics and /status, served by the supervisor; null = off */
+  internal: { host: string; port: number } | null;
+  /** one JSON line per request */
+  accessLog: boolean;
+  /** ms; 0 = off: the longest a PHP request may wait for a worker before 503 */
+  queueTimeout: number;
 }
 
 export class ConfigError extends Error {}
@@ -81,6 +87,9 @@ const SETTINGS = {
   heartbeat: { env: 'REQUEST_HEARTBEAT_MAX', flag: '--heartbeat-max', accepts: 'a duration like 30s or 5m', help: 'most time one tokio_request_heartbeat() may grant (default 5m)' },
   executionClock: { env: 'EXECUTION_TIME_CLOCK', flag: '--execution-time-clock', accepts: 'cpu or wall', help: 'what max_execution_time counts: cpu (default, as php-fpm) or wall' },
   serverHeader: { env: 'SERVER_HEADER', flag: '--server-header', accepts: 'printable ASCII text, or empty for no header', help: 'Server header, unless the script sends its own (default tokio-php; empty: none)' },
+  internal: { env: 'INTERNAL_ADDR', flag: '--internal', accepts: 'HOST:PORT, e.g. 0.0.0.0:9090, or off', help: '/health, /ready, /metrics (Prometheus) and /status, never on the public port (default 0.0.0.0:9090)' },
+  accessLog: { env: 'ACCESS_LOG', flag: '--access-log', accepts: 'on or off', help: 'one JSON log line per request (default off)' },
+  queueTimeout: { env: 'QUEUE_TIMEOUT', flag: '--queue-timeout', accepts: 'a duration like 5s or 500ms, or off', help: 'longest a PHP request may wait for a worker before 503 (default off)' },
   symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
 } satisfies Record<string, Setting>;
 
@@ -106,6 +115,13 @@ export function parseSize(text: string): number | undefined {
 /** A duration, or 0 for "off". */
 function parseTimeout(s: Setting, text: string): number {
   return /^(off|0)$/i.test(text.trim()) ? 0 : parseDuration(text) ?? fail(s, text);
+}
+
+function onOff(s: Setting, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'on' || v === '1' || v === 'true') return true;
+  if (v === 'off' || v === '0' || v === 'false') return false;
+  return fail(s, value);
 }
 
 function parseInteger(s: Setting, value: string, min: number, max: number): number {
@@ -192,6 +208,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const heartbeatMax = parseDuration(raw.heartbeat ?? '5m') ?? fail(S.heartbeat, raw.heartbeat ?? '');
   const serverHeader = (raw.serverHeader ?? 'tokio-php').trim();
   if (!/^[\x20-\x7e]*$/.test(serverHeader)) fail(S.serverHeader, serverHeader);
+  const internalText = (raw.internal ?? '0.0.0.0:9090').trim();
+  const internal = /^off$/i.test(internalText) ? null : parseListen(S.internal, internalText);
+  const accessLog = onOff(S.accessLog, raw.accessLog ?? 'off');
+  const queueTimeout = parseTimeout(S.queueTimeout, raw.queueTimeout ?? 'off');
 
   return {
     listenHost: host,
@@ -218,5 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     sseTimeout,
     heartbeatMax,
     serverHeader,
+    internal,
+    accessLog,
+    queueTimeout,
   };
 }

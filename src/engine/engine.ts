@@ -119,8 +119,13 @@ export interface PhpResponse {
   /** the script called tokio_finish_request(): with streaming hooks onFinish had the response;
    * without them, `body` holds it (what came later was dropped) */
   finished: boolean;
+  /** -1 if it never ran (aborted while queued) */
   worker: number;
   peakMemory: number;
+  /** time spent waiting for a worker thread, ms */
+  queueMs: number;
+  /** time the script ran, ms (0 if it never ran) */
+  execMs: number;
 }
 
 export interface WorkerStats {
@@ -194,12 +199,12 @@ export class Engine {
       executionTimeClock: options.executionTimeClock ?? 'cpu',
       env,
       onLog: (level, message, requestId) => logger({ level, message, requestId }),
-      onDone: (id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, outputFailed) => {
+      onDone: (id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, outputFailed, queueMs, execMs) => {
         const p = pending.get(id);
         if (!p) return;
         pending.delete(id);
         if (outputFailed) logger({ level: 3, message: 'the response could not be captured (memory or memfd): answered 500', requestId: undefined });
-        p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory });
+        p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, queueMs, execMs });
       },
       onStream: (id, kind, a, b, c, d) => {
         const h = pending.get(id)?.hooks;

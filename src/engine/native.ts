@@ -39,7 +39,7 @@ export interface NativeEngineOptions {
 export type NativeDone = (
   id: number, status: number, reason: string, headers: string[], body: Buffer, exitStatus: number,
   aborted: 'kill' | 'disconnect' | null, streamed: boolean, finished: boolean, worker: number,
-  peakMemory: number, outputFailed: boolean,
+  peakMemory: number, outputFailed: boolean, queueMs: number, execMs: number,
 ) => void;
 
 /** execute()'s flags */

@@ -2,6 +2,7 @@
 // HTTP/1.1, Node's http for what uWS refuses (HTTP/1.0, malformed or pipelined requests).
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { RequestContext } from '../middleware/chain.js';
 
 export interface RequestHead {
   method: string;
@@ -20,6 +21,8 @@ export interface RequestHead {
 
 export interface Exchange {
   readonly method: string;
+  /** what the middleware chain knows of the request; absent when no middleware runs */
+  readonly context?: RequestContext;
   /** the client went away: nothing more can be sent */
   aborted: boolean;
   /** a response has been (or is being) sent */

@@ -5,6 +5,11 @@ export class Admission {
   readonly #capacity: number;
   readonly #onFree: (free: number, admitted: boolean) => void;
   #inFlight = 0;
+  /** the most requests running at once, and waiting at once, since the start */
+  maxActive = 0;
+  maxWaiting = 0;
+  /** requests that arrived with every worker busy */
+  saturated = 0;
 
   /** `onFree`: told how many workers are free after each admission and release */
   constructor(workers: number, capacity: number, onFree: (free: number, admitted: boolean) => void) {
@@ -21,6 +26,11 @@ export class Admission {
   tryAdmit(): boolean {
     if (this.#inFlight >= this.#workers + this.#capacity) return false;
     this.#inFlight++;
+    if (this.#inFlight > this.#workers) {
+      this.saturated++;
+      this.maxWaiting = Math.max(this.maxWaiting, this.#inFlight - this.#workers);
+    }
+    this.maxActive = Math.max(this.maxActive, Math.min(this.#inFlight, this.#workers));
     this.#onFree(this.free, true);
     return true;
   }
@@ -32,6 +42,10 @@ export class Admission {
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  get capacity(): number {
+    return this.#capacity;
   }
 
   get waiting(): number {

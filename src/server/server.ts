@@ -1,6 +1,7 @@
 // The HTTP server: every request walks the path in DESIGN.md —
-// protocol checks → router → static file | request body → admission (503) → PHP engine → response —
-// whichever transport brought it (uWebSockets.js, or Node's http for what uWS refuses).
+// protocol checks → middleware (request side) → router → static file | request body → admission
+// (503) → PHP engine → middleware (response side) → response — whichever transport brought it
+// (uWebSockets.js, or Node's http for what uWS refuses).
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { discardBody, framing, readBody, type RequestBody } from '../body/request-body.js';
@@ -8,6 +9,10 @@ import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
 import { Listener, type SharedSocket } from '../http/listener.js';
 import { refusal } from '../http/refusal.js';
+import { accessLog } from '../middleware/access-log.js';
+import { Chain, type Middleware } from '../middleware/chain.js';
+import { metrics } from '../middleware/metrics.js';
+import { Recorder } from '../metrics/recorder.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
 import { Admission } from '../queue/admission.js';
@@ -25,12 +30,30 @@ const STUCK_GRACE_MS = 10_000;
 // client gets its next answer with Connection: close, instead of a reset as it reuses the connection.
 const DRAIN_QUIET_MS = 1_000;
 
+export interface ProcessStatus {
+  /** requests received */
+  accepted: number;
+  /** PHP requests running, and waiting for a worker */
+  active: number;
+  waiting: number;
+  /** how many may wait */
+  capacity: number;
+  maxActive: number;
+  maxWaiting: number;
+  /** requests that arrived with every worker busy */
+  saturated: number;
+  workers: number;
+  draining: boolean;
+}
+
 export interface ServerOptions {
   /**
    * A script is stuck where PHP cannot stop it: its thread stays taken until the process ends.
    * Given, the caller replaces this process; once every thread is stuck it stops accepting.
    */
   onStuck?: (requestId: string) => void;
+  /** the library user's own middleware, beside the built-in ones the configuration enables */
+  middleware?: Middleware[];
 }
 
 // USE_STUB=1: what every PHP route answers, to measure the HTTP layer alone
@@ -52,9 +75,13 @@ export class TokioServer {
   readonly #listener: Listener;
   readonly #running = new Set<number>();
   readonly #options: ServerOptions;
+  readonly #chain: Chain;
+  /** what /metrics reports for this process */
+  readonly metrics = new Recorder();
   #draining = false;
   #stuck = 0; // threads held by scripts stuck in C: freed only when the process is replaced
   #lastRequestAt = 0;
+  #accepted = 0;
   #idleWaiters: (() => void)[] = [];
 
   constructor(config: Config, engine: Engine | null, log: Logger, options: ServerOptions = {}) {
@@ -63,10 +90,16 @@ export class TokioServer {
     this.#engine = engine;
     this.#log = log;
     this.#router = new Router(config);
+    this.#chain = new Chain([
+      ...config.internal ? [metrics(this.metrics)] : [],
+      ...config.accessLog ? [accessLog(log)] : [],
+      ...options.middleware ?? [],
+    ]);
     // with other processes on the socket, new connections go to the least loaded (native/gate/siblings.cc)
     this.#admission = new Admission(config.workers, config.queueCapacity,
       (free, admitted) => this.#listener.setFree(free, admitted));
-    this.#listener = new Listener(config, log, (head, ex) => {
+    this.#listener = new Listener(config, log, (head, raw) => {
+      const ex = this.#chain.wrap(raw, head);
       try {
         this.#handle(head, ex);
       } catch (err) {
@@ -79,6 +112,16 @@ export class TokioServer {
 
   get port(): number {
     return this.#listener.port;
+  }
+
+  /** php-fpm's status figures for this process: see src/internal-port/status.ts */
+  status(): ProcessStatus {
+    const a = this.#admission;
+    return {
+      accepted: this.#accepted, active: a.inFlight - a.waiting, waiting: a.waiting, capacity: a.capacity,
+      maxActive: a.maxActive, maxWaiting: a.maxWaiting, saturated: a.saturated, workers: this.#config.workers,
+      draining: this.#draining,
+    };
   }
 
   /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
@@ -131,6 +174,7 @@ export class TokioServer {
 
   #handle(head: RequestHead, ex: Exchange): void {
     this.#lastRequestAt = Date.now();
+    this.#accepted++;
     ex.closeAfter = this.#draining; // served, and the client moves to a process that stays
     const refused = refusal(head);
     if (refused) return sendError(ex, refused, [], true);
@@ -140,6 +184,7 @@ export class TokioServer {
       const drop = lingeringRefusal(ex, 413);
       return ex.readBody((chunk, last) => drop(chunk.length, last));
     }
+    if (this.#chain.answeredEarly(ex)) return;
 
     const route = this.#router.resolve(head.url, head.query);
     switch (route.kind) {
@@ -151,6 +196,7 @@ export class TokioServer {
       case 'static':
         // nginx's static module answers only GET and HEAD
         if (head.method !== 'GET' && head.method !== 'HEAD') return sendError(ex, 405, ['Allow', 'GET, HEAD']);
+        if (ex.context) ex.context.upstream = 'static';
         return serveStatic(ex, route.file, route.stat, {
           ifNoneMatch: headerValue(head.headers, 'if-none-match'),
           ifModifiedSince: headerValue(head.headers, 'if-modified-since'),
@@ -159,10 +205,12 @@ export class TokioServer {
         });
     }
     const engine = this.#engine;
+    if (ex.context) ex.context.upstream = 'php';
     if (!engine) return ex.send(200, '', STUB_HEADERS, STUB_BODY);
     const admit = (content: RequestBody | undefined) => {
       if (this.#stuck >= this.#config.workers || !this.#admission.tryAdmit()) {
         discardBody(content);
+        this.metrics.rejected.queue_full++;
         return sendError(ex, 503, ['Retry-After', '1']);
       }
       this.#runPhp(engine, ex, head, route, content, Date.now());
@@ -212,11 +260,19 @@ export class TokioServer {
       heartbeatMaxMs: config.requestTimeout > 0 ? config.heartbeatMax : 0,
       eventStream: header('accept').includes('text/event-stream'),
     };
+    const ctx = ex.context;
+    if (ctx) {
+      ctx.requestId = trace.requestId;
+      ctx.traceId = trace.traceId;
+    }
     let streaming = false; // status and headers went out; the body follows in parts
+    let eventStream = false;
+    let waitedTooLong = false;
     let unacked = 0;
     let deadline: NodeJS.Timeout | undefined;
     const stop = (why: string) => {
       engine.abort(request.id!, 'kill');
+      this.metrics.timeouts++;
       this.#log.warn({ requestId: trace.requestId, uri: request.uri }, why);
       setTimeout(() => {
         if (engine.runningFor(request.id!) >= 0) this.#stuckScript(trace.requestId);
@@ -228,14 +284,27 @@ export class TokioServer {
       clearTimeout(deadline);
       deadline = ms > 0 ? setTimeout(expire, ms) : undefined;
     };
-    // REQUEST_TIMEOUT counts execution, as php-fpm's request_terminate_timeout: time spent
-    // waiting for a worker is given back when the timer fires
-    const executionDeadline = (ms: number) => armDeadline(ms, () => {
+    // One timer for both limits. QUEUE_TIMEOUT counts the wait for a worker (FrankenPHP's
+    // max_wait_time); REQUEST_TIMEOUT counts execution, as php-fpm's request_terminate_timeout:
+    // time spent waiting is given back when the timer fires.
+    const { queueTimeout, requestTimeout } = config;
+    const checkDeadlines = () => {
       const ran = engine.runningFor(request.id!);
-      if (ran >= config.requestTimeout) stop('request timed out: script stopped');
-      else executionDeadline(config.requestTimeout - Math.max(ran, 0));
-    });
-    executionDeadline(config.requestTimeout);
+      if (ran < 0) {
+        const waited = Date.now() - arrived;
+        if (queueTimeout > 0 && waited >= queueTimeout) {
+          waitedTooLong = true;
+          engine.abort(request.id!, 'kill'); // dequeued: answered 503 below
+          return;
+        }
+        armDeadline(Math.min(queueTimeout > 0 ? queueTimeout - waited : Infinity, requestTimeout || Infinity), checkDeadlines);
+      } else if (requestTimeout > 0) {
+        if (ran >= requestTimeout) stop('request timed out: script stopped');
+        else armDeadline(requestTimeout - ran, checkDeadlines);
+      }
+    };
+    const first = Math.min(queueTimeout || Infinity, requestTimeout || Infinity);
+    if (first !== Infinity) armDeadline(first, checkDeadlines);
     const write = (chunk: Buffer) => {
       if (ex.write(chunk)) return engine.ack(request.id!, chunk.length);
       // the socket is full: the PHP thread may go on until its window is used up
@@ -250,7 +319,11 @@ export class TokioServer {
         if (ex.responded) return;
         streaming = true;
         const extra = sse ? ['Cache-Control', 'no-cache', 'X-Accel-Buffering', 'no'] : [];
-        if (sse) armDeadline(config.sseTimeout, () => stop('event stream reached SSE_TIMEOUT: script stopped'));
+        if (sse) {
+          eventStream = true;
+          this.metrics.sseStreams++;
+          armDeadline(config.sseTimeout, () => stop('event stream reached SSE_TIMEOUT: script stopped'));
+        }
         ex.startStream(status, reason, addTraceHeaders([...withoutNames(headers, extra), ...extra], traced));
       },
       onChunk: (chunk: Buffer) => {
@@ -267,10 +340,18 @@ export class TokioServer {
       clearTimeout(deadline);
       this.#running.delete(request.id!);
       this.#release();
+      if (eventStream) this.metrics.sseStreams--;
     };
     engine.execute(request, hooks).then(
       (r: PhpResponse) => {
         done();
+        if (ctx) {
+          ctx.worker = r.worker;
+          ctx.queueMs = r.queueMs;
+          ctx.execMs = r.execMs;
+        }
+        if (waitedTooLong) this.metrics.rejected.wait_timeout++;
+        else if (r.worker < 0 && r.aborted === 'disconnect') this.metrics.rejected.client_gone++;
         try {
           if (r.finished) return;
           // stopped by a timeout or shutdown: what it wrote is incomplete

@@ -1,13 +1,27 @@
-// What a server process tells the supervisor, over Node's cluster IPC channel.
+// What the supervisor and its server processes tell each other, over Node's cluster IPC channel.
+import type { Worker } from 'node:cluster';
+import type { ProcessReport } from '../metrics/process-metrics.js';
+
 export type ProcessMessage =
   | { type: 'ready'; port: number; php?: string; zts?: boolean; opcache?: boolean }
-  | { type: 'replace-me'; reason: string };
+  | { type: 'replace-me'; reason: string }
+  /** an answer to `collect`; id -1: the last one, as the process exits */
+  | { type: 'report'; id: number; report: ProcessReport };
 
-/** To the supervisor, when there is one (a server run in-process has no channel). */
-export function send(message: ProcessMessage): void {
-  process.send?.({ tokio: message });
+export type SupervisorMessage = { type: 'collect'; id: number };
+
+/** To the supervisor, when there is one (a server run in-process has no channel); resolves once sent. */
+export function send(message: ProcessMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send({ tokio: message }, undefined, {}, () => resolve());
+  });
 }
 
-export function received(raw: unknown): ProcessMessage | undefined {
-  return typeof raw === 'object' && raw !== null && 'tokio' in raw ? (raw as { tokio: ProcessMessage }).tokio : undefined;
+export function tell(worker: Worker, message: SupervisorMessage): void {
+  if (worker.isConnected()) worker.send({ tokio: message });
+}
+
+export function received<T extends ProcessMessage | SupervisorMessage>(raw: unknown): T | undefined {
+  return typeof raw === 'object' && raw !== null && 'tokio' in raw ? (raw as { tokio: T }).tokio : undefined;
 }

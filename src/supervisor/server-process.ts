@@ -5,8 +5,9 @@ import type { Config } from '../config/config.js';
 import { Engine } from '../engine/engine.js';
 import { flushLog, reopenLog, type Logger } from '../log.js';
 import type { SharedSocket } from '../http/listener.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { TokioServer } from '../server/server.js';
-import { send } from './messages.js';
+import { received, send, type SupervisorMessage } from './messages.js';
 
 /** `total` shared out among `parts`: the first ones get one more when it does not divide. */
 export function share(total: number, parts: number, index: number): number {
@@ -37,12 +38,19 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   const server = new TokioServer(mine, engine, log, {
     onStuck: (requestId) => {
       log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
-      send({ type: 'replace-me', reason: 'stuck script' });
+      void send({ type: 'replace-me', reason: 'stuck script' });
     },
   });
   const port = server.listen(shared);
   if (engine && !engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
-  send({ type: 'ready', port, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
+  const metrics = config.internal ? new ProcessMetrics(index, server, engine) : null;
+  if (metrics) {
+    process.on('message', (raw) => {
+      const m = received<SupervisorMessage>(raw);
+      if (m?.type === 'collect') void metrics.report().then((report) => send({ type: 'report', id: m.id, report }));
+    });
+  }
+  void send({ type: 'ready', port, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
 
   let stopping = false;
   process.on('SIGTERM', () => {
@@ -52,6 +60,8 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
       log.info({ drainTimeoutMs: config.drainTimeout }, 'shutting down: draining requests in flight');
       const drained = await server.close(config.drainTimeout);
       if (!drained) log.warn('drain timeout: stopping with requests still in flight');
+      // the last figures: what this process counted stays in the supervisor's sums
+      if (metrics) await send({ type: 'report', id: -1, report: await metrics.report() });
       const stopped = engine && await Promise.race([
         engine.shutdown().then(() => true),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), SHUTDOWN_WAIT_MS).unref()),

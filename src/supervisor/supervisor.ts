@@ -3,12 +3,17 @@
 // One socket for all means a process that stops or crashes loses no queued connection: the
 // others accept it. A process that dies is replaced at once, with a backoff when it keeps dying.
 // SIGHUP and SIGUSR2 replace the processes one by one, each new one ready before an old one
-// drains; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file.
+// drains; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file. It also serves the
+// internal port (src/internal-port/), where one scrape sees every process.
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import type { Config } from '../config/config.js';
 import { nativeAddon } from '../engine/native.js';
+import { InternalServer, type InternalSource } from '../internal-port/internal-server.js';
+import { ProcessReports } from '../internal-port/reports.js';
 import { flushLog, reopenLog, type Logger } from '../log.js';
+import { counter, gauge } from '../metrics/recorder.js';
+import { VERSION } from '../package.js';
 import { received, type ProcessMessage } from './messages.js';
 
 /** In every server process: the listening socket and the sibling board (after stdin, stdout, stderr, IPC). */
@@ -21,7 +26,8 @@ const BACKOFF_MAX_MS = 10_000;
 // What a process may take beyond DRAIN_TIMEOUT to exit before it is killed.
 const EXIT_GRACE_MS = 10_000;
 
-type Ready = Extract<ProcessMessage, { type: 'ready' }>;
+type Ready = Extract<ProcessMessage, { type: 'ready' }> & { internalPort?: number };
+type Replacement = 'crash' | 'stuck' | 'reload';
 
 interface Slot {
   index: number;
@@ -41,6 +47,10 @@ export class Supervisor {
   #boardFd = -1;
   #stopping = false;
   #reloading = false;
+  readonly #reports = new ProcessReports();
+  readonly #replaced: Record<Replacement, number> = { crash: 0, stuck: 0, reload: 0 };
+  readonly #startedAt = Date.now();
+  #php = '';
 
   constructor(config: Config, log: Logger) {
     this.#config = config;
@@ -54,6 +64,9 @@ export class Supervisor {
     const socket = Gate.listenSocket(listenHost, listenPort);
     this.#boardFd = Gate.siblingBoard();
     cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd] });
+    const internal = this.#config.internal;
+    // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
+    const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log).listen(internal.host, internal.port) : undefined;
     for (let i = 0; i < this.#config.processes; i++) {
       this.#slots.push({ index: i, current: null, starting: null, startedAt: 0, crashes: 0 });
     }
@@ -67,7 +80,27 @@ export class Supervisor {
       reopenLog();
       for (const w of this.#workers()) w.process.kill('SIGUSR1');
     });
-    return ready[0]!;
+    return { ...ready[0]!, internalPort };
+  }
+
+  #internalSource(): InternalSource {
+    return {
+      health: () => ({
+        uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000), version: VERSION, php: this.#php,
+        processes: this.#slots.filter((s) => s.current).length, workers: this.#config.workers,
+      }),
+      ready: () => !this.#stopping && this.#slots.some((s) => s.current),
+      collect: async () => {
+        const serving = [...this.#slots.flatMap((s) => (s.current ? [s.current] : [])), ...this.#retiring];
+        const { reports, retired } = await this.#reports.collect(serving);
+        const own = [
+          gauge('processes', 'Server processes serving.', [{ value: this.#slots.filter((s) => s.current).length, labels: {} }]),
+          counter('process_replacements_total', 'Server processes replaced: after a crash, a stuck script, or a reload (SIGHUP/SIGUSR2).',
+            (Object.keys(this.#replaced) as Replacement[]).map((reason) => ({ value: this.#replaced[reason], labels: { reason } }))),
+        ];
+        return { reports, retired, own };
+      },
+    };
   }
 
   /** Starts a process for `slot`; resolves with its ready message, or null if it died first. */
@@ -82,7 +115,10 @@ export class Supervisor {
     return new Promise((resolve) => {
       worker.on('message', (raw) => {
         const message = received(raw);
-        if (message?.type === 'ready') {
+        if (message?.type === 'report') {
+          this.#reports.received(worker, message.id, message.report);
+        } else if (message?.type === 'ready') {
+          this.#php ||= message.php ?? '';
           this.#log.info({ process: slot.index, pid: worker.process.pid }, 'server process ready');
           if (slot.starting === worker) {
             const previous = slot.current;
@@ -93,12 +129,14 @@ export class Supervisor {
           resolve(message);
         } else if (message?.type === 'replace-me' && slot.current === worker && !slot.starting && !this.#stopping) {
           this.#log.warn({ process: slot.index, pid: worker.process.pid, reason: message.reason }, 'replacing a server process');
+          this.#replaced.stuck++;
           void this.#spawn(slot);
         }
       });
       worker.on('exit', (code, signal) => {
         nativeAddon().Gate.markGone(this.#boardFd, place);
         this.#boardSlots.delete(worker);
+        this.#reports.gone(worker);
         resolve(null);
         this.#exited(slot, worker, code, signal);
       });
@@ -111,6 +149,7 @@ export class Supervisor {
     if (!wasServing && slot.starting !== worker) return;
     if (wasServing) slot.current = null;
     else slot.starting = null;
+    this.#replaced.crash++;
     slot.crashes = Date.now() - slot.startedAt < STABLE_MS ? slot.crashes + 1 : 1;
     const delay = slot.crashes > 1 ? Math.min(100 * 2 ** (slot.crashes - 2), BACKOFF_MAX_MS) : 0;
     this.#log.error({ process: slot.index, pid: worker.process.pid, signal, code, restartInMs: delay },
@@ -143,6 +182,7 @@ export class Supervisor {
     try {
       for (const slot of this.#slots) {
         if (this.#stopping) return;
+        this.#replaced.reload++;
         if (slot.starting || !(await this.#spawn(slot))) {
           this.#log.error({ process: slot.index }, 'reload stopped: the new process did not start (the old one goes on)');
           return;
@@ -180,6 +220,7 @@ export function servingSummary(config: Config, ready: Ready): Record<string, unk
   const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
   return {
     listen: `${config.tlsCert ? 'https' : 'http'}://${host}:${ready.port}`,
+    internal: config.internal ? `http://${config.internal.host.includes(':') ? `[${config.internal.host}]` : config.internal.host}:${ready.internalPort}` : 'off',
     documentRoot: config.documentRoot, indexFile: config.indexFile || undefined,
     processes: config.processes, workers: config.workers, executor: config.executor,
     php: ready.php, zts: ready.zts, opcache: ready.opcache, pid: process.pid, cpus: os.availableParallelism(),

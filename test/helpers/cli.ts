@@ -10,6 +10,8 @@ export const CLI = path.join(PACKAGE_ROOT, 'dist/src/cli.js');
 export interface RunningCli {
   child: ChildProcess;
   port: number;
+  /** the internal port (/health, /metrics, ...); 0 when off */
+  internalPort: number;
   exited: Promise<number | null>;
   output(): string;
   /** resolves once the output matches `pattern` `count` times in all */
@@ -25,7 +27,9 @@ after(() => {
 
 /** Starts the CLI on a free loopback port; resolves once it logs where it listens (in `logFile` if given). */
 export async function startCli(args: string[], env: Record<string, string> = {}, logFile?: string): Promise<RunningCli> {
-  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...args], {
+  // a port of its own for the internal server too, unless the test chooses
+  const internal = args.includes('--internal') || env.INTERNAL_ADDR ? [] : ['--internal', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...internal, ...args], {
     env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
@@ -62,5 +66,6 @@ export async function startCli(args: string[], env: Record<string, string> = {},
   const serving = waitFor(/"listen":"http:\/\/127\.0\.0\.1:\d+"/);
   await Promise.race([serving, exited.then((code) => { throw new Error(`exited ${code}: ${output()}`); })]);
   const port = Number(/"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(output())![1]);
-  return { child, port, exited, output, waitFor };
+  const internalPort = Number(/"internal":"http:\/\/[^"]*:(\d+)"/.exec(output())?.[1] ?? 0);
+  return { child, port, internalPort, exited, output, waitFor };
 }

@@ -1,0 +1,86 @@
+// The internal port (INTERNAL_ADDR, never the public one), served by the supervisor so that one
+// scrape sees every server process: /health (liveness), /ready (readiness), /metrics
+// (Prometheus, counters summed over the processes, gauges labelled by process) and /status
+// (php-fpm's status page).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import client from 'prom-client';
+import type { Logger } from '../log.js';
+import type { ProcessReport } from '../metrics/process-metrics.js';
+import type { MetricFamily } from '../metrics/recorder.js';
+import { fpmStatus, fpmStatusText } from './status.js';
+
+export interface InternalSource {
+  /** liveness facts: version, PHP, processes, workers */
+  health(): Record<string, unknown>;
+  /** PHP is up in at least one process, and the server is not draining */
+  ready(): boolean;
+  /** every live process's report, the counters of processes that are gone, the supervisor's own */
+  collect(): Promise<{ reports: ProcessReport[]; retired: MetricFamily[]; own: MetricFamily[] }>;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json';
+
+export class InternalServer {
+  readonly #server: Server;
+  readonly #startedAt = new Date();
+
+  constructor(readonly source: InternalSource, readonly log: Logger) {
+    this.#server = createServer((req, res) => {
+      this.#route(req, res).catch((err) => {
+        log.error({ err, url: req.url }, 'internal port: answering failed');
+        if (!res.headersSent) reply(res, 500, TEXT, 'internal error\n');
+      });
+    });
+  }
+
+  /** Resolves with the bound port; rejects naming INTERNAL_ADDR when the address cannot be had. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(new Error(`INTERNAL_ADDR ${host}:${port} cannot be listened on (${err.code ?? err.message}): choose another HOST:PORT, or off`));
+      });
+      this.#server.listen(port, host, () => {
+        const address = this.#server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  close(): void {
+    this.#server.close();
+    this.#server.closeAllConnections();
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://internal');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, TEXT, 'only GET and HEAD\n', ['Allow', 'GET, HEAD']);
+    switch (url.pathname) {
+      case '/health':
+        return reply(res, 200, JSON_TYPE, JSON.stringify({ status: 'ok', ...this.source.health() }));
+      case '/ready': {
+        const ready = this.source.ready();
+        return reply(res, ready ? 200 : 503, JSON_TYPE, JSON.stringify({ ready }));
+      }
+      case '/metrics': {
+        const { reports, retired, own } = await this.source.collect();
+        const registry = client.AggregatorRegistry.aggregate([...reports.map((r) => r.families), retired, own] as never);
+        return reply(res, 200, registry.contentType, await registry.metrics());
+      }
+      case '/status': {
+        const { reports } = await this.source.collect();
+        const status = fpmStatus(reports.map((r) => r.status), this.#startedAt);
+        return url.searchParams.has('json')
+          ? reply(res, 200, JSON_TYPE, JSON.stringify(status))
+          : reply(res, 200, TEXT, fpmStatusText(status));
+      }
+      default:
+        return reply(res, 404, TEXT, 'not found: /health, /ready, /metrics, /status\n');
+    }
+  }
+}
+
+function reply(res: ServerResponse, status: number, type: string, body: string, extra: string[] = []): void {
+  res.writeHead(status, ['Content-Type', type, 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store', ...extra]);
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,59 @@
+// What a server process answers when the supervisor collects for a scrape: its counters, gauges
+// of this moment read from the engine (never per request), OPcache's figures and prom-client's
+// default process and Node metrics.
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Engine } from '../engine/engine.js';
+import type { ProcessStatus, TokioServer } from '../server/server.js';
+import { VERSION } from '../package.js';
+import { counter, gauge, type MetricFamily } from './recorder.js';
+import { opcacheFamilies } from './opcache.js';
+
+// prom-client's gauges named like counters, which `promtool check metrics` rejects; the same
+// figures remain by type in nodejs_active_handles, nodejs_active_requests, nodejs_active_resources
+const LINT_FAILURES = new Set(['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']);
+
+export interface ProcessReport {
+  families: MetricFamily[];
+  status: ProcessStatus;
+}
+
+export class ProcessMetrics {
+  readonly #registry = new Registry();
+
+  constructor(readonly index: number, readonly server: TokioServer, readonly engine: Engine | null) {
+    collectDefaultMetrics({ register: this.#registry });
+  }
+
+  async report(): Promise<ProcessReport> {
+    const process = this.index;
+    const status = this.server.status();
+    const recorder = this.server.metrics;
+    const families = [...recorder.families(), ...recorder.gauges(process),
+      gauge('queue_depth', 'PHP requests waiting for a worker thread.', [{ value: status.waiting, labels: { process } }]),
+      gauge('queue_capacity', 'PHP requests that may wait before 503 (QUEUE_CAPACITY).', [{ value: status.capacity, labels: { process } }]),
+      { ...gauge('info', 'tokio-php and PHP versions.', [{ value: 1, labels: { version: VERSION, php: this.engine?.info.phpVersion ?? 'none' } }]), aggregator: 'max' as const },
+    ];
+    if (this.engine) {
+      const workers = this.engine.stats().workers;
+      const busy = workers.filter((w) => w.state === 'busy').length;
+      const idle = workers.filter((w) => w.state === 'idle').length;
+      families.push(
+        // busy counts threads running a script, not requests waiting for one
+        gauge('workers', 'PHP worker threads by state: busy (running a script), idle, other (starting, replaced, broken).', [
+          { value: busy, labels: { process, state: 'busy' } },
+          { value: idle, labels: { process, state: 'idle' } },
+          { value: workers.length - busy - idle, labels: { process, state: 'other' } },
+        ]),
+        counter('worker_requests_total', 'Requests each PHP worker thread has run.',
+          workers.map((w) => ({ value: w.requests, labels: { process, worker: w.id } }))),
+        counter('worker_restarts_total', 'PHP worker threads replaced (MAX_REQUESTS or a broken thread).',
+          [{ value: workers.reduce((n, w) => n + w.threads - 1, 0), labels: { process } }]),
+        gauge('worker_peak_memory_bytes', 'Peak PHP memory of the last request of each worker thread.',
+          workers.map((w) => ({ value: w.peakMemory, labels: { process, worker: w.id } }))),
+        ...await opcacheFamilies(this.engine, process),
+      );
+    }
+    const defaults = (await this.#registry.getMetricsAsJSON() as unknown as MetricFamily[]).filter((f) => !LINT_FAILURES.has(f.name));
+    return { families: [...families, ...defaults], status };
+  }
+}

@@ -1,0 +1,335 @@
+// The middleware chain: every response — static files, PHP (whole or streamed), SSE, the
+// server's own errors — passes through one ChainedExchange, on every transport. Hooks run in
+// priority order, lower first on the request side and last on the response side, as in
+// fastify's lifecycle: onRequest (may answer early), onSend (status, headers, a body filter),
+// onResponse (after the last byte: logs and metrics). With no middleware, requests use the
+// transport's own Exchange and pay nothing.
+import { performance } from 'node:perf_hooks';
+import type { Readable, Transform } from 'node:stream';
+import type { Exchange, RequestHead } from '../http/exchange.js';
+
+/** Who made the response: a static file, PHP, or the server itself (errors, redirects, early answers). */
+export type Upstream = 'static' | 'php' | 'server';
+
+export interface RequestContext {
+  readonly head: RequestHead;
+  /** performance.now() when the request reached the chain */
+  readonly startedAt: number;
+  /** the client: the peer, or the address a trusted proxy forwarded for */
+  clientAddr: string;
+  upstream: Upstream;
+  /** PHP requests: the worker thread (-1 if it never ran), ids, and where the time went */
+  worker: number;
+  requestId: string;
+  traceId: string;
+  queueMs: number;
+  execMs: number;
+  /** a request header's value, '' when absent */
+  header(name: string): string;
+}
+
+/** The response as onSend sees it: change status or headers through it. */
+export interface Reply {
+  status: number;
+  reason: string;
+  /** name, value, ...: read-only; change them with setHeader/removeHeader */
+  readonly headers: readonly string[];
+  /** the body goes out in parts as it is made (PHP's flush(), SSE) */
+  readonly streamed: boolean;
+  /** the body's length; -1 when unknown (streamed) */
+  readonly length: number;
+  /** HEAD, 204, 304: no body goes out */
+  readonly bodyless: boolean;
+  header(name: string): string;
+  setHeader(name: string, value: string): void;
+  removeHeader(name: string): void;
+}
+
+/** What onResponse sees once the response is over. */
+export interface Finished {
+  readonly status: number;
+  /** body bytes handed to the socket */
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** the client left before the end */
+  readonly aborted: boolean;
+}
+
+/** An early answer from onRequest. */
+export interface Answer {
+  status: number;
+  headers?: string[];
+  body?: string | Uint8Array;
+}
+
+export interface Middleware {
+  readonly name: string;
+  /** lower runs first on the request, last on the response (default 100) */
+  readonly priority?: number;
+  /** return an Answer to reply at once: routing and PHP are skipped */
+  onRequest?(ctx: RequestContext): Answer | undefined;
+  /** may change status and headers; may return a Transform the body goes through (compression) */
+  onSend?(ctx: RequestContext, reply: Reply): Transform | undefined;
+  onResponse?(ctx: RequestContext, done: Finished): void;
+}
+
+const NO_HEADERS: readonly string[] = [];
+
+export class Chain {
+  readonly #requestSide: Middleware[];
+  readonly #sendSide: Middleware[];
+  readonly #responseSide: Middleware[];
+
+  constructor(middleware: readonly Middleware[]) {
+    const names = new Set<string>();
+    for (const m of middleware) {
+      if (names.has(m.name)) throw new Error(`two middleware are named ${JSON.stringify(m.name)}`);
+      names.add(m.name);
+    }
+    const ordered = [...middleware].sort((a, b) => (a.priority ?? 100) - (b.priority ?? 100));
+    this.#requestSide = ordered.filter((m) => m.onRequest);
+    this.#sendSide = ordered.filter((m) => m.onSend).reverse();
+    this.#responseSide = ordered.filter((m) => m.onResponse).reverse();
+  }
+
+  get empty(): boolean {
+    return !this.#requestSide.length && !this.#sendSide.length && !this.#responseSide.length;
+  }
+
+  /** The exchange the request goes through: `ex` itself when there is nothing to run. */
+  wrap(ex: Exchange, head: RequestHead): Exchange {
+    return this.empty ? ex : new ChainedExchange(ex, head, this.#sendSide, this.#responseSide);
+  }
+
+  /** Request side; true when a middleware answered. */
+  answeredEarly(ex: Exchange): boolean {
+    const ctx = ex.context;
+    if (!ctx) return false;
+    for (const m of this.#requestSide) {
+      const answer = m.onRequest!(ctx);
+      if (!answer) continue;
+      const body = answer.body ?? '';
+      ex.send(answer.status, '', answer.headers ?? NO_HEADERS, typeof body === 'string' ? Buffer.from(body) : body);
+      return true;
+    }
+    return false;
+  }
+}
+
+function find(headers: readonly string[], name: string): number {
+  const lower = name.toLowerCase();
+  for (let i = 0; i < headers.length; i += 2) if (headers[i].length === lower.length && headers[i].toLowerCase() === lower) return i;
+  return -1;
+}
+
+/** One request through the chain: the context, the reply and the exchange in one object. */
+class ChainedExchange implements Exchange, RequestContext, Reply {
+  readonly startedAt = performance.now();
+  clientAddr: string;
+  upstream: Upstream = 'server';
+  worker = -1;
+  requestId = '';
+  traceId = '';
+  queueMs = 0;
+  execMs = 0;
+  onAbort?: () => void;
+  status = 0;
+  reason = '';
+  headers: readonly string[] = NO_HEADERS;
+  streamed = false;
+  length = -1;
+  bodyless = false;
+  #ownHeaders = false;
+  #bytes = 0;
+  #finished = false;
+  #filter: Transform | undefined;
+  #blocked = false; // the filter's output met a full socket
+  #drainWaiter: (() => void) | undefined;
+
+  constructor(readonly inner: Exchange, readonly head: RequestHead,
+    readonly sendSide: readonly Middleware[], readonly responseSide: readonly Middleware[]) {
+    this.clientAddr = head.remoteAddr;
+    inner.onAbort = () => {
+      this.#filter?.destroy();
+      this.onAbort?.();
+      this.#finish();
+    };
+  }
+
+  get context(): RequestContext { return this; }
+  get method(): string { return this.inner.method; }
+  get aborted(): boolean { return this.inner.aborted; }
+  get responded(): boolean { return this.inner.responded; }
+  get closeAfter(): boolean { return this.inner.closeAfter; }
+  set closeAfter(close: boolean) { this.inner.closeAfter = close; }
+
+  header(name: string): string {
+    const headers = this.head.headers;
+    for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+    return '';
+  }
+
+  // ---- Reply, for onSend ----
+  setHeader(name: string, value: string): void {
+    this.removeHeader(name);
+    this.#own().push(name, value);
+  }
+
+  removeHeader(name: string): void {
+    let i = find(this.headers, name);
+    if (i < 0) return;
+    const own = this.#own();
+    for (; i >= 0; i = find(own, name)) own.splice(i, 2);
+  }
+
+  #own(): string[] {
+    if (!this.#ownHeaders) {
+      this.headers = [...this.headers];
+      this.#ownHeaders = true;
+    }
+    return this.headers as string[];
+  }
+
+  /** Runs onSend; the filter the body goes through, if a middleware gave one. */
+  #reply(status: number, reason: string, headers: readonly string[], length: number, streamed: boolean): Transform | undefined {
+    this.status = status;
+    this.reason = reason;
+    this.headers = headers;
+    this.length = length;
+    this.streamed = streamed;
+    this.bodyless = this.inner.method === 'HEAD' || status === 204 || status === 304;
+    let filter: Transform | undefined;
+    for (const m of this.sendSide) {
+      const f = m.onSend!(this, this);
+      if (f && !this.bodyless) {
+        if (filter) throw new Error(`middleware ${m.name} and another both filter the body`);
+        filter = f;
+      }
+    }
+    return filter;
+  }
+
+  #finish(): void {
+    if (this.#finished || !this.responseSide.length) return;
+    this.#finished = true;
+    const done: Finished = {
+      status: this.inner.aborted && !this.status ? 499 : this.status, // nginx's 499: the client left first
+      bytes: this.#bytes,
+      durationMs: performance.now() - this.startedAt,
+      aborted: this.inner.aborted,
+    };
+    for (const m of this.responseSide) m.onResponse!(this, done);
+  }
+
+  // ---- Exchange ----
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close?: boolean): void {
+    if (this.inner.aborted) return;
+    const filter = this.#reply(status, reason, headers, body.length, false);
+    if (!filter) {
+      this.inner.send(this.status, this.reason, this.headers, body, close);
+      if (!this.bodyless) this.#bytes = body.length;
+      return this.#finish();
+    }
+    this.removeHeader('content-length');
+    const parts: Buffer[] = [];
+    filter.on('data', (part: Buffer) => parts.push(part));
+    filter.on('end', () => {
+      const whole = Buffer.concat(parts);
+      this.inner.send(this.status, this.reason, this.headers, whole, close);
+      this.#bytes = whole.length;
+      this.#finish();
+    });
+    filter.on('error', () => this.#failed());
+    filter.end(body);
+  }
+
+  sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {
+    if (this.inner.aborted) return;
+    this.#reply(status, reason, headers, contentLength ?? -1, false);
+    this.inner.sendHead(this.status, this.reason, this.headers, contentLength);
+    this.#finish();
+  }
+
+  stream(status: number, headers: readonly string[], total: number, source: Readable): void {
+    const filter = this.#reply(status, '', headers, total, false);
+    source.once('close', () => this.#finish());
+    if (!filter) {
+      source.on('data', (chunk: Buffer) => { this.#bytes += chunk.length; });
+      return this.inner.stream(this.status, this.headers, total, source);
+    }
+    this.removeHeader('content-length');
+    this.#startFiltered(filter);
+    source.on('error', () => filter.destroy());
+    source.pipe(filter);
+  }
+
+  startStream(status: number, reason: string, headers: readonly string[]): void {
+    if (this.inner.aborted) return;
+    const filter = this.#reply(status, reason, headers, -1, true);
+    if (filter) this.#startFiltered(filter);
+    else this.inner.startStream(this.status, this.reason, this.headers);
+  }
+
+  #startFiltered(filter: Transform): void {
+    this.#filter = filter;
+    this.inner.startStream(this.status, this.reason, this.headers);
+    filter.on('data', (part: Buffer) => this.#forward(part));
+    filter.on('end', () => {
+      this.inner.endStream();
+      this.#finish();
+    });
+    filter.on('error', () => this.#failed());
+  }
+
+  #forward(part: Uint8Array): void {
+    this.#bytes += part.length;
+    if (this.inner.write(part) || this.#blocked) return;
+    this.#blocked = true;
+    this.#filter?.pause();
+    this.inner.onDrain(() => {
+      this.#blocked = false;
+      this.#filter?.resume();
+      const waiter = this.#drainWaiter;
+      this.#drainWaiter = undefined;
+      waiter?.();
+    });
+  }
+
+  /** A filter that fails cannot send what is left: a 500 if nothing went out, else the stream is cut short. */
+  #failed(): void {
+    if (this.inner.responded) this.inner.endStream();
+    else this.inner.send(500, '', NO_HEADERS, new Uint8Array(0), true);
+    this.#finish();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    const filter = this.#filter;
+    if (!filter) {
+      this.#bytes += chunk.length;
+      return this.inner.write(chunk);
+    }
+    if (this.inner.aborted) return true;
+    filter.write(chunk);
+    (filter as Transform & { flush?: (cb?: () => void) => void }).flush?.(); // a PHP flush() reaches the client now
+    return !this.#blocked;
+  }
+
+  onDrain(callback: () => void): void {
+    if (!this.#filter) return this.inner.onDrain(callback);
+    if (this.#blocked) this.#drainWaiter = callback;
+    else queueMicrotask(callback);
+  }
+
+  endStream(): void {
+    if (this.#filter) {
+      if (!this.#filter.writableEnded) this.#filter.end();
+      return;
+    }
+    this.inner.endStream();
+    this.#finish();
+  }
+
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
+    this.inner.readBody(onChunk);
+  }
+}

@@ -1,0 +1,210 @@
+// The internal port over real sockets against the real command: /metrics scraped during real
+// traffic and checked with Prometheus's own promtool, /health, /ready during a drain, /status.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import { FIXTURES } from './helpers/php.js';
+import { CLI, startCli } from './helpers/cli.js';
+import { get } from './helpers/server.js';
+
+const root = path.join(FIXTURES, 'site');
+
+/** Prometheus's text exposition as name{labels} -> value. */
+function parseExposition(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([^ ]+) (\S+)$/.exec(line);
+    assert.ok(m, `exposition line ${JSON.stringify(line)}`);
+    out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+/** Sum of the samples of `name` whose labels include every one of `labels`. */
+function sum(samples: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const [key, value] of samples) {
+    const m = /^([^{]+)(?:\{(.*)\})?$/.exec(key)!;
+    if (m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += value;
+  }
+  return total;
+}
+
+async function scrape(port: number): Promise<{ text: string; samples: Map<string, number> }> {
+  const r = await get(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(r.status, 200);
+  assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  const text = r.body.toString();
+  return { text, samples: parseExposition(text) };
+}
+
+test('/metrics during real traffic: counts by status class and upstream equal the requests sent, histograms observed, promtool accepts it', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '2', '--processes', '2']);
+  try {
+    const base = `http://127.0.0.1:${cli.port}`;
+    const sent = { php: 0, static: 0, missing: 0 };
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let i = 0; i < 10; i++) {
+        assert.equal((await get(`${base}/info.php`, { agent: false })).status, 200);
+        sent.php++;
+      }
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await get(`${base}/hello.txt`, { agent: false })).status, 200);
+        sent.static++;
+        assert.equal((await get(`${base}/no-such-page`, { agent: false })).status, 404);
+        sent.missing++;
+      }
+    }));
+    const { text, samples } = await scrape(cli.internalPort);
+    // both processes served: every count is a sum over them
+    assert.equal(sum(samples, 'tokio_php_requests_total', { status: '200', upstream: 'php', method: 'GET' }), sent.php);
+    assert.equal(sum(samples, 'tokio_php_requests_total', { status: '200', upstream: 'static' }), sent.static);
+    assert.equal(sum(samples, 'tokio_php_requests_total', { status: '404' }), sent.missing);
+    assert.equal(sum(samples, 'tokio_php_requests_total'), sent.php + sent.static + sent.missing);
+    assert.equal(sum(samples, 'tokio_php_request_duration_seconds_count', { upstream: 'php' }), sent.php);
+    assert.equal(sum(samples, 'tokio_php_request_duration_seconds_bucket', { upstream: 'php', le: '+Inf' }), sent.php);
+    assert.ok(sum(samples, 'tokio_php_request_duration_seconds_sum', { upstream: 'php' }) > 0);
+    assert.equal(sum(samples, 'tokio_php_php_execution_seconds_count'), sent.php);
+    assert.equal(sum(samples, 'tokio_php_queue_wait_seconds_count'), sent.php);
+    assert.equal(sum(samples, 'tokio_php_workers', { state: 'busy' }) + sum(samples, 'tokio_php_workers', { state: 'idle' }), 2);
+    assert.equal(sum(samples, 'tokio_php_queue_capacity'), 200);
+    assert.ok(sum(samples, 'tokio_php_sent_bytes_total') > 0);
+    // what the scrape itself ran (OPcache's status script) aside, the workers ran the PHP requests
+    assert.ok(sum(samples, 'tokio_php_worker_requests_total') >= sent.php);
+    assert.ok(sum(samples, 'tokio_php_opcache_memory_used_bytes') > 0, 'OPcache figures');
+    assert.ok(sum(samples, 'process_resident_memory_bytes') > 0, "prom-client's default metrics");
+    assert.equal(sum(samples, 'tokio_php_processes'), 2);
+
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.equal(promtool.error, undefined, 'promtool is installed (Debian: apt-get install prometheus; npm test does it)');
+    assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
+
+test('a 503 flood moves rejected_total{reason="queue_full"}, a 504 moves timeouts_total; counters survive a reload', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '1', '--queue', '0', '--timeout', '1s']);
+  try {
+    const base = `http://127.0.0.1:${cli.port}`;
+    const slow = get(`${base}/slow.php?ms=800`, { agent: false });
+    await sleep(200);
+    const flood = await Promise.all(Array.from({ length: 5 }, () => get(`${base}/info.php`, { agent: false })));
+    assert.deepEqual(flood.map((r) => r.status), [503, 503, 503, 503, 503]);
+    assert.equal((await slow).status, 200);
+    assert.equal((await get(`${base}/spin.php`, { agent: false })).status, 504);
+    let { samples } = await scrape(cli.internalPort);
+    assert.equal(sum(samples, 'tokio_php_rejected_total', { reason: 'queue_full' }), 5);
+    assert.equal(sum(samples, 'tokio_php_requests_total', { status: '503' }), 5);
+    assert.equal(sum(samples, 'tokio_php_timeouts_total'), 1);
+    assert.equal(sum(samples, 'tokio_php_requests_total', { status: '504' }), 1);
+
+    cli.child.kill('SIGHUP');
+    await cli.waitFor(/"msg":"reloaded"/);
+    await cli.waitFor(/"process":0,"msg":"stopped"/);
+    ({ samples } = await scrape(cli.internalPort));
+    assert.equal(sum(samples, 'tokio_php_rejected_total', { reason: 'queue_full' }), 5, 'the old process counted them');
+    assert.equal(sum(samples, 'tokio_php_timeouts_total'), 1);
+    assert.equal(sum(samples, 'tokio_php_process_replacements_total', { reason: 'reload' }), 1);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
+
+test('QUEUE_TIMEOUT: a request that waited too long for a worker gets 503 and is counted; one whose client left is dropped before it runs', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '1', '--queue-timeout', '300ms']);
+  try {
+    const base = `http://127.0.0.1:${cli.port}`;
+    const slow = get(`${base}/slow.php?ms=1000`, { agent: false });
+    await sleep(100);
+    const t0 = Date.now();
+    const waited = await get(`${base}/info.php`, { agent: false });
+    assert.equal(waited.status, 503);
+    assert.equal(waited.headers['retry-after'], '1');
+    assert.ok(Date.now() - t0 < 900, `answered after ${Date.now() - t0} ms, not when the worker freed`);
+    // a client that gives up while queued: its request never runs
+    const gone = httpAbortAfter(`${base}/info.php`, 100);
+    await gone;
+    assert.equal((await slow).status, 200);
+    await sleep(100);
+    const { samples } = await scrape(cli.internalPort);
+    assert.equal(sum(samples, 'tokio_php_rejected_total', { reason: 'wait_timeout' }), 1);
+    assert.equal(sum(samples, 'tokio_php_rejected_total', { reason: 'client_gone' }), 1);
+    assert.equal(sum(samples, 'tokio_php_php_execution_seconds_count'), 1, 'only the slow script ran');
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
+
+/** A GET whose client closes the connection after `ms`, before any answer. */
+function httpAbortAfter(url: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    import('node:http').then(({ request }) => {
+      const req = request(url, { agent: false });
+      req.on('error', () => resolve());
+      req.end();
+      setTimeout(() => { req.destroy(); resolve(); }, ms);
+    });
+  });
+}
+
+test('/health stays 200 and /ready turns 503 while the server drains; /status is php-fpm\'s page', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '1', '--drain-timeout', '5s']);
+  const internal = `http://127.0.0.1:${cli.internalPort}`;
+  const health = await get(`${internal}/health`);
+  assert.equal(health.status, 200);
+  const h = JSON.parse(health.body.toString());
+  assert.equal(h.status, 'ok');
+  assert.equal(h.workers, 1);
+  assert.match(h.php, /^8\.4\./);
+  assert.equal((await get(`${internal}/ready`)).status, 200);
+
+  const status = await get(`${internal}/status`);
+  assert.equal(status.status, 200);
+  const lines = status.body.toString().split('\n');
+  assert.deepEqual(lines.slice(0, 2), ['pool:                 tokio-php', 'process manager:      static']);
+  assert.match(status.body.toString(), /^total processes:      1$/m);
+  const json = JSON.parse((await get(`${internal}/status?json`)).body.toString());
+  assert.equal(json['total processes'], 1);
+  assert.equal(json['listen queue len'], 100);
+
+  const slow = get(`http://127.0.0.1:${cli.port}/slow.php?ms=1500`, { agent: false });
+  await sleep(200);
+  cli.child.kill('SIGTERM');
+  await cli.waitFor(/shutting down/);
+  assert.equal((await get(`${internal}/ready`)).status, 503);
+  assert.equal((await get(`${internal}/health`)).status, 200);
+  assert.equal((await slow).status, 200);
+  assert.equal(await cli.exited, 0);
+});
+
+test('INTERNAL_ADDR: a taken address stops startup naming the variable; off serves no internal port', async () => {
+  const first = await startCli(['--docroot', root, '--workers', '1']);
+  try {
+    const taken = spawnSync(process.execPath, [CLI,
+      '--listen', '127.0.0.1:0', '--internal', `127.0.0.1:${first.internalPort}`, '--docroot', root], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(taken.status, 1);
+    assert.match(taken.stderr, new RegExp(`INTERNAL_ADDR 127\\.0\\.0\\.1:${first.internalPort} cannot be listened on \\(EADDRINUSE\\)`));
+  } finally {
+    first.child.kill('SIGTERM');
+    await first.exited;
+  }
+  const off = await startCli(['--docroot', root, '--workers', '1', '--internal', 'off']);
+  try {
+    assert.equal(off.internalPort, 0);
+    assert.match(off.output(), /"internal":"off"/);
+  } finally {
+    off.child.kill('SIGTERM');
+    await off.exited;
+  }
+  assert.throws(() => execFileSync(process.execPath, [CLI, '--internal', 'nope'], { stdio: 'pipe' }),
+    (err: { stderr: Buffer }) => /INTERNAL_ADDR="nope" is not valid: expected HOST:PORT, e.g. 0.0.0.0:9090, or off/.test(err.stderr.toString()));
+});
