@@ -2,7 +2,11 @@
 // tokio-php against nginx + php-fpm, measured in one run with wrk on the same scripts and the
 // same number of PHP workers, OPcache on in both. Prints req/s, p50, p99 and tokio-php's ratio.
 //
-//   node bench/run.mjs [--workers N] [--duration 10] [--connections 64]
+//   node bench/run.mjs [--workers N] [--duration 10] [--connections 64] [--middleware off,default,all]
+//                      [--scenarios hello,static]
+//
+// --middleware runs one tokio-php per variant in the same run: off (no internal port, no
+// middleware), default (the internal port's metrics), all (metrics and ACCESS_LOG).
 //
 // Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -19,8 +23,15 @@ const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 64);
 const work = '/tmp/tokio-bench';
 const site = path.join(work, 'site');
-const TOKIO_PORT = 18081;
 const NGINX_PORT = 18082;
+const TOKIO_PORT = 18083; // and up, one per middleware variant
+const MIDDLEWARE = {
+  off: { INTERNAL_ADDR: 'off' },
+  default: { INTERNAL_ADDR: '127.0.0.1:0' },
+  all: { INTERNAL_ADDR: '127.0.0.1:0', ACCESS_LOG: 'on' },
+};
+const variants = String(args.middleware ?? 'default').split(',');
+for (const v of variants) if (!MIDDLEWARE[v]) throw new Error(`--middleware ${v}: expected off, default or all`);
 
 const SCENARIOS = [
   ['hello world', '/hello.php'],
@@ -28,7 +39,7 @@ const SCENARIOS = [
   ['autoload 100 classes', '/bootstrap.php'],
   ['64 KB response', '/big.php'],
   ['1 KB static file', '/static.txt'],
-];
+].filter(([name]) => !args.scenarios || String(args.scenarios).split(',').some((s) => name.startsWith(s)));
 
 function sh(cmd, cmdArgs, opts = {}) {
   return execFileSync(cmd, cmdArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
@@ -97,9 +108,11 @@ http {
   return [fpm, nginx];
 }
 
-function startTokio() {
-  return spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${TOKIO_PORT}`,
-    '--workers', String(workers), '--queue', '100000'], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } });
+// access log lines go to a file, as in production: the terminal would be the bottleneck
+function startTokio(variant, port) {
+  return spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${port}`,
+    '--workers', String(workers), '--queue', '100000', '--log-file', path.join(work, `tokio-${variant}.log`)],
+  { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'info', ...MIDDLEWARE[variant] } });
 }
 
 async function waitFor(port, urlPath) {
@@ -133,32 +146,35 @@ async function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   cpSync(path.join(here, 'site'), site, { recursive: true });
-  const procs = [...startPeer(fpmBinary), startTokio()];
+  const tokios = variants.map((v, i) => [v, TOKIO_PORT + i]);
+  const procs = [...startPeer(fpmBinary), ...tokios.map(([v, port]) => startTokio(v, port))];
   const stop = () => procs.forEach((p) => p.kill('SIGTERM'));
   process.on('exit', stop);
   await waitFor(NGINX_PORT, '/hello.php');
-  await waitFor(TOKIO_PORT, '/hello.php');
+  for (const [, port] of tokios) await waitFor(port, '/hello.php');
   const phpVersion = sh(`/usr/sbin/${fpmBinary}`, ['-v']).split('\n')[0].replace(/ \(built:.*$/, '');
 
   const rows = [];
   for (const [name, urlPath] of SCENARIOS) {
     const result = {};
-    for (const [server, port] of [['tokio', TOKIO_PORT], ['fpm', NGINX_PORT]]) {
+    for (const [server, port] of [...tokios, ['fpm', NGINX_PORT]]) {
       wrk(port, urlPath, 2); // warm up: OPcache, connections, JIT of the JS side
       result[server] = wrk(port, urlPath, duration);
     }
-    rows.push([name, result]);
-    console.error(`${name}: tokio-php ${result.tokio.rps.toFixed(0)} req/s, nginx+php-fpm ${result.fpm.rps.toFixed(0)} req/s`);
+    for (const [v] of tokios) {
+      rows.push([name, v, result[v], result.fpm]);
+      console.error(`${name} (middleware ${v}): tokio-php ${result[v].rps.toFixed(0)} req/s, nginx+php-fpm ${result.fpm.rps.toFixed(0)} req/s`);
+    }
   }
   stop();
 
   console.log(`\n${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`);
   console.log(`${workers} PHP workers each; wrk -t2 -c${connections} -d${duration}s on the same machine; peer: ${nginxVersion()} + ${phpVersion}\n`);
-  console.log('| scenario | tokio-php req/s | p50 | p99 | nginx + php-fpm req/s | p50 | p99 | ratio |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const [name, { tokio, fpm }] of rows) {
+  console.log('| scenario | middleware | tokio-php req/s | p50 | p99 | nginx + php-fpm req/s | p50 | p99 | ratio |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [name, variant, tokio, fpm] of rows) {
     const bad = tokio.errors || fpm.errors ? ` (non-2xx: ${tokio.errors}/${fpm.errors})` : '';
-    console.log(`| ${name} | ${tokio.rps.toFixed(0)} | ${fmtMs(tokio.p50)} | ${fmtMs(tokio.p99)} | ${fpm.rps.toFixed(0)} | ${fmtMs(fpm.p50)} | ${fmtMs(fpm.p99)} | ${(tokio.rps / fpm.rps).toFixed(2)}×${bad} |`);
+    console.log(`| ${name} | ${variant} | ${tokio.rps.toFixed(0)} | ${fmtMs(tokio.p50)} | ${fmtMs(tokio.p99)} | ${fpm.rps.toFixed(0)} | ${fmtMs(fpm.p50)} | ${fmtMs(fpm.p99)} | ${(tokio.rps / fpm.rps).toFixed(2)}×${bad} |`);
   }
 }
 

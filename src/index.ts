@@ -2,3 +2,9 @@ export { Engine } from './engine/engine.js';
 export type {
   EngineInfo, EngineOptions, EngineStats, ExecuteHooks, PhpLogEntry, PhpRequest, PhpResponse, WorkerStats,
 } from './engine/engine.js';
+export { TokioServer } from './server/server.js';
+export type { ServerOptions } from './server/server.js';
+export { loadConfig } from './config/config.js';
+export type { Config } from './config/config.js';
+export { createLogger } from './log.js';
+export type { Answer, Finished, Middleware, Reply, RequestContext, Upstream } from './middleware/chain.js';

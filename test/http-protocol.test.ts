@@ -83,6 +83,7 @@ test('malformed or ambiguous requests → 400', async () => {
   assert.match(dupLength, /^HTTP\/1\.1 400 /);
   const lengthAndChunked = await raw(site.port, 'POST /info.php HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
   assert.match(lengthAndChunked, /^HTTP\/1\.1 400 /);
+  assert.match(lengthAndChunked, /\r\nServer: tokio-php\r\n/, "our answer, not uWebSockets.js's own page");
 });
 
 test('an over-long URL → 414', async () => {

@@ -126,7 +126,10 @@ Gate::Verdict Gate::Classify(std::string_view data, bool* complete) {
 
   // Bytes beyond this request's body are a second, pipelined request.
   size_t rest = data.size() - (head_end + 4);
-  if (FindHeader(head, "transfer-encoding", &value) != std::string_view::npos) return kUws;
+  if (FindHeader(head, "transfer-encoding", &value) != std::string_view::npos) {
+    // both framings: a smuggling attempt, refused as nginx does (uWS would answer its own page)
+    return FindHeader(head, "content-length", &value) != std::string_view::npos ? kBadRequest : kUws;
+  }
   size_t length = 0;
   if (FindHeader(head, "content-length", &value) != std::string_view::npos) {
     length = static_cast<size_t>(std::strtoull(std::string(value).c_str(), nullptr, 10));

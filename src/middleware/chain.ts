@@ -40,7 +40,8 @@ export interface Reply {
   readonly length: number;
   /** HEAD, 204, 304: no body goes out */
   readonly bodyless: boolean;
-  header(name: string): string;
+  /** a response header's value, '' when absent */
+  getHeader(name: string): string;
   setHeader(name: string, value: string): void;
   removeHeader(name: string): void;
 }
@@ -170,6 +171,11 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
   }
 
   // ---- Reply, for onSend ----
+  getHeader(name: string): string {
+    const i = find(this.headers, name);
+    return i < 0 ? '' : this.headers[i + 1];
+  }
+
   setHeader(name: string, value: string): void {
     this.removeHeader(name);
     this.#own().push(name, value);

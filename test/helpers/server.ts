@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createLogger } from '../../src/log.js';
-import { TokioServer } from '../../src/server/server.js';
+import { TokioServer, type ServerOptions } from '../../src/server/server.js';
 
 export interface Running {
   base: string;
@@ -13,9 +13,9 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function startServer(engine: Engine, env: Record<string, string>): Promise<Running> {
+export async function startServer(engine: Engine, env: Record<string, string>, options: ServerOptions = {}): Promise<Running> {
   const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', PHP_WORKERS: String(engine.info.workers), ...env });
-  const server = new TokioServer(config, engine, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const server = new TokioServer(config, engine, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), options);
   const port = await server.listen();
   return {
     base: `${config.tlsCert ? 'https' : 'http'}://127.0.0.1:${port}`,
