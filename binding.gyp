@@ -14,6 +14,7 @@
         "native/gate/gate.cc",
         "native/gate/siblings.cc",
         "native/gate/uws_socket.cc",
+        "native/ratelimit/rate_table.cc",
         "native/sapi/tokio_sapi.c",
         "ext/tokio_ext.c",
         "ext/tokio_env.c",

@@ -3,6 +3,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, statSync } from 'node:fs';
+import type { BlockList } from 'node:net';
+import { parseTrustedProxies } from '../middleware/client-address.js';
+import type { RateLimit } from '../middleware/rate-limit.js';
 import { PACKAGE_ROOT } from '../package.js';
 
 export const DEMO_ROOT = path.join(PACKAGE_ROOT, 'public');
@@ -53,6 +56,10 @@ export interface Config {
   accessLog: boolean;
   /** ms; 0 = off: the longest a PHP request may wait for a worker before 503 */
   queueTimeout: number;
+  /** per client address; null = off */
+  rateLimit: RateLimit | null;
+  /** peers whose X-Forwarded-For / Forwarded name the client; null = none */
+  trustedProxies: BlockList | null;
 }
 
 export class ConfigError extends Error {}
@@ -90,6 +97,9 @@ const SETTINGS = {
   internal: { env: 'INTERNAL_ADDR', flag: '--internal', accepts: 'HOST:PORT, e.g. 0.0.0.0:9090, or off', help: '/health, /ready, /metrics (Prometheus) and /status, never on the public port (default 0.0.0.0:9090)' },
   accessLog: { env: 'ACCESS_LOG', flag: '--access-log', accepts: 'on or off', help: 'one JSON log line per request (default off)' },
   queueTimeout: { env: 'QUEUE_TIMEOUT', flag: '--queue-timeout', accepts: 'a duration like 5s or 500ms, or off', help: 'longest a PHP request may wait for a worker before 503 (default off)' },
+  rateLimit: { env: 'RATE_LIMIT', flag: '--rate-limit', accepts: 'a rate like 100/s, 600/m or 10000/h, or off', help: 'requests per client address before 429 (default off)' },
+  rateLimitBurst: { env: 'RATE_LIMIT_BURST', flag: '--rate-limit-burst', accepts: 'an integer from 1 to 1000000', help: 'requests a client may make at once (default: the count of RATE_LIMIT)' },
+  trustedProxies: { env: 'TRUSTED_PROXIES', flag: '--trusted-proxies', accepts: 'comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1', help: 'proxies whose X-Forwarded-For/Forwarded give the client address (REMOTE_ADDR)' },
   symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
 } satisfies Record<string, Setting>;
 
@@ -212,6 +222,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const internal = /^off$/i.test(internalText) ? null : parseListen(S.internal, internalText);
   const accessLog = onOff(S.accessLog, raw.accessLog ?? 'off');
   const queueTimeout = parseTimeout(S.queueTimeout, raw.queueTimeout ?? 'off');
+  const rateLimit = parseRateLimit(raw.rateLimit ?? 'off', raw.rateLimitBurst);
+  let trustedProxies: BlockList | null = null;
+  if (raw.trustedProxies?.trim()) {
+    try {
+      trustedProxies = parseTrustedProxies(raw.trustedProxies);
+    } catch (err) {
+      throw new ConfigError(`TRUSTED_PROXIES: ${JSON.stringify((err as Error).message)} is not valid: expected ${S.trustedProxies.accepts}`);
+    }
+  }
 
   return {
     listenHost: host,
@@ -241,5 +260,19 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     internal,
     accessLog,
     queueTimeout,
+    rateLimit,
+    trustedProxies,
   };
+}
+
+function parseRateLimit(text: string, burstText: string | undefined): RateLimit | null {
+  if (/^off$/i.test(text.trim())) {
+    if (burstText !== undefined) throw new ConfigError('RATE_LIMIT_BURST needs RATE_LIMIT (e.g. RATE_LIMIT=100/s)');
+    return null;
+  }
+  const m = /^(\d+)\/(s|m|h)$/.exec(text.trim());
+  if (!m || Number(m[1]) < 1) fail(SETTINGS.rateLimit, text);
+  const count = Number(m[1]);
+  const burst = burstText === undefined ? count : parseInteger(SETTINGS.rateLimitBurst, burstText, 1, 1_000_000);
+  return { perSecond: count / { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'], burst };
 }

@@ -101,6 +101,12 @@ export interface NativeUwsSocket {
   silence(res: object, ssl: boolean): boolean;
 }
 
+/** RATE_LIMIT's token buckets in shared memory (native/ratelimit/rate_table.cc) */
+export interface NativeRateTable {
+  /** one request of `client`: the tokens left (>= 0), or, refused, minus the ms until one is back */
+  take(client: string, perSecond: number, burst: number): number;
+}
+
 function load(): {
   Engine: new (options: NativeEngineOptions) => NativeEngine;
   Gate: {
@@ -113,6 +119,11 @@ function load(): {
     markGone(boardFd: number, slot: number): void;
   };
   uws: NativeUwsSocket;
+  RateTable: {
+    new (fd: number): NativeRateTable;
+    /** a new empty table's memfd, shareable with server processes */
+    create(): number;
+  };
 } {
   const file = path.join(PACKAGE_ROOT, 'build/Release/tokio_php.node');
   try {

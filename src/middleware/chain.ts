@@ -26,6 +26,8 @@ export interface RequestContext {
   execMs: number;
   /** a request header's value, '' when absent */
   header(name: string): string;
+  /** a header every response to this request carries, whoever makes it (set on the request side) */
+  addResponseHeader(name: string, value: string): void;
 }
 
 /** The response as onSend sees it: change status or headers through it. */
@@ -141,6 +143,7 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
   length = -1;
   bodyless = false;
   #ownHeaders = false;
+  #extraHeaders: string[] | undefined;
   #bytes = 0;
   #finished = false;
   #filter: Transform | undefined;
@@ -168,6 +171,10 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     const headers = this.head.headers;
     for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
     return '';
+  }
+
+  addResponseHeader(name: string, value: string): void {
+    (this.#extraHeaders ??= []).push(name, value);
   }
 
   // ---- Reply, for onSend ----
@@ -204,6 +211,8 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     this.length = length;
     this.streamed = streamed;
     this.bodyless = this.inner.method === 'HEAD' || status === 204 || status === 304;
+    const extra = this.#extraHeaders;
+    if (extra) for (let i = 0; i < extra.length; i += 2) this.setHeader(extra[i], extra[i + 1]);
     let filter: Transform | undefined;
     for (const m of this.sendSide) {
       const f = m.onSend!(this, this);

@@ -11,7 +11,10 @@ import { Listener, type SharedSocket } from '../http/listener.js';
 import { refusal } from '../http/refusal.js';
 import { accessLog } from '../middleware/access-log.js';
 import { Chain, type Middleware } from '../middleware/chain.js';
+import { realIp } from '../middleware/client-address.js';
 import { metrics } from '../middleware/metrics.js';
+import { rateLimit } from '../middleware/rate-limit.js';
+import { nativeAddon } from '../engine/native.js';
 import { Recorder } from '../metrics/recorder.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
@@ -54,6 +57,8 @@ export interface ServerOptions {
   onStuck?: (requestId: string) => void;
   /** the library user's own middleware, beside the built-in ones the configuration enables */
   middleware?: Middleware[];
+  /** RATE_LIMIT's table, shared with sibling processes (default: one of this server's own) */
+  rateTableFd?: number;
 }
 
 // USE_STUB=1: what every PHP route answers, to measure the HTTP layer alone
@@ -90,7 +95,10 @@ export class TokioServer {
     this.#engine = engine;
     this.#log = log;
     this.#router = new Router(config);
+    const { RateTable } = nativeAddon();
     this.#chain = new Chain([
+      ...config.trustedProxies ? [realIp(config.trustedProxies)] : [],
+      ...config.rateLimit ? [rateLimit(new RateTable(options.rateTableFd ?? RateTable.create()), config.rateLimit, this.metrics)] : [],
       ...config.internal ? [metrics(this.metrics)] : [],
       ...config.accessLog ? [accessLog(log)] : [],
       ...options.middleware ?? [],
@@ -252,7 +260,7 @@ export class TokioServer {
       serverName: host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'),
       serverAddr: head.serverAddr,
       serverPort: this.#listener.port,
-      remoteAddr: head.remoteAddr,
+      remoteAddr: ex.context?.clientAddr ?? head.remoteAddr,
       remotePort: head.remotePort,
       requestId: trace.requestId,
       serverVars: traceServerVars(trace),

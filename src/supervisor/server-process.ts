@@ -8,6 +8,7 @@ import type { SharedSocket } from '../http/listener.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { TokioServer } from '../server/server.js';
 import { received, send, type SupervisorMessage } from './messages.js';
+import { RATE_TABLE_FD } from './supervisor.js';
 
 /** `total` shared out among `parts`: the first ones get one more when it does not divide. */
 export function share(total: number, parts: number, index: number): number {
@@ -36,6 +37,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     },
   });
   const server = new TokioServer(mine, engine, log, {
+    rateTableFd: config.rateLimit ? RATE_TABLE_FD : undefined,
     onStuck: (requestId) => {
       log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
       void send({ type: 'replace-me', reason: 'stuck script' });

@@ -19,6 +19,8 @@ import { received, type ProcessMessage } from './messages.js';
 /** In every server process: the listening socket and the sibling board (after stdin, stdout, stderr, IPC). */
 export const LISTEN_FD = 4;
 export const BOARD_FD = 5;
+/** RATE_LIMIT's shared table, when it is on */
+export const RATE_TABLE_FD = 6;
 
 // A process that dies sooner than this after its start counts as a crash loop.
 const STABLE_MS = 10_000;
@@ -63,7 +65,8 @@ export class Supervisor {
     const { Gate } = nativeAddon();
     const socket = Gate.listenSocket(listenHost, listenPort);
     this.#boardFd = Gate.siblingBoard();
-    cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd] });
+    const rateTable = this.#config.rateLimit ? [nativeAddon().RateTable.create()] : [];
+    cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd, ...rateTable] });
     const internal = this.#config.internal;
     // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
     const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log).listen(internal.host, internal.port) : undefined;
