@@ -6,6 +6,8 @@ import { existsSync, statSync } from 'node:fs';
 import type { BlockList } from 'node:net';
 import { parseTrustedProxies } from '../middleware/client-address.js';
 import type { RateLimit } from '../middleware/rate-limit.js';
+import type { StaticCache } from '../middleware/static-cache.js';
+import type { Coding } from '../middleware/compression.js';
 import { PACKAGE_ROOT } from '../package.js';
 
 export const DEMO_ROOT = path.join(PACKAGE_ROOT, 'public');
@@ -60,6 +62,12 @@ export interface Config {
   rateLimit: RateLimit | null;
   /** peers whose X-Forwarded-For / Forwarded name the client; null = none */
   trustedProxies: BlockList | null;
+  /** caching headers on static files; null = none */
+  staticCache: StaticCache | null;
+  /** the site's own error pages; null = the server's short answers */
+  errorPagesDir: string | null;
+  /** codings offered, in order of preference; [] = no compression */
+  compression: Coding[];
 }
 
 export class ConfigError extends Error {}
@@ -100,6 +108,11 @@ const SETTINGS = {
   rateLimit: { env: 'RATE_LIMIT', flag: '--rate-limit', accepts: 'a rate like 100/s, 600/m or 10000/h, or off', help: 'requests per client address before 429 (default off)' },
   rateLimitBurst: { env: 'RATE_LIMIT_BURST', flag: '--rate-limit-burst', accepts: 'an integer from 1 to 1000000', help: 'requests a client may make at once (default: the count of RATE_LIMIT)' },
   trustedProxies: { env: 'TRUSTED_PROXIES', flag: '--trusted-proxies', accepts: 'comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1', help: 'proxies whose X-Forwarded-For/Forwarded give the client address (REMOTE_ADDR)' },
+  staticCacheTtl: { env: 'STATIC_CACHE_TTL', flag: '--static-cache-ttl', accepts: 'a duration like 1h, 7d or 600s, or off', help: 'Cache-Control max-age and Expires on static files (default off)' },
+  staticCacheTtlExt: { env: 'STATIC_CACHE_TTL_EXT', flag: '--static-cache-ttl-ext', accepts: 'extension=duration pairs like css=7d,js=7d,html=off', help: 'per-extension overrides of STATIC_CACHE_TTL' },
+  staticCacheImmutable: { env: 'STATIC_CACHE_IMMUTABLE', flag: '--static-cache-immutable', accepts: 'on or off', help: 'names with a content hash (app.3f9a2c1b.js) cached for a year, immutable (default off)' },
+  compression: { env: 'COMPRESSION', flag: '--compression', accepts: 'br, gzip or both (br,gzip), in order of preference, or off', help: 'compress text responses and serve precompressed .br/.gz siblings (default off)' },
+  errorPages: { env: 'ERROR_PAGES_DIR', flag: '--error-pages', accepts: 'an existing directory holding 404.html, 5xx.html, ...', help: 'the site\'s pages for error answers, for clients that accept HTML' },
   symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
 } satisfies Record<string, Setting>;
 
@@ -223,6 +236,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const accessLog = onOff(S.accessLog, raw.accessLog ?? 'off');
   const queueTimeout = parseTimeout(S.queueTimeout, raw.queueTimeout ?? 'off');
   const rateLimit = parseRateLimit(raw.rateLimit ?? 'off', raw.rateLimitBurst);
+  const staticCache = parseStaticCache(raw.staticCacheTtl, raw.staticCacheTtlExt, raw.staticCacheImmutable);
+  const compressionText = (raw.compression ?? 'off').trim().toLowerCase();
+  const compression = compressionText === 'off' ? [] : compressionText.split(',').map((c) => c.trim()) as Coding[];
+  if (compression.some((c) => c !== 'br' && c !== 'gzip') || new Set(compression).size !== compression.length) fail(S.compression, raw.compression!);
+  const errorPagesDir = raw.errorPages ? path.resolve(raw.errorPages) : null;
+  if (errorPagesDir && (!existsSync(errorPagesDir) || !statSync(errorPagesDir).isDirectory())) fail(S.errorPages, raw.errorPages!);
   let trustedProxies: BlockList | null = null;
   if (raw.trustedProxies?.trim()) {
     try {
@@ -262,7 +281,33 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     queueTimeout,
     rateLimit,
     trustedProxies,
+    staticCache,
+    errorPagesDir,
+    compression,
   };
+}
+
+function parseStaticCache(ttlText = 'off', extText = '', immutableText = 'off'): StaticCache | null {
+  const S = SETTINGS;
+  const ttl = parseTtl(S.staticCacheTtl, ttlText);
+  const byExtension = new Map<string, number>();
+  for (const pair of extText.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^\.?([A-Za-z0-9]+)=(.+)$/.exec(pair);
+    if (!m) fail(S.staticCacheTtlExt, extText);
+    byExtension.set(m[1].toLowerCase(), parseTtl(S.staticCacheTtlExt, m[2], extText));
+  }
+  const immutableHashed = onOff(S.staticCacheImmutable, immutableText);
+  return ttl || byExtension.size || immutableHashed ? { ttl, byExtension, immutableHashed } : null;
+}
+
+/** Seconds, with days allowed; 0 for off. */
+function parseTtl(s: Setting, text: string, whole = text): number {
+  const t = text.trim();
+  if (/^(off|0)$/i.test(t)) return 0;
+  const days = /^(\d+)d$/.exec(t);
+  const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(t);
+  if (ms === undefined || ms < 1000) return fail(s, whole);
+  return Math.floor(ms / 1000);
 }
 
 function parseRateLimit(text: string, burstText: string | undefined): RateLimit | null {

@@ -62,6 +62,7 @@ export const isServerHeader = (name: string): boolean => name.length === 6 && na
 /** A short plain-text error response, as nginx's own pages are short. */
 export function sendError(ex: Exchange, status: number, extraHeaders: readonly string[] = [], close = false): void {
   if (ex.aborted || ex.responded) return;
+  if (ex.context) ex.context.serverMade = true;
   const text = `${status} ${STATUS_CODES[status] ?? ''}\n`;
   ex.send(status, '', ['Content-Type', 'text/plain; charset=utf-8', ...extraHeaders], Buffer.from(text), close);
 }

@@ -18,6 +18,8 @@ export interface RequestContext {
   /** the client: the peer, or the address a trusted proxy forwarded for */
   clientAddr: string;
   upstream: Upstream;
+  /** the response is the server's own short error answer (404, 413, 503, 504, ...) */
+  serverMade: boolean;
   /** PHP requests: the worker thread (-1 if it never ran), ids, and where the time went */
   worker: number;
   requestId: string;
@@ -119,6 +121,11 @@ export class Chain {
   }
 }
 
+/** zlib's streams can flush what they hold; other filters pass parts on as they come. */
+function flushFilter(filter: Transform): void {
+  (filter as Transform & { flush?: () => void }).flush?.();
+}
+
 function find(headers: readonly string[], name: string): number {
   const lower = name.toLowerCase();
   for (let i = 0; i < headers.length; i += 2) if (headers[i].length === lower.length && headers[i].toLowerCase() === lower) return i;
@@ -130,6 +137,7 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
   readonly startedAt = performance.now();
   clientAddr: string;
   upstream: Upstream = 'server';
+  serverMade = false;
   worker = -1;
   requestId = '';
   traceId = '';
@@ -146,7 +154,8 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
   #extraHeaders: string[] | undefined;
   #bytes = 0;
   #finished = false;
-  #filter: Transform | undefined;
+  #filter: Transform | undefined; // the body filters' output (the last of them)
+  #filterIn: Transform | undefined; // where the body goes in (the first)
   #blocked = false; // the filter's output met a full socket
   #drainWaiter: (() => void) | undefined;
 
@@ -154,6 +163,7 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     readonly sendSide: readonly Middleware[], readonly responseSide: readonly Middleware[]) {
     this.clientAddr = head.remoteAddr;
     inner.onAbort = () => {
+      this.#filterIn?.destroy();
       this.#filter?.destroy();
       this.onAbort?.();
       this.#finish();
@@ -203,7 +213,10 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     return this.headers as string[];
   }
 
-  /** Runs onSend; the filter the body goes through, if a middleware gave one. */
+  /**
+   * Runs onSend; the filters' output, if middleware gave filters. Several are piped in the order
+   * they were given (the innermost middleware's first); #filterIn is where the body goes in.
+   */
   #reply(status: number, reason: string, headers: readonly string[], length: number, streamed: boolean): Transform | undefined {
     this.status = status;
     this.reason = reason;
@@ -213,15 +226,22 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     this.bodyless = this.inner.method === 'HEAD' || status === 204 || status === 304;
     const extra = this.#extraHeaders;
     if (extra) for (let i = 0; i < extra.length; i += 2) this.setHeader(extra[i], extra[i + 1]);
-    let filter: Transform | undefined;
+    let first: Transform | undefined;
+    let last: Transform | undefined;
     for (const m of this.sendSide) {
       const f = m.onSend!(this, this);
-      if (f && !this.bodyless) {
-        if (filter) throw new Error(`middleware ${m.name} and another both filter the body`);
-        filter = f;
+      if (!f || this.bodyless) continue;
+      if (last) {
+        const before = last;
+        before.pipe(f);
+        before.on('error', (err) => f.destroy(err));
+        if (streamed) before.on('data', () => flushFilter(f)); // after pipe's own listener wrote the part on
       }
+      first ??= f;
+      last = f;
     }
-    return filter;
+    this.#filterIn = first;
+    return last;
   }
 
   #finish(): void {
@@ -255,7 +275,7 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
       this.#finish();
     });
     filter.on('error', () => this.#failed());
-    filter.end(body);
+    this.#filterIn!.end(body);
   }
 
   sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {
@@ -275,7 +295,7 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     this.removeHeader('content-length');
     this.#startFiltered(filter);
     source.on('error', () => filter.destroy());
-    source.pipe(filter);
+    source.pipe(this.#filterIn!);
   }
 
   startStream(status: number, reason: string, headers: readonly string[]): void {
@@ -324,8 +344,9 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
       return this.inner.write(chunk);
     }
     if (this.inner.aborted) return true;
-    filter.write(chunk);
-    (filter as Transform & { flush?: (cb?: () => void) => void }).flush?.(); // a PHP flush() reaches the client now
+    const input = this.#filterIn!;
+    input.write(chunk);
+    flushFilter(input); // a PHP flush() reaches the client now
     return !this.#blocked;
   }
 
@@ -336,8 +357,8 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
   }
 
   endStream(): void {
-    if (this.#filter) {
-      if (!this.#filter.writableEnded) this.#filter.end();
+    if (this.#filterIn) {
+      if (!this.#filterIn.writableEnded) this.#filterIn.end();
       return;
     }
     this.inner.endStream();

@@ -22,6 +22,7 @@ export function rateLimit(table: NativeRateTable, limit: RateLimit, recorder: Re
       const left = table.take(ctx.clientAddr, perSecond, burst);
       if (left < 0) {
         recorder.rateLimited++;
+        ctx.serverMade = true; // ERROR_PAGES_DIR's 429.html may stand in for it
         const wait = String(Math.ceil(-left / 1000));
         return {
           status: 429,

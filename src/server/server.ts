@@ -9,12 +9,8 @@ import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
 import { Listener, type SharedSocket } from '../http/listener.js';
 import { refusal } from '../http/refusal.js';
-import { accessLog } from '../middleware/access-log.js';
+import { builtInMiddleware } from '../middleware/built-in.js';
 import { Chain, type Middleware } from '../middleware/chain.js';
-import { realIp } from '../middleware/client-address.js';
-import { metrics } from '../middleware/metrics.js';
-import { rateLimit } from '../middleware/rate-limit.js';
-import { nativeAddon } from '../engine/native.js';
 import { Recorder } from '../metrics/recorder.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
@@ -95,14 +91,7 @@ export class TokioServer {
     this.#engine = engine;
     this.#log = log;
     this.#router = new Router(config);
-    const { RateTable } = nativeAddon();
-    this.#chain = new Chain([
-      ...config.trustedProxies ? [realIp(config.trustedProxies)] : [],
-      ...config.rateLimit ? [rateLimit(new RateTable(options.rateTableFd ?? RateTable.create()), config.rateLimit, this.metrics)] : [],
-      ...config.internal ? [metrics(this.metrics)] : [],
-      ...config.accessLog ? [accessLog(log)] : [],
-      ...options.middleware ?? [],
-    ]);
+    this.#chain = new Chain([...builtInMiddleware(config, log, this.metrics, options.rateTableFd), ...options.middleware ?? []]);
     // with other processes on the socket, new connections go to the least loaded (native/gate/siblings.cc)
     this.#admission = new Admission(config.workers, config.queueCapacity,
       (free, admitted) => this.#listener.setFree(free, admitted));
@@ -210,6 +199,8 @@ export class TokioServer {
           ifModifiedSince: headerValue(head.headers, 'if-modified-since'),
           range: headerValue(head.headers, 'range'),
           ifRange: headerValue(head.headers, 'if-range'),
+          acceptEncoding: headerValue(head.headers, 'accept-encoding'),
+          precompressed: this.#config.compression,
         });
     }
     const engine = this.#engine;

@@ -2,7 +2,9 @@
 // single byte ranges (206/416), and large files streamed as the socket drains.
 import { createReadStream, readFileSync, type Stats } from 'node:fs';
 import type { Exchange } from '../http/exchange.js';
+import type { Coding } from '../middleware/compression.js';
 import { contentType } from './mime.js';
+import { precompressedSibling } from './precompressed.js';
 
 const SMALL_FILE = 64 * 1024;
 const CACHE_BYTES = 64 * 1024 * 1024;
@@ -18,16 +20,17 @@ interface Cached {
 const cache = new Map<string, Cached>();
 let cachedBytes = 0;
 
-function describe(file: string, stat: Stats): string[] {
+/** `typeOf`: the name whose extension gives the type (a precompressed app.css.br is text/css) */
+function describe(typeOf: string, stat: Stats): string[] {
   const lastModified = new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
-  return ['Content-Type', contentType(file), 'Last-Modified', lastModified, 'ETag', etagOf(stat), 'Accept-Ranges', 'bytes'];
+  return ['Content-Type', contentType(typeOf), 'Last-Modified', lastModified, 'ETag', etagOf(stat), 'Accept-Ranges', 'bytes'];
 }
 
 // The router's stat of this request revalidates the entry: no open/read for a small file again.
-function cachedFile(file: string, stat: Stats): Cached {
+function cachedFile(file: string, stat: Stats, typeOf: string): Cached {
   const hit = cache.get(file);
   if (hit && hit.ino === stat.ino && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit;
-  const entry = { ino: stat.ino, mtimeMs: stat.mtimeMs, size: stat.size, body: readFileSync(file), headers: describe(file, stat) };
+  const entry = { ino: stat.ino, mtimeMs: stat.mtimeMs, size: stat.size, body: readFileSync(file), headers: describe(typeOf, stat) };
   if (entry.body.length !== stat.size) return { ...entry, size: -1 }; // changed while read: do not keep it
   if (hit) cachedBytes -= hit.body.length;
   if (cachedBytes + entry.body.length > CACHE_BYTES) {
@@ -44,6 +47,9 @@ export interface StaticRequest {
   ifModifiedSince: string;
   range: string;
   ifRange: string;
+  acceptEncoding: string;
+  /** COMPRESSION's codings: precompressed siblings of these are looked for */
+  precompressed: readonly Coding[];
 }
 
 /** nginx's ETag: hex mtime and size */
@@ -81,8 +87,15 @@ export function parseRange(header: string, size: number): [number, number] | 'un
 }
 
 export function serveStatic(ex: Exchange, file: string, stat: Stats, req: StaticRequest): void {
-  const small = stat.size <= SMALL_FILE ? cachedFile(file, stat) : undefined;
-  const base = small?.headers ?? describe(file, stat);
+  const sibling = req.precompressed.length && !req.range ? precompressedSibling(file, req.acceptEncoding, req.precompressed) : null;
+  if (sibling) return serveFile(ex, sibling.file, sibling.stat, req, file, ['Content-Encoding', sibling.coding, 'Vary', 'Accept-Encoding']);
+  serveFile(ex, file, stat, req, file, []);
+}
+
+function serveFile(ex: Exchange, file: string, stat: Stats, req: StaticRequest, typeOf: string, encoding: string[]): void {
+  const small = stat.size <= SMALL_FILE ? cachedFile(file, stat, typeOf) : undefined;
+  let base = small?.headers ?? describe(typeOf, stat);
+  if (encoding.length) base = [...base.slice(0, 6), ...encoding]; // a sibling is sent whole: no ranges
   const etag = base[5];
   if (notModified(req, etag, stat.mtimeMs)) {
     ex.sendHead(304, '', base.slice(2, 6));
