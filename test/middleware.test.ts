@@ -3,8 +3,7 @@
 // order; the access log writes one JSON line per request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -13,7 +12,8 @@ import { FIXTURES } from './helpers/php.js';
 import { startCli } from './helpers/cli.js';
 import { get, raw, startServer, type Running } from './helpers/server.js';
 
-const root = path.join(FIXTURES, 'site');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokio-mw-'));
+const root = path.join(tmp, 'site');
 let engine: Engine;
 let site: Running;
 const seen: { name: string; status: number; bytes: number; upstream: string; aborted: boolean }[] = [];
@@ -43,12 +43,15 @@ const tagging = (name: string, priority: number): Middleware => ({
 });
 
 before(async () => {
+  cpSync(path.join(FIXTURES, 'site'), root, { recursive: true });
+  cpSync(path.join(FIXTURES, 'bridge/flush.php'), path.join(root, 'flush.php'));
   engine = await Engine.start({ workers: 2, env: {}, logger: () => {} });
   site = await startServer(engine, { DOCUMENT_ROOT: root, INTERNAL_ADDR: 'off' }, { middleware: [tagging('inner', 50), tagging('outer', 5)] });
 });
 after(async () => {
   await site.close();
   await engine.shutdown();
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 test('lower priority runs first on the request and last on the response; an early answer skips routing and PHP', async () => {
