@@ -6,7 +6,7 @@
 //                      [--scenarios hello,static]
 //
 // --middleware runs one tokio-php per variant in the same run: off (no internal port, no
-// middleware), default (the internal port's metrics), all (metrics and ACCESS_LOG).
+// middleware), default (the internal port's metrics), all (metrics, ACCESS_LOG and COMPRESSION).
 //
 // Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -28,7 +28,7 @@ const TOKIO_PORT = 18083; // and up, one per middleware variant
 const MIDDLEWARE = {
   off: { INTERNAL_ADDR: 'off' },
   default: { INTERNAL_ADDR: '127.0.0.1:0' },
-  all: { INTERNAL_ADDR: '127.0.0.1:0', ACCESS_LOG: 'on' },
+  all: { INTERNAL_ADDR: '127.0.0.1:0', ACCESS_LOG: 'on', COMPRESSION: 'br,gzip' },
 };
 const variants = String(args.middleware ?? 'default').split(',');
 for (const v of variants) if (!MIDDLEWARE[v]) throw new Error(`--middleware ${v}: expected off, default or all`);
