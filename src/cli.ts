@@ -26,13 +26,13 @@ async function main(argv: string[]): Promise<void> {
   }
   if (cluster.isWorker) {
     const index = Number(process.env.TOKIO_PROCESS_INDEX ?? 0);
-    const log = createLogger(config.logLevel, config.logFile, { process: index });
+    const log = createLogger(config.logLevel, config.logFile, { process: index }, config.logFormat);
     // loaded here only: the supervisor needs neither uWebSockets.js nor the HTTP stack
     const { runServerProcess } = await import('./supervisor/server-process.js');
     await runServerProcess(config, log, index, { listenFd: LISTEN_FD, boardFd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) });
     return;
   }
-  const log = createLogger(config.logLevel, config.logFile);
+  const log = createLogger(config.logLevel, config.logFile, {}, config.logFormat);
   const supervisor = new Supervisor(config, log);
   const ready = await supervisor.start();
   log.info(servingSummary(config, ready), 'tokio-php is serving');

@@ -1,14 +1,20 @@
 // One pino logger for the process; PHP's error log goes through it with the request id. Lines
-// are written off the event loop, to stdout or to LOG_FILE (appended to by every process).
+// are written off the event loop, to stdout or to LOG_FILE (appended to by every process), as
+// JSON or, with LOG_FORMAT=pretty, as pino-pretty's readable lines.
 import { destination as pinoDestination, pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
 let destination: ReturnType<typeof pinoDestination> | undefined;
 
-export function createLogger(level: string, file?: string, bindings: Record<string, unknown> = {}): Logger {
+/** `format`: JSON lines, or pino-pretty's readable lines (for a terminal; LOG_FORMAT=pretty). */
+export function createLogger(level: string, file?: string, bindings: Record<string, unknown> = {}, format: 'json' | 'pretty' = 'json'): Logger {
   destination = pinoDestination({ dest: file ?? 1, append: true, sync: false });
-  return pino({ level, base: { service: 'tokio-php', ...bindings } }, destination);
+  const stream = format === 'json' ? destination : pretty({
+    destination, colorize: !file && process.stdout.isTTY, translateTime: 'SYS:standard', ignore: 'pid,hostname,service',
+  });
+  return pino({ level, base: { service: 'tokio-php', ...bindings } }, stream);
 }
 
 /** SIGUSR1: the log file was moved away (logrotate); write to a new one at its path. */

@@ -121,10 +121,17 @@ test('ACCESS_LOG=on: one JSON line per request with what an operator needs', asy
     await get(`${base}/info.php?a=1`, { headers: { 'User-Agent': 'probe/1.0', Referer: 'http://example.test/from', 'X-Request-ID': 'req-42' } });
     await get(`${base}/hello.txt`);
     await get(`${base}/missing.txt`);
-    await cli.waitFor(/"source":"access"/, 3);
+    await get(`${base}/warn.php`, { headers: { 'X-Request-ID': 'req-43' } });
+    await cli.waitFor(/"source":"access"/, 4);
     const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"source":"access"')).map((l) => JSON.parse(l));
-    assert.equal(lines.length, 3);
-    const [php, file, missing] = lines;
+    assert.equal(lines.length, 4);
+    const [php, file, missing, warned] = lines;
+    // PHP's own log lines carry the request's ids too
+    const phpLine = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"source":"php"')).map((l) => JSON.parse(l))
+      .find((l) => l.requestId === 'req-43');
+    assert.ok(phpLine, 'the warning is logged with its request id');
+    assert.equal(phpLine.level, 40);
+    assert.equal(phpLine.traceId, warned.trace_id);
     assert.equal(typeof php.time, 'number');
     assert.deepEqual(
       { method: php.method, path: php.path, query: php.query, status: php.status, upstream: php.upstream, worker: php.worker,

@@ -39,6 +39,7 @@ export interface Config {
   /** ms */
   drainTimeout: number;
   logLevel: string;
+  logFormat: 'json' | 'pretty';
   /** JSON log lines go here instead of stdout; SIGUSR1 reopens it */
   logFile?: string;
   symlinksOutsideRoot: boolean;
@@ -97,6 +98,7 @@ const SETTINGS = {
   drain: { env: 'DRAIN_TIMEOUT', flag: '--drain-timeout', accepts: 'a duration like 30s or 500ms', help: 'how long shutdown waits for requests in flight (default 30s)' },
   logFile: { env: 'LOG_FILE', flag: '--log-file', accepts: 'a file path in an existing directory', help: 'write logs to this file instead of stdout; SIGUSR1 reopens it' },
   logLevel: { env: 'LOG_LEVEL', flag: '--log-level', accepts: 'one of fatal, error, warn, info, debug, trace, silent', help: 'log level (default info)' },
+  logFormat: { env: 'LOG_FORMAT', flag: '--log-format', accepts: 'json or pretty', help: 'log lines as JSON (default) or readable (pino-pretty)' },
   executor: { env: 'EXECUTOR', flag: '--executor', accepts: 'ext, eval or stub', help: 'how PHP runs: ext (default), eval, or stub (no PHP: measures HTTP); USE_EXT=0 means eval, USE_STUB=1 stub' },
   sseTimeout: { env: 'SSE_TIMEOUT', flag: '--sse-timeout', accepts: 'a duration like 30m, 1h, or off', help: 'longest life of a text/event-stream response (default 1h)' },
   heartbeat: { env: 'REQUEST_HEARTBEAT_MAX', flag: '--heartbeat-max', accepts: 'a duration like 30s or 5m', help: 'most time one tokio_request_heartbeat() may grant (default 5m)' },
@@ -206,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const drainTimeout = parseDuration(raw.drain ?? '30s') ?? fail(S.drain, raw.drain ?? '');
   const logLevel = (raw.logLevel ?? 'info').trim();
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) fail(S.logLevel, logLevel);
+  const logFormat = (raw.logFormat ?? 'json').trim();
+  if (logFormat !== 'json' && logFormat !== 'pretty') fail(S.logFormat, logFormat);
   const symlinks = (raw.symlinks ?? 'deny').trim();
   if (symlinks !== 'allow' && symlinks !== 'deny') fail(S.symlinks, symlinks);
   if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) {
@@ -269,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     phpIniPath: raw.phpIni || undefined,
     drainTimeout,
     logLevel,
+    logFormat,
     logFile,
     symlinksOutsideRoot: symlinks === 'allow',
     executor,

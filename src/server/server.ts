@@ -75,6 +75,7 @@ export class TokioServer {
   readonly #admission: Admission;
   readonly #listener: Listener;
   readonly #running = new Set<number>();
+  readonly #traces = new Map<string, string>(); // request id -> trace id, while PHP runs it
   readonly #options: ServerOptions;
   readonly #chain: Chain;
   /** what /metrics reports for this process */
@@ -109,6 +110,11 @@ export class TokioServer {
 
   get port(): number {
     return this.#listener.port;
+  }
+
+  /** The trace id of a request PHP is running, for its log lines; '' once it is over. */
+  traceOf(requestId: string): string {
+    return this.#traces.get(requestId) ?? '';
   }
 
   /** php-fpm's status figures for this process: see src/internal-port/status.ts */
@@ -259,6 +265,7 @@ export class TokioServer {
       heartbeatMaxMs: config.requestTimeout > 0 ? config.heartbeatMax : 0,
       eventStream: header('accept').includes('text/event-stream'),
     };
+    this.#traces.set(trace.requestId, trace.traceId);
     const ctx = ex.context;
     if (ctx) {
       ctx.requestId = trace.requestId;
@@ -338,6 +345,7 @@ export class TokioServer {
     const done = () => {
       clearTimeout(deadline);
       this.#running.delete(request.id!);
+      this.#traces.delete(trace.requestId);
       this.#release();
       if (eventStream) this.metrics.sseStreams--;
     };

@@ -25,6 +25,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     queueCapacity: share(config.queueCapacity, config.processes, index),
   };
   const phpLog = log.child({ source: 'php' });
+  let server: TokioServer | undefined; // PHP may log before the server exists: startup warnings
   const engine = config.executor === 'stub' ? null : await Engine.start({
     workers: mine.workers,
     process: index,
@@ -33,10 +34,10 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     executionTimeClock: config.executionTimeClock,
     logger: ({ level, message, requestId }) => {
       const fn = level <= 3 ? phpLog.error : level === 4 ? phpLog.warn : phpLog.info;
-      fn.call(phpLog, { requestId }, message);
+      fn.call(phpLog, requestId ? { requestId, traceId: server?.traceOf(requestId) } : {}, message);
     },
   });
-  const server = new TokioServer(mine, engine, log, {
+  server = new TokioServer(mine, engine, log, {
     rateTableFd: config.rateLimit ? RATE_TABLE_FD : undefined,
     onStuck: (requestId) => {
       log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
