@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { FIXTURES } from './helpers/php.js';
@@ -207,4 +208,25 @@ test('INTERNAL_ADDR: a taken address stops startup naming the variable; off serv
   }
   assert.throws(() => execFileSync(process.execPath, [CLI, '--internal', 'nope'], { stdio: 'pipe' }),
     (err: { stderr: Buffer }) => /INTERNAL_ADDR="nope" is not valid: expected HOST:PORT, e.g. 0.0.0.0:9090, or off/.test(err.stderr.toString()));
+});
+
+test('open_connections counts the client connections open on the public port, over every process', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '2', '--processes', '2']);
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  try {
+    const base = `http://127.0.0.1:${cli.port}`;
+    await Promise.all(Array.from({ length: 4 }, () => get(`${base}/slow.php?ms=200`, { agent })));
+    assert.equal(sum((await scrape(cli.internalPort)).samples, 'tokio_php_open_connections'), 4);
+    agent.destroy();
+    let open = -1;
+    for (let i = 0; i < 50 && open !== 0; i++) {
+      await sleep(50);
+      open = sum((await scrape(cli.internalPort)).samples, 'tokio_php_open_connections');
+    }
+    assert.equal(open, 0);
+  } finally {
+    agent.destroy();
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
 });

@@ -1,6 +1,7 @@
 // What a server process answers when the supervisor collects for a scrape: its counters, gauges
 // of this moment read from the engine (never per request), OPcache's figures and prom-client's
 // default process and Node metrics.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 import type { ProcessStatus, TokioServer } from '../server/server.js';
@@ -17,6 +18,32 @@ export interface ProcessReport {
   status: ProcessStatus;
 }
 
+/**
+ * Established TCP connections of this process on `port`, read from /proc when Prometheus scrapes:
+ * the sockets among its descriptors that the kernel's table shows connected to that local port.
+ */
+export function openConnections(port: number): number {
+  const mine = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (m) mine.add(m[1]);
+    } catch { /* closed meanwhile */ }
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let open = 0;
+  for (const table of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
+    let text = '';
+    try { text = readFileSync(table, 'latin1'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEXIP:PORT, st 01 is ESTABLISHED, the 10th field the inode
+      if (f.length > 9 && f[3] === '01' && f[1].endsWith(`:${hexPort}`) && mine.has(f[9])) open++;
+    }
+  }
+  return open;
+}
+
 export class ProcessMetrics {
   readonly #registry = new Registry();
 
@@ -31,6 +58,7 @@ export class ProcessMetrics {
     const families = [...recorder.families(), ...recorder.gauges(process),
       gauge('queue_depth', 'PHP requests waiting for a worker thread.', [{ value: status.waiting, labels: { process } }]),
       gauge('queue_capacity', 'PHP requests that may wait before 503 (QUEUE_CAPACITY).', [{ value: status.capacity, labels: { process } }]),
+      gauge('open_connections', 'Client connections open on the public port.', [{ value: openConnections(this.server.port), labels: { process } }]),
       { ...gauge('info', 'tokio-php and PHP versions.', [{ value: 1, labels: { version: VERSION, php: this.engine?.info.phpVersion ?? 'none' } }]), aggregator: 'max' as const },
     ];
     if (this.engine) {

@@ -1,5 +1,5 @@
 // A real tokio-php server on a loopback port, sharing one engine per test file.
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type Agent } from 'node:http';
 import { connect } from 'node:net';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -32,7 +32,7 @@ export interface Reply {
 }
 
 /** One request with Node's HTTP client, body collected. */
-export function get(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: false } = {}): Promise<Reply> {
+export function get(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: Agent | false } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent }, (res) => {
       const chunks: Buffer[] = [];
