@@ -22,7 +22,15 @@ export function reopenLog(): void {
   destination?.reopen();
 }
 
+const buffered: (() => void)[] = [];
+
+/** `flush` hands lines held elsewhere (the access log's batch) to the stream when the log is flushed. */
+export function holdsLogLines(flush: () => void): void {
+  buffered.push(flush);
+}
+
 /** What is still buffered goes out before the process exits. */
 export function flushLog(): void {
+  for (const flush of buffered) flush();
   destination?.flushSync();
 }
