@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Builds the image and checks it for real: the demo page, a PHP upload, /health, /ready,
+# /metrics, the non-root user, the size, a mounted app, configuration from the environment, and
+# a clean stop within the drain timeout. Slow (the first build compiles PHP), so not part of
+# `npm test`.
+#
+#   bash docker/test.sh [--no-build] [--image tokio-php]
+set -Eeuo pipefail
+cd "$(dirname "$0")/.."
+image=tokio-php
+build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-build) build=0 ;;
+    --image) image=$2; shift ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+names=()
+cleanup() { for n in "${names[@]}"; do docker rm -f "$n" >/dev/null 2>&1 || true; done; rm -rf "$app"; }
+app=$(mktemp -d)
+trap cleanup EXIT
+
+if [ "$build" = 1 ]; then
+  start=$(date +%s)
+  docker build -t "$image" . >/tmp/tokio-php-docker-build.log 2>&1 || { tail -n 40 /tmp/tokio-php-docker-build.log; fail "docker build (log: /tmp/tokio-php-docker-build.log)"; }
+  ok "built $image in $(( $(date +%s) - start )) s"
+fi
+size=$(docker image inspect -f '{{.Size}}' "$image")
+ok "image size $(( size / 1000000 )) MB"
+
+# waits until $1 answers 200 (up to 30 s); prints the milliseconds it took
+first_200() {
+  local t0 now
+  t0=$(date +%s%N)
+  for _ in $(seq 300); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = 200 ]; then
+      now=$(date +%s%N); echo $(( (now - t0) / 1000000 )); return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# 1. the image as it comes: the demo site, the internal port, the user
+names+=(tokio-php-test-demo)
+t0=$(date +%s%N)
+docker run -d --name tokio-php-test-demo -p 127.0.0.1:18180:8080 -p 127.0.0.1:19190:9090 "$image" >/dev/null
+first_200 http://127.0.0.1:18180/ >/dev/null || { docker logs tokio-php-test-demo | tail -n 20; fail "the demo page never answered"; }
+ok "cold start to the first 200: $(( ($(date +%s%N) - t0) / 1000000 )) ms (docker run included)"
+curl -s http://127.0.0.1:18180/ | grep -q 'tokio-php' || fail "the demo page does not say tokio-php"
+ok "demo page"
+curl -s http://127.0.0.1:19190/health | grep -q '"status":"ok"' || fail "/health"
+[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:19190/ready)" = 200 ] || fail "/ready"
+curl -s http://127.0.0.1:19190/metrics | grep -q '^tokio_php_requests_total{method="GET",status="200",upstream="php"}' || fail "/metrics counts the request"
+ok "/health, /ready, /metrics"
+uid=$(docker exec tokio-php-test-demo id -u)
+[ "$uid" != 0 ] || fail "runs as root"
+ok "runs as uid $uid"
+for _ in $(seq 40); do
+  [ "$(docker inspect -f '{{.State.Health.Status}}' tokio-php-test-demo)" = healthy ] && break
+  sleep 0.5
+done
+[ "$(docker inspect -f '{{.State.Health.Status}}' tokio-php-test-demo)" = healthy ] || fail "HEALTHCHECK does not report healthy"
+ok "HEALTHCHECK healthy"
+
+# 2. a clean stop: SIGTERM drains a request in flight, exit code 0 within DRAIN_TIMEOUT
+curl -s -o "$app/stream.out" "http://127.0.0.1:18180/events.php?count=3" &
+streaming=$!
+sleep 0.5
+t0=$(date +%s%N)
+docker stop -t 40 tokio-php-test-demo >/dev/null
+stopped_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+code=$(docker inspect -f '{{.State.ExitCode}}' tokio-php-test-demo)
+[ "$code" = 0 ] || { docker logs tokio-php-test-demo | tail -n 20; fail "exit code $code after SIGTERM"; }
+[ "$stopped_ms" -lt 35000 ] || fail "stopping took $stopped_ms ms"
+docker logs tokio-php-test-demo 2>&1 | grep -q '"msg":"shutting down: draining requests in flight"' || fail "no drain in the log"
+wait "$streaming" || true
+grep -q '^event: done' "$app/stream.out" || fail "the event stream in flight was cut: $(cat "$app/stream.out")"
+ok "docker stop: exit code 0 after $stopped_ms ms; the stream in flight (3 s) ran to its end"
+rm -f "$app/stream.out"
+
+# 3. the user's app mounted, configured from the environment
+cat > "$app/index.php" <<'PHP'
+<?php
+header('Content-Type: application/json');
+echo json_encode(['app' => 'mounted', 'workers' => tokio_server_info()['workers'] ?? null, 'uri' => $_SERVER['REQUEST_URI'],
+  'files' => array_map(fn ($f) => ['size' => $f['size'], 'sha1' => sha1_file($f['tmp_name'])], $_FILES), 'post' => $_POST]);
+PHP
+chmod -R a+rX "$app"
+head -c 300000 /dev/urandom > "$app/upload.bin"
+names+=(tokio-php-test-app)
+docker run -d --name tokio-php-test-app -p 127.0.0.1:18181:8080 -p 127.0.0.1:19191:9090 -v "$app":/var/www/html:ro \
+  -e PHP_WORKERS=3 -e PROCESSES=1 -e INDEX_FILE=index.php -e SERVER_HEADER=tested -e RATE_LIMIT=1000/s "$image" >/dev/null
+first_200 http://127.0.0.1:18181/ >/dev/null || { docker logs tokio-php-test-app | tail -n 20; fail "the mounted app never answered"; }
+reply=$(curl -s -F note=hello -F "file=@$app/upload.bin" http://127.0.0.1:18181/some/route)
+echo "$reply" | grep -q '"app":"mounted"' || fail "mounted app: $reply"
+echo "$reply" | grep -q '"uri":"\\/some\\/route"' || fail "INDEX_FILE front controller: $reply"
+echo "$reply" | grep -q "\"size\":300000,\"sha1\":\"$(sha1sum "$app/upload.bin" | cut -c1-40)\"" || fail "upload: $reply"
+echo "$reply" | grep -q '"post":{"note":"hello"}' || fail "POST fields: $reply"
+ok "mounted app, front controller, a POST with a 300 kB upload"
+curl -s http://127.0.0.1:19191/health | grep -q '"workers":3' || fail "PHP_WORKERS=3 not applied"
+curl -sI http://127.0.0.1:18181/ | grep -qi '^server: tested' || fail "SERVER_HEADER not applied"
+curl -sI http://127.0.0.1:18181/ | grep -qi '^ratelimit-limit: 1000' || fail "RATE_LIMIT not applied"
+ok "environment applied (PHP_WORKERS, INDEX_FILE, SERVER_HEADER, RATE_LIMIT)"
+docker stop -t 40 tokio-php-test-app >/dev/null
+[ "$(docker inspect -f '{{.State.ExitCode}}' tokio-php-test-app)" = 0 ] || fail "the app container did not exit 0"
+echo "all checks passed"
