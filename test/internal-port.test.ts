@@ -183,6 +183,8 @@ test('/health stays 200 and /ready turns 503 while the server drains; /status is
   await cli.waitFor(/shutting down/);
   assert.equal((await get(`${internal}/ready`)).status, 503);
   assert.equal((await get(`${internal}/health`)).status, 200);
+  // the public port refuses new connections at once: a load balancer moves on instead of waiting
+  await assert.rejects(get(`http://127.0.0.1:${cli.port}/info.php`, { agent: false }), /ECONNREFUSED/);
   assert.equal((await slow).status, 200);
   assert.equal(await cli.exited, 0);
 });

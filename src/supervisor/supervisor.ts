@@ -6,6 +6,7 @@
 // drains; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file. It also serves the
 // internal port (src/internal-port/), where one scrape sees every process.
 import cluster, { type Worker } from 'node:cluster';
+import { closeSync } from 'node:fs';
 import os from 'node:os';
 import type { Config } from '../config/config.js';
 import { nativeAddon } from '../engine/native.js';
@@ -47,6 +48,7 @@ export class Supervisor {
   readonly #retiring = new Set<Worker>();
   readonly #boardSlots = new Map<Worker, number>(); // each live process's place on the sibling board
   #boardFd = -1;
+  #listenFd = -1;
   #stopping = false;
   #reloading = false;
   readonly #reports = new ProcessReports();
@@ -64,6 +66,7 @@ export class Supervisor {
     const { listenHost, listenPort } = this.#config;
     const { Gate } = nativeAddon();
     const socket = Gate.listenSocket(listenHost, listenPort);
+    this.#listenFd = socket.fd;
     this.#boardFd = Gate.siblingBoard();
     const rateTable = this.#config.rateLimit ? [nativeAddon().RateTable.create()] : [];
     cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd, ...rateTable] });
@@ -207,11 +210,15 @@ export class Supervisor {
     this.#stopping = true;
     this.#log.info({ signal, drainTimeoutMs: this.#config.drainTimeout }, 'shutting down: draining requests in flight');
     const workers = this.#workers();
-    await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
+    const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => {
       if (w.isDead()) return resolve();
       w.once('exit', () => resolve());
       if (!this.#retiring.has(w)) this.#retire(w);
     })));
+    // Once the processes have let go of it too, the port refuses new connections at once, as
+    // nginx's does when it quits: a load balancer sends them elsewhere instead of timing out.
+    closeSync(this.#listenFd);
+    await exited;
     this.#log.info('stopped');
     flushLog();
     process.exit(0);
