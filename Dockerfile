@@ -24,7 +24,7 @@ COPY docker/runtime-packages.sh docker/
 # npm ci runs the install script (the addon against the PHP above) and tsc; then the dev tools go
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund \
  && php=$(ls -d /opt/tokio-php/php-*) \
- && rm -rf "$php/src" "$php/php" "$php/bin/phar"* "$php/lib/php/build" \
+ && rm -rf "$php/src" "$php/php" "$php/bin/phar"* \
  && strip --strip-unneeded "$php/lib/libphp.so" "$php/lib/php/extensions/"*/*.so build/Release/tokio_php.node \
  && find node_modules/uWebSockets.js -name 'uws_*.node' ! -name "uws_linux_$(node -p process.arch)_$(node -p process.versions.modules).node" -delete \
  && bash docker/runtime-packages.sh "$php/lib/libphp.so" build/Release/tokio_php.node "$php/lib/php/extensions/"*/*.so > /runtime-packages \
