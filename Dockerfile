@@ -25,7 +25,7 @@ COPY docker/runtime-packages.sh docker/
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund \
  && php=$(ls -d /opt/tokio-php/php-*) \
  && rm -rf "$php/src" "$php/php" "$php/bin/phar"* \
- && strip --strip-unneeded "$php/lib/libphp.so" "$php/lib/php/extensions/"*/*.so build/Release/tokio_php.node \
+ && strip --strip-unneeded "$php/bin/php" "$php/lib/libphp.so" "$php/lib/php/extensions/"*/*.so build/Release/tokio_php.node \
  && find node_modules/uWebSockets.js -name 'uws_*.node' ! -name "uws_linux_$(node -p process.arch)_$(node -p process.versions.modules).node" -delete \
  && bash docker/runtime-packages.sh "$php/lib/libphp.so" build/Release/tokio_php.node "$php/lib/php/extensions/"*/*.so > /runtime-packages \
  && rm -rf build/Release/obj.target build/Release/.deps
