@@ -415,6 +415,7 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
         info.Set("zts", Napi::Boolean::New(env, e->info.zts));
         info.Set("opcache", Napi::Boolean::New(env, e->info.opcache));
         info.Set("executionTimeClock", e->info.cpu_time_timeouts ? "cpu" : "wall");
+        info.Set("umaskPerThread", Napi::Boolean::New(env, e->info.umask_per_thread != 0));
         info.Set("workers", self->config_.workers);
         self->start_deferred_->Resolve(info);
       } else {

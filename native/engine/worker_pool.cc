@@ -119,6 +119,7 @@ void WorkerPool::RunMain() {
     });
     if (!announced && ready_ == config_.workers) {
       announced = true;
+      info.umask_per_thread = !fs_shared_;
       lock.unlock();
       listener_->OnStarted(&info, "");
       lock.lock();
@@ -142,7 +143,7 @@ void WorkerPool::RunMain() {
 void WorkerPool::RunWorker(Worker* w) {
   // umask (and the real working directory) of this thread alone: PHP's umask() in one request
   // must not change the files another request creates. PHP restores it after each request.
-  unshare(CLONE_FS);
+  if (unshare(CLONE_FS) != 0) fs_shared_ = true;  // refused by a seccomp profile (Docker's default)
   bool ok = tokio_thread_startup(&w->php) == 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);

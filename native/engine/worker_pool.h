@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -97,6 +98,7 @@ class WorkerPool {
   int ready_ = 0;
   bool stopping_ = false;
   bool started_ = false;
+  std::atomic<bool> fs_shared_{false};  // a worker thread could not have a umask of its own
 };
 
 }  // namespace tokio

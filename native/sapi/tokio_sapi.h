@@ -90,6 +90,7 @@ typedef struct tokio_info {
   int zts;
   int opcache;
   int cpu_time_timeouts; /* max_execution_time counts CPU time (needs native/php-patches/) */
+  int umask_per_thread;  /* each worker thread has its own umask (unshare(CLONE_FS) was allowed) */
 } tokio_info;
 
 /* Process-wide. Call on the thread that will later call tokio_shutdown(). */

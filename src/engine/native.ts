@@ -52,6 +52,8 @@ export interface NativeStartInfo {
   opcache: boolean;
   /** what max_execution_time counts: 'cpu' as php-fpm, or 'wall' (asked for, or a libphp without our patch) */
   executionTimeClock: 'cpu' | 'wall';
+  /** each PHP thread has its own umask; false where unshare(CLONE_FS) is refused (Docker's default seccomp profile) */
+  umaskPerThread: boolean;
   workers: number;
 }
 

@@ -46,6 +46,11 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   });
   const port = server.listen(shared);
   if (engine && !engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
+  if (engine && !engine.info.umaskPerThread && mine.workers > 1) {
+    log.warn('the PHP threads of this process share one umask: unshare(CLONE_FS) was refused (a seccomp profile, such as '
+      + "Docker's default); a script's umask() changes the files other requests create. Avoid umask() in scripts, set "
+      + 'PROCESSES equal to PHP_WORKERS, or allow unshare in the seccomp profile');
+  }
   const metrics = config.internal ? new ProcessMetrics(index, server, engine) : null;
   if (metrics) {
     process.on('message', (raw) => {
