@@ -8,6 +8,7 @@
 // --middleware runs one tokio-php per variant in the same run: off (no internal port, no
 // middleware), default (the internal port's metrics), all (metrics, ACCESS_LOG and COMPRESSION).
 //
+// p99 is the worse of the two measurements of each server (see main).
 // Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -157,9 +158,16 @@ async function main() {
   const rows = [];
   for (const [name, urlPath] of SCENARIOS) {
     const result = {};
-    for (const [server, port] of [...tokios, ['fpm', NGINX_PORT]]) {
-      wrk(port, urlPath, 2); // warm up: OPcache, connections, JIT of the JS side
-      result[server] = wrk(port, urlPath, duration);
+    // Each server is measured twice, in order and then in reverse (A B C C B A), and the two
+    // averaged: a machine whose speed drifts during a run favours no one.
+    const servers = [...tokios, ['fpm', NGINX_PORT]];
+    for (const [server, port] of servers) wrk(port, urlPath, 2); // warm up: OPcache, connections, JIT of the JS side
+    const runs = {};
+    for (const [server, port] of [...servers, ...[...servers].reverse()]) {
+      (runs[server] ??= []).push(wrk(port, urlPath, duration / 2));
+    }
+    for (const [server, [a, b]] of Object.entries(runs)) {
+      result[server] = { rps: (a.rps + b.rps) / 2, p50: (a.p50 + b.p50) / 2, p99: Math.max(a.p99, b.p99), errors: a.errors + b.errors };
     }
     for (const [v] of tokios) {
       rows.push([name, v, result[v], result.fpm]);
@@ -169,7 +177,7 @@ async function main() {
   stop();
 
   console.log(`\n${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`);
-  console.log(`${workers} PHP workers each; wrk -t2 -c${connections} -d${duration}s on the same machine; peer: ${nginxVersion()} + ${phpVersion}\n`);
+  console.log(`${workers} PHP workers each; wrk -t2 -c${connections}, ${duration} s per server in two halves (A B … B A, averaged) on the same machine; peer: ${nginxVersion()} + ${phpVersion}\n`);
   console.log('| scenario | middleware | tokio-php req/s | p50 | p99 | nginx + php-fpm req/s | p50 | p99 | ratio |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, variant, tokio, fpm] of rows) {
