@@ -1,7 +1,23 @@
 // /status: php-fpm's status page (pm.status_path) with the same field names, as text or, with
 // ?json, as JSON, so that tools written for php-fpm's page read ours. A "process" there is a
 // PHP worker thread here; the listen queue is the admission queue.
-import type { ProcessStatus } from '../server/server.js';
+
+/** One server process's figures for the page (TokioServer.status()). */
+export interface ProcessStatus {
+  /** requests received */
+  accepted: number;
+  /** PHP requests running, and waiting for a worker */
+  active: number;
+  waiting: number;
+  /** how many may wait */
+  capacity: number;
+  maxActive: number;
+  maxWaiting: number;
+  /** requests that arrived with every worker busy */
+  saturated: number;
+  workers: number;
+  draining: boolean;
+}
 
 export function fpmStatus(statuses: readonly ProcessStatus[], startedAt: Date): Record<string, string | number> {
   const sum = (f: (s: ProcessStatus) => number) => statuses.reduce((n, s) => n + f(s), 0);

@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
-import type { ProcessStatus, TokioServer } from '../server/server.js';
+import type { ProcessStatus } from '../internal-port/status.js';
+import type { TokioServer } from '../server/server.js';
 import { VERSION } from '../package.js';
 import { counter, gauge, type MetricFamily } from './recorder.js';
 import { opcacheFamilies } from './opcache.js';

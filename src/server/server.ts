@@ -14,6 +14,7 @@ import { Chain, type Middleware } from '../middleware/chain.js';
 import { Recorder } from '../metrics/recorder.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '../middleware/trace.js';
 import type { Logger } from '../log.js';
+import type { ProcessStatus } from '../internal-port/status.js';
 import { Admission } from '../queue/admission.js';
 import { Router } from '../router/router.js';
 import { serveStatic } from '../static/serve-static.js';
@@ -29,21 +30,6 @@ const STUCK_GRACE_MS = 10_000;
 // client gets its next answer with Connection: close, instead of a reset as it reuses the connection.
 const DRAIN_QUIET_MS = 1_000;
 
-export interface ProcessStatus {
-  /** requests received */
-  accepted: number;
-  /** PHP requests running, and waiting for a worker */
-  active: number;
-  waiting: number;
-  /** how many may wait */
-  capacity: number;
-  maxActive: number;
-  maxWaiting: number;
-  /** requests that arrived with every worker busy */
-  saturated: number;
-  workers: number;
-  draining: boolean;
-}
 
 export interface ServerOptions {
   /**
