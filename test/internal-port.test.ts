@@ -176,6 +176,8 @@ test('/health stays 200 and /ready turns 503 while the server drains; /status is
   const json = JSON.parse((await get(`${internal}/status?json`)).body.toString());
   assert.equal(json['total processes'], 1);
   assert.equal(json['listen queue len'], 100);
+  // /status needs no PHP: no worker ran anything for the two pages (OPcache's script is /metrics' alone)
+  assert.equal(sum((await scrape(cli.internalPort)).samples, 'tokio_php_worker_requests_total'), 0);
 
   const slow = get(`http://127.0.0.1:${cli.port}/slow.php?ms=1500`, { agent: false });
   await sleep(200);

@@ -14,8 +14,11 @@ export interface InternalSource {
   health(): Record<string, unknown>;
   /** PHP is up in at least one process, and the server is not draining */
   ready(): boolean;
-  /** every live process's report, the counters of processes that are gone, the supervisor's own */
-  collect(): Promise<{ reports: ProcessReport[]; retired: MetricFamily[]; own: MetricFamily[] }>;
+  /**
+   * Every live process's report, the counters of processes that are gone, the supervisor's own;
+   * `metrics` false: the processes' status figures are enough (/status)
+   */
+  collect(metrics: boolean): Promise<{ reports: ProcessReport[]; retired: MetricFamily[]; own: MetricFamily[] }>;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -63,12 +66,12 @@ export class InternalServer {
         return reply(res, ready ? 200 : 503, JSON_TYPE, JSON.stringify({ ready }));
       }
       case '/metrics': {
-        const { reports, retired, own } = await this.source.collect();
+        const { reports, retired, own } = await this.source.collect(true);
         const registry = client.AggregatorRegistry.aggregate([...reports.map((r) => r.families), retired, own] as never);
         return reply(res, 200, registry.contentType, await registry.metrics());
       }
       case '/status': {
-        const { reports } = await this.source.collect();
+        const { reports } = await this.source.collect(false);
         const status = fpmStatus(reports.map((r) => r.status), this.#startedAt);
         return url.searchParams.has('json')
           ? reply(res, 200, JSON_TYPE, JSON.stringify(status))

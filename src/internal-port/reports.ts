@@ -19,7 +19,8 @@ export class ProcessReports {
 
   /** A report arrived from `worker` (an answer, or its last one as it exits). */
   received(worker: Worker, id: number, report: ProcessReport): void {
-    this.#last.set(worker, report);
+    // a status-only answer must not replace the figures kept for when the process is gone
+    if (report.families.length) this.#last.set(worker, report);
     const waiter = this.#waiting.get(id);
     if (waiter?.worker === worker) {
       this.#waiting.delete(id);
@@ -45,8 +46,11 @@ export class ProcessReports {
     }
   }
 
-  /** Asks every process in `workers` for a report; one that does not answer in time gives its last. */
-  async collect(workers: readonly Worker[]): Promise<{ reports: ProcessReport[]; retired: MetricFamily[] }> {
+  /**
+   * Asks every process in `workers` for a report (with its metric families, or `metrics` false:
+   * its status figures alone); one that does not answer in time gives its last.
+   */
+  async collect(workers: readonly Worker[], metrics: boolean): Promise<{ reports: ProcessReport[]; retired: MetricFamily[] }> {
     const answers = await Promise.all(workers.map((worker) => new Promise<ProcessReport | undefined>((resolve) => {
       const id = this.#nextId++;
       const timer = setTimeout(() => {
@@ -54,7 +58,7 @@ export class ProcessReports {
         resolve(this.#last.get(worker));
       }, ANSWER_WAIT_MS);
       this.#waiting.set(id, { worker, resolve: (r) => { clearTimeout(timer); resolve(r); } });
-      tell(worker, { type: 'collect', id });
+      tell(worker, { type: 'collect', id, metrics });
     })));
     await this.#folding;
     return { reports: answers.filter((r): r is ProcessReport => r !== undefined), retired: this.#retired };

@@ -16,7 +16,6 @@ export interface ProcessStatus {
   /** requests that arrived with every worker busy */
   saturated: number;
   workers: number;
-  draining: boolean;
 }
 
 export function fpmStatus(statuses: readonly ProcessStatus[], startedAt: Date): Record<string, string | number> {

@@ -52,9 +52,11 @@ export class ProcessMetrics {
     collectDefaultMetrics({ register: this.#registry });
   }
 
-  async report(): Promise<ProcessReport> {
+  /** `metrics` false: the status figures alone, without running OPcache's script or reading /proc */
+  async report(metrics = true): Promise<ProcessReport> {
     const process = this.index;
     const status = this.server.status();
+    if (!metrics) return { families: [], status };
     const recorder = this.server.metrics;
     const families = [...recorder.families(), ...recorder.gauges(process),
       gauge('queue_depth', 'PHP requests waiting for a worker thread.', [{ value: status.waiting, labels: { process } }]),

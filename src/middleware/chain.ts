@@ -84,6 +84,8 @@ export class Chain {
   readonly #requestSide: Middleware[];
   readonly #sendSide: Middleware[];
   readonly #responseSide: Middleware[];
+  /** no middleware: requests keep the transport's own exchange */
+  readonly empty: boolean;
 
   constructor(middleware: readonly Middleware[]) {
     const names = new Set<string>();
@@ -95,10 +97,7 @@ export class Chain {
     this.#requestSide = ordered.filter((m) => m.onRequest);
     this.#sendSide = ordered.filter((m) => m.onSend).reverse();
     this.#responseSide = ordered.filter((m) => m.onResponse).reverse();
-  }
-
-  get empty(): boolean {
-    return !this.#requestSide.length && !this.#sendSide.length && !this.#responseSide.length;
+    this.empty = !this.#requestSide.length && !this.#sendSide.length && !this.#responseSide.length;
   }
 
   /** The exchange the request goes through: `ex` itself when there is nothing to run. */

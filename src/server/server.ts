@@ -30,7 +30,6 @@ const STUCK_GRACE_MS = 10_000;
 // client gets its next answer with Connection: close, instead of a reset as it reuses the connection.
 const DRAIN_QUIET_MS = 1_000;
 
-
 export interface ServerOptions {
   /**
    * A script is stuck where PHP cannot stop it: its thread stays taken until the process ends.
@@ -109,7 +108,6 @@ export class TokioServer {
     return {
       accepted: this.#accepted, active: a.inFlight - a.waiting, waiting: a.waiting, capacity: a.capacity,
       maxActive: a.maxActive, maxWaiting: a.maxWaiting, saturated: a.saturated, workers: this.#config.workers,
-      draining: this.#draining,
     };
   }
 

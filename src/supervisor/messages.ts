@@ -8,7 +8,8 @@ export type ProcessMessage =
   /** an answer to `collect`; id -1: the last one, as the process exits */
   | { type: 'report'; id: number; report: ProcessReport };
 
-export type SupervisorMessage = { type: 'collect'; id: number };
+/** `metrics`: the metric families too, or only the status figures (/status) */
+export type SupervisorMessage = { type: 'collect'; id: number; metrics: boolean };
 
 /** To the supervisor, when there is one (a server run in-process has no channel); resolves once sent. */
 export function send(message: ProcessMessage): Promise<void> {

@@ -55,7 +55,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   if (metrics) {
     process.on('message', (raw) => {
       const m = received<SupervisorMessage>(raw);
-      if (m?.type === 'collect') void metrics.report().then((report) => send({ type: 'report', id: m.id, report }));
+      if (m?.type === 'collect') void metrics.report(m.metrics).then((report) => send({ type: 'report', id: m.id, report }));
     });
   }
   void send({ type: 'ready', port, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });

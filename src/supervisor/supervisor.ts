@@ -96,9 +96,9 @@ export class Supervisor {
         processes: this.#slots.filter((s) => s.current).length, workers: this.#config.workers,
       }),
       ready: () => !this.#stopping && this.#slots.some((s) => s.current),
-      collect: async () => {
+      collect: async (metrics) => {
         const serving = [...this.#slots.flatMap((s) => (s.current ? [s.current] : [])), ...this.#retiring];
-        const { reports, retired } = await this.#reports.collect(serving);
+        const { reports, retired } = await this.#reports.collect(serving, metrics);
         const own = [
           gauge('processes', 'Server processes serving.', [{ value: this.#slots.filter((s) => s.current).length, labels: {} }]),
           counter('process_replacements_total', 'Server processes replaced: after a crash, a stuck script, or a reload (SIGHUP/SIGUSR2).',
