@@ -34,12 +34,16 @@ const MIDDLEWARE = {
 const variants = String(args.middleware ?? 'default').split(',');
 for (const v of variants) if (!MIDDLEWARE[v]) throw new Error(`--middleware ${v}: expected off, default or all`);
 
+// [name, path, php-fpm's path when it differs]: worker mode (site/worker/) against php-fpm on the
+// classic script that does the same work
 const SCENARIOS = [
   ['hello world', '/hello.php'],
   ['superglobals JSON', '/superglobals.php?a=1&b=2'],
   ['autoload 100 classes', '/bootstrap.php'],
   ['64 KB response', '/big.php'],
   ['1 KB static file', '/static.txt'],
+  ['worker mode: hello world', '/worker/hello', '/hello.php'],
+  ['worker mode: autoload 100 classes', '/worker/bootstrap', '/bootstrap.php'],
 ].filter(([name]) => !args.scenarios || String(args.scenarios).split(',').some((s) => name.startsWith(s)));
 
 function sh(cmd, cmdArgs, opts = {}) {
@@ -109,10 +113,13 @@ http {
   return [fpm, nginx];
 }
 
-// access log lines go to a file, as in production: the terminal would be the bottleneck
+// Access log lines go to a file, as in production: the terminal would be the bottleneck. Each
+// worker script gets `workers` threads of its own, and classic scripts keep `workers`.
 function startTokio(variant, port) {
   return spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${port}`,
-    '--workers', String(workers), '--queue', '100000', '--log-file', path.join(work, `tokio-${variant}.log`)],
+    '--workers', String(2 * workers), '--worker-threads', String(workers),
+    '--worker', 'worker/hello.php=/worker/hello,worker/bootstrap.php=/worker/bootstrap',
+    '--queue', '100000', '--log-file', path.join(work, `tokio-${variant}.log`)],
   { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'info', ...MIDDLEWARE[variant] } });
 }
 
@@ -156,15 +163,15 @@ async function main() {
   const phpVersion = sh(`/usr/sbin/${fpmBinary}`, ['-v']).split('\n')[0].replace(/ \(built:.*$/, '');
 
   const rows = [];
-  for (const [name, urlPath] of SCENARIOS) {
+  for (const [name, urlPath, fpmPath = urlPath] of SCENARIOS) {
     const result = {};
     // Each server is measured twice, in order and then in reverse (A B C C B A), and the two
     // averaged: a machine whose speed drifts during a run favours no one.
-    const servers = [...tokios, ['fpm', NGINX_PORT]];
-    for (const [server, port] of servers) wrk(port, urlPath, 2); // warm up: OPcache, connections, JIT of the JS side
+    const servers = [...tokios.map(([v, port]) => [v, port, urlPath]), ['fpm', NGINX_PORT, fpmPath]];
+    for (const [, port, p] of servers) wrk(port, p, 2); // warm up: OPcache, connections, JIT of the JS side
     const runs = {};
-    for (const [server, port] of [...servers, ...[...servers].reverse()]) {
-      (runs[server] ??= []).push(wrk(port, urlPath, duration / 2));
+    for (const [server, port, p] of [...servers, ...[...servers].reverse()]) {
+      (runs[server] ??= []).push(wrk(port, p, duration / 2));
     }
     for (const [server, [a, b]] of Object.entries(runs)) {
       result[server] = { rps: (a.rps + b.rps) / 2, p50: (a.p50 + b.p50) / 2, p99: Math.max(a.p99, b.p99), errors: a.errors + b.errors };

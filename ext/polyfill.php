@@ -67,3 +67,17 @@ if (!function_exists('tokio_send_headers')) {
         return true;
     }
 }
+
+if (!function_exists('tokio_handle_request')) {
+    function tokio_handle_request(callable $handler): bool
+    {
+        // no worker mode here: the current request is served once, and the loop ends
+        static $handled = false;
+        if ($handled) {
+            return false;
+        }
+        $handled = true;
+        $handler();
+        return false;
+    }
+}

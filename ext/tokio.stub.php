@@ -44,3 +44,24 @@ function tokio_server_info(): array {}
  * @return bool false when the headers had already been sent
  */
 function tokio_send_headers(int $status = 200): bool {}
+
+/**
+ * Worker mode's loop (WORKER_SCRIPT): waits for the next request, makes it the current one
+ * ($_SERVER, $_GET, $_POST, $_COOKIE, $_FILES, $_REQUEST, php://input, headers, status, output
+ * buffers, as a classic request would see them), runs $handler, sends the response and returns
+ * true. Returns false when the script must end (shutdown, restart, WORKER_MAX_REQUESTS ...):
+ * end the script cleanly, and it is started again when needed.
+ * An exception that escapes $handler goes to the exception handler set with
+ * set_exception_handler(), else to the error log with a 500 answer; the loop goes on. A fatal
+ * error, exit() or a timeout inside $handler ends the script (the request is answered first).
+ * In a classic request (no WORKER_SCRIPT) it runs $handler once for that request and returns
+ * false, so a worker script also works as a plain front controller.
+ * @param callable(): void $handler
+ */
+function tokio_handle_request(callable $handler): bool {}
+
+/** The same as tokio_handle_request(), for apps written for FrankenPHP's worker mode; defined when nothing else defines it. */
+function frankenphp_handle_request(callable $handler): bool {}
+
+/** The same as tokio_finish_request(), defined when nothing else defines it. */
+function frankenphp_finish_request(): bool {}

@@ -5,6 +5,8 @@
  */
 #include "tokio_ext.h"
 
+#include <Zend/zend_exceptions.h>
+
 #include "../native/sapi/tokio_sapi.h"
 
 PHP_FUNCTION(tokio_finish_request)
@@ -53,6 +55,36 @@ PHP_FUNCTION(tokio_send_headers)
   RETURN_BOOL(tokio_commit_headers((int)status));
 }
 
+static __thread int handled_once; /* a classic request's tokio_handle_request() ran its handler */
+
+/* Worker mode's loop: see tokio.stub.php. In a classic request it serves that request once. */
+PHP_FUNCTION(tokio_handle_request)
+{
+  zend_fcall_info fci;
+  zend_fcall_info_cache fcc;
+  ZEND_PARSE_PARAMETERS_START(1, 1)
+    Z_PARAM_FUNC(fci, fcc)
+  ZEND_PARSE_PARAMETERS_END();
+
+  int current = tokio_worker_begin_request();
+  if (current == 0) RETURN_FALSE;
+  if (current < 0) { /* classic: the request already current, once */
+    if (handled_once) RETURN_FALSE;
+    handled_once = 1;
+  }
+  zval retval;
+  fci.retval = &retval;
+  if (zend_call_function(&fci, &fcc) == SUCCESS) zval_ptr_dtor(&retval);
+  if (current < 0) RETURN_FALSE;
+  if (EG(exception)) {
+    /* exit() unwinds on out of the worker script, which ends: the request is answered as written */
+    if (zend_is_unwind_exit(EG(exception)) || zend_is_graceful_exit(EG(exception))) return;
+    tokio_worker_uncaught();
+  }
+  tokio_worker_end_request();
+  RETURN_TRUE;
+}
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_bool_none, 0, 0, _IS_BOOL, 0)
 ZEND_END_ARG_INFO()
 
@@ -73,6 +105,10 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_send_headers, 0, 0, _IS_BOOL, 0)
   ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, status, IS_LONG, 0, "200")
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_handle_request, 0, 1, _IS_BOOL, 0)
+  ZEND_ARG_TYPE_INFO(0, handler, IS_CALLABLE, 0)
+ZEND_END_ARG_INFO()
+
 static const zend_function_entry tokio_functions[] = {
   PHP_FE(tokio_finish_request, arginfo_bool_none)
   PHP_FE(tokio_request_heartbeat, arginfo_heartbeat)
@@ -80,19 +116,26 @@ static const zend_function_entry tokio_functions[] = {
   PHP_FE(tokio_worker_id, arginfo_long_none)
   PHP_FE(tokio_server_info, arginfo_array_none)
   PHP_FE(tokio_send_headers, arginfo_send_headers)
+  PHP_FE(tokio_handle_request, arginfo_handle_request)
   PHP_FE_END
 };
 
-/* Symfony and Laravel call fastcgi_finish_request() when it exists. */
-static const zend_function_entry fastcgi_alias[] = {
+/* Other servers' names, each defined unless something already defines it: Symfony and Laravel
+ * call fastcgi_finish_request() when it exists; apps written for FrankenPHP's worker mode loop
+ * on frankenphp_handle_request(). */
+static const zend_function_entry aliases[] = {
   PHP_FALIAS(fastcgi_finish_request, tokio_finish_request, arginfo_bool_none)
+  PHP_FALIAS(frankenphp_finish_request, tokio_finish_request, arginfo_bool_none)
+  PHP_FALIAS(frankenphp_handle_request, tokio_handle_request, arginfo_handle_request)
   PHP_FE_END
 };
 
 static PHP_MINIT_FUNCTION(tokio)
 {
-  if (!zend_hash_str_exists(CG(function_table), ZEND_STRL("fastcgi_finish_request"))) {
-    zend_register_functions(NULL, fastcgi_alias, NULL, MODULE_PERSISTENT);
+  for (const zend_function_entry *f = aliases; f->fname; f++) {
+    if (zend_hash_str_exists(CG(function_table), f->fname, strlen(f->fname))) continue;
+    zend_function_entry one[] = {*f, PHP_FE_END};
+    zend_register_functions(NULL, one, NULL, MODULE_PERSISTENT);
   }
   tokio_env_startup();
   tokio_locale_startup();
@@ -101,6 +144,7 @@ static PHP_MINIT_FUNCTION(tokio)
 
 static PHP_RSHUTDOWN_FUNCTION(tokio)
 {
+  handled_once = 0;
   tokio_env_request_end();
   tokio_locale_request_end();
   return SUCCESS;

@@ -94,6 +94,7 @@ Napi::Object Engine::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Engine::RunningFor>("runningFor"),
       InstanceMethod<&Engine::Ack>("ack"),
       InstanceMethod<&Engine::Stats>("stats"),
+      InstanceMethod<&Engine::RestartScripts>("restartScripts"),
       InstanceMethod<&Engine::Shutdown>("shutdown"),
   });
   exports.Set("Engine", cls);
@@ -107,25 +108,25 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     return;
   }
   Napi::Object o = info[0].As<Napi::Object>();
-  auto str = [&](const char* key) {
-    Napi::Value v = o.Get(key);
+  auto str = [](Napi::Object from, const char* key) {
+    Napi::Value v = from.Get(key);
     return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
   };
-  auto num = [&](const char* key, double fallback) {
-    Napi::Value v = o.Get(key);
+  auto num = [](Napi::Object from, const char* key, double fallback) {
+    Napi::Value v = from.Get(key);
     return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
   };
-  config_.workers = static_cast<int>(num("workers", 1));
-  config_.process = static_cast<int>(num("process", 0));
-  config_.stack_size = static_cast<size_t>(num("stackSize", 16 * 1024 * 1024));
-  config_.max_requests = static_cast<uint64_t>(num("maxRequests", 0));
-  config_.ini_path = str("iniPath");
-  config_.ini_defaults = str("iniDefaults");
-  config_.ini_entries = str("iniEntries");
-  config_.server_software = str("serverSoftware");
-  config_.version = str("version");
-  config_.executor = str("executor") == "eval" ? TOKIO_EXECUTOR_EVAL : TOKIO_EXECUTOR_EXT;
-  config_.wall_clock_timeouts = str("executionTimeClock") == "wall";
+  config_.workers = static_cast<int>(num(o, "workers", 1));
+  config_.process = static_cast<int>(num(o, "process", 0));
+  config_.stack_size = static_cast<size_t>(num(o, "stackSize", 16 * 1024 * 1024));
+  config_.max_requests = static_cast<uint64_t>(num(o, "maxRequests", 0));
+  config_.ini_path = str(o, "iniPath");
+  config_.ini_defaults = str(o, "iniDefaults");
+  config_.ini_entries = str(o, "iniEntries");
+  config_.server_software = str(o, "serverSoftware");
+  config_.version = str(o, "version");
+  config_.executor = str(o, "executor") == "eval" ? TOKIO_EXECUTOR_EVAL : TOKIO_EXECUTOR_EXT;
+  config_.wall_clock_timeouts = str(o, "executionTimeClock") == "wall";
   Napi::Value env_list = o.Get("env");
   if (env_list.IsArray()) {
     Napi::Array arr = env_list.As<Napi::Array>();
@@ -140,7 +141,31 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   if (on_done.IsFunction()) on_done_ = Napi::Persistent(on_done.As<Napi::Function>());
   Napi::Value on_stream = o.Get("onStream");
   if (on_stream.IsFunction()) on_stream_ = Napi::Persistent(on_stream.As<Napi::Function>());
-  if (config_.workers < 1 || config_.workers > 1024) {
+  Napi::Value on_script = o.Get("onScript");
+  if (on_script.IsFunction()) on_script_ = Napi::Persistent(on_script.As<Napi::Function>());
+  Napi::Value scripts = o.Get("workerScripts");
+  int threads = config_.workers;
+  if (scripts.IsArray()) {
+    Napi::Array arr = scripts.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Object so = arr.Get(i).As<Napi::Object>();
+      WorkerScript ws;
+      ws.filename = str(so, "filename");
+      ws.name = str(so, "name");
+      ws.document_root = str(so, "documentRoot");
+      ws.threads = static_cast<int>(num(so, "threads", 1));
+      ws.max_requests = static_cast<uint64_t>(num(so, "maxRequests", 0));
+      ws.max_memory = static_cast<size_t>(num(so, "maxMemory", 0));
+      ws.max_failures = static_cast<int>(num(so, "maxFailures", 6));
+      if (ws.filename.empty() || ws.threads < 1 || ws.max_failures < 1) {
+        Napi::TypeError::New(env, "workerScripts[]: filename, threads >= 1 and maxFailures >= 1").ThrowAsJavaScriptException();
+        return;
+      }
+      threads += ws.threads;
+      config_.scripts.push_back(std::move(ws));
+    }
+  }
+  if (config_.workers < 0 || threads < 1 || threads > 1024) {
     Napi::RangeError::New(env, "workers must be between 1 and 1024").ThrowAsJavaScriptException();
   }
 }
@@ -177,6 +202,7 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
 }
 
 // execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs)
+//   flags >> 8: 0 a classic script, 1 + k worker script k
 //   wire: latin1, NUL-joined: WireField values, then header name, value, ...
 //   text: UTF-8, NUL-joined: TextField values, then $_SERVER name, value, ...
 //   body: a Buffer, null, or the descriptor of a spooled body of contentLength bytes, which
@@ -272,6 +298,12 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   }
   uint32_t flags = info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 0;
   r.https = flags & 1;
+  job->target = static_cast<int>(flags >> 8);
+  if (static_cast<size_t>(job->target) > config_.scripts.size()) {
+    delete job;
+    Napi::RangeError::New(env, "execute(): no such worker script").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   job->streaming = (flags & 2) && !on_stream_.IsEmpty();
   r.event_stream = (flags & 4) ? 1 : 0;
   r.content_length = info[5].IsNumber() ? info[5].As<Napi::Number>().Int64Value() : -1;
@@ -335,12 +367,27 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     w.Set("threads", static_cast<double>(stats[i].generation));
     w.Set("peakMemory", static_cast<double>(stats[i].last_peak_memory));
     if (stats[i].current_job) w.Set("job", stats[i].current_job);
+    if (stats[i].script >= 0) {
+      w.Set("script", stats[i].script);
+      w.Set("failures", stats[i].failures);
+    }
     workers.Set(static_cast<uint32_t>(i), w);
   }
   out.Set("queued", static_cast<double>(queued));
   out.Set("inFlight", in_flight_);
   out.Set("workers", workers);
   return out;
+}
+
+// restartScripts(reason) -> the worker-script threads that will restart, one at a time
+Napi::Value Engine::RestartScripts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!pool_ || phase_ != Phase::kRunning) return Napi::Number::New(env, 0);
+  // reasons are kept as pointers for the life of the pool: only these
+  static const char* const kReasons[] = {"reload", "watch"};
+  std::string asked = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "reload";
+  const char* reason = asked == "watch" ? kReasons[1] : kReasons[0];
+  return Napi::Number::New(env, pool_->RestartScripts(reason));
 }
 
 Napi::Value Engine::Shutdown(const Napi::CallbackInfo& info) {
@@ -386,6 +433,12 @@ void Engine::OnJobDone(Job* job) {
   Post(e);
 }
 
+void Engine::OnScript(const ScriptEvent& event) {
+  auto* e = new Event(Event::kScript);
+  e->script = event;
+  Post(e);
+}
+
 void Engine::OnStopped() { Post(new Event(Event::kStopped)); }
 
 void Engine::Track(Napi::Env env, int delta) {
@@ -417,6 +470,9 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
         info.Set("executionTimeClock", e->info.cpu_time_timeouts ? "cpu" : "wall");
         info.Set("umaskPerThread", Napi::Boolean::New(env, e->info.umask_per_thread != 0));
         info.Set("workers", self->config_.workers);
+        int threads = self->config_.workers;
+        for (auto& ws : self->config_.scripts) threads += ws.threads;
+        info.Set("threads", threads);
         self->start_deferred_->Resolve(info);
       } else {
         self->phase_ = Phase::kStopping;
@@ -442,6 +498,18 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
     case Event::kDone:
       self->Complete(env, e->job);
       break;
+    case Event::kScript: {
+      // onScript(worker, script, ended, reason, exitStatus, failures, requests, bootMs)
+      const ScriptEvent& s = e->script;
+      if (!self->on_script_.IsEmpty()) {
+        self->on_script_.Call({Napi::Number::New(env, s.worker), Napi::Number::New(env, s.script),
+                               Napi::Boolean::New(env, s.ended),
+                               s.reason ? Napi::Value(Napi::String::New(env, s.reason)) : env.Null(),
+                               Napi::Number::New(env, s.exit_status), Napi::Number::New(env, s.failures),
+                               Napi::Number::New(env, static_cast<double>(s.requests)), Napi::Number::New(env, s.boot_ms)});
+      }
+      break;
+    }
     case Event::kStopped: {
       self->phase_ = Phase::kStopped;
       startup_log_engine.store(nullptr);

@@ -18,7 +18,7 @@ namespace tokio {
 
 // Something a PHP thread hands to the JS thread.
 struct Event {
-  enum Kind { kStarted, kHeaders, kChunk, kFinish, kHeartbeat, kLog, kDone, kStopped } kind;
+  enum Kind { kStarted, kHeaders, kChunk, kFinish, kHeartbeat, kLog, kDone, kScript, kStopped } kind;
   explicit Event(Kind k, Job* j = nullptr) : kind(k), job(j) {}
   Job* job;
   int level = 0;               // kLog
@@ -27,6 +27,7 @@ struct Event {
   tokio_info info{};           // kStarted
   bool ok = false;             // kStarted
   OutputBlock chunk;           // kChunk
+  ScriptEvent script{};        // kScript
 };
 
 class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
@@ -38,6 +39,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   // PoolListener, on PHP threads
   void OnStarted(const tokio_info* info, const std::string& error) override;
   void OnJobDone(Job* job) override;
+  void OnScript(const ScriptEvent& event) override;
   void OnStopped() override;
 
   // From the SAPI host callbacks, on a worker thread
@@ -50,6 +52,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::Value RunningFor(const Napi::CallbackInfo& info);
   Napi::Value Ack(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value RestartScripts(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
 
   static void Deliver(Napi::Env env, Napi::Function, Engine* engine, Event* event);
@@ -64,6 +67,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::FunctionReference on_log_;
   Napi::FunctionReference on_stream_;         // (id, kind, ...) for streaming requests
   Napi::FunctionReference on_done_;           // (id, status, reason, headers, body, ...) per request
+  Napi::FunctionReference on_script_;         // worker mode: a worker script booted or ended
   std::unordered_map<uint32_t, Job*> streams_;  // JS thread: streaming requests by id, for Ack
   PoolConfig config_;
   enum class Phase { kNew, kStarting, kRunning, kStopping, kStopped } phase_ = Phase::kNew;

@@ -33,6 +33,7 @@ enum TextField : uint32_t {
 struct Job {
   uint32_t id = 0;
   Engine* engine = nullptr;
+  int target = 0;  // who runs it: 0 a classic thread, 1 + k a thread of worker script k
 
   // Request: every string lives in `arena`, NUL-terminated, pointed to by `request`.
   std::string arena;

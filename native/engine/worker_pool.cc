@@ -12,6 +12,7 @@ namespace tokio {
 const char* WorkerStateName(WorkerState state) {
   switch (state) {
     case WorkerState::kStarting: return "starting";
+    case WorkerState::kBooting: return "booting";
     case WorkerState::kIdle: return "idle";
     case WorkerState::kBusy: return "busy";
     case WorkerState::kExiting: return "exiting";
@@ -22,7 +23,27 @@ const char* WorkerStateName(WorkerState state) {
 }
 
 WorkerPool::WorkerPool(PoolConfig config, PoolListener* listener)
-    : config_(std::move(config)), listener_(listener) {}
+    : config_(std::move(config)), listener_(listener) {
+  total_ = config_.workers;
+  for (auto& s : config_.scripts) {
+    total_ += s.threads;
+    // what the script sees while it boots: a GET of itself
+    tokio_request r{};
+    auto str = [](const std::string& v) { return tokio_str{v.c_str(), v.size()}; };
+    static const std::string kGet = "GET", kProtocol = "HTTP/1.1";
+    r.method = str(kGet);
+    r.protocol = str(kProtocol);
+    r.request_uri = r.script_name = str(s.name);
+    r.script_filename = str(s.filename);
+    r.document_root = str(s.document_root);
+    r.content_length = -1;
+    boots_.push_back(r);
+  }
+  for (size_t i = 0; i <= config_.scripts.size(); i++) {
+    queues_.emplace_back();
+    work_cvs_.push_back(std::make_unique<std::condition_variable>());
+  }
+}
 
 WorkerPool::~WorkerPool() {
   if (started_) pthread_join(main_thread_, nullptr);
@@ -95,10 +116,12 @@ void WorkerPool::RunMain() {
   }
 
   std::unique_lock<std::mutex> lock(mutex_);
-  for (int i = 0; i < config_.workers; i++) {
+  for (int i = 0, script = -1, left = config_.workers; i < total_; i++, left--) {
+    while (left == 0) left = config_.scripts[++script].threads;
     auto w = std::make_unique<Worker>();
     w->pool = this;
     w->index = i;
+    w->script = script;
     Worker* raw = w.get();
     workers_.push_back(std::move(w));
     if (!SpawnWorker(raw)) {
@@ -114,10 +137,18 @@ void WorkerPool::RunMain() {
   auto exiting = [](const std::unique_ptr<Worker>& w) { return w->state == WorkerState::kExiting; };
   for (;;) {
     main_cv_.wait(lock, [&] {
-      return (!announced && ready_ == config_.workers) || std::any_of(workers_.begin(), workers_.end(), exiting) ||
-             (stopping_ && AllStopped());
+      return (!announced && (ready_ == total_ || !startup_error_.empty())) ||
+             std::any_of(workers_.begin(), workers_.end(), exiting) || (stopping_ && AllStopped());
     });
-    if (!announced && ready_ == config_.workers) {
+    if (!announced && !startup_error_.empty()) {  // a worker script that never boots
+      announced = true;
+      stopping_ = true;
+      for (auto& cv : work_cvs_) cv->notify_all();
+      lock.unlock();
+      listener_->OnStarted(nullptr, startup_error_);
+      lock.lock();
+    }
+    if (!announced && ready_ == total_) {
       announced = true;
       info.umask_per_thread = !fs_shared_;
       lock.unlock();
@@ -148,10 +179,12 @@ void WorkerPool::RunWorker(Worker* w) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     w->state = ok ? WorkerState::kIdle : WorkerState::kBroken;
-    if (w->generation == 1) ready_++;
+    // a worker script's thread is ready once the script reached tokio_handle_request()
+    if (w->generation == 1 && (w->script < 0 || !ok)) ready_++;
   }
   main_cv_.notify_all();
-  while (ok) {
+  if (ok && w->script >= 0) RunScript(w);
+  while (ok && w->script < 0) {
     Job* job = NextJob(w);
     if (!job) break;
     tokio_execute(&w->php, &job->request, job, &job->result);
@@ -179,15 +212,152 @@ void WorkerPool::RunWorker(Worker* w) {
 
 Job* WorkerPool::NextJob(Worker* w) {
   std::unique_lock<std::mutex> lock(mutex_);
-  work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-  if (queue_.empty()) return nullptr;
-  Job* job = queue_.front();
-  queue_.pop_front();
+  auto& queue = queues_[0];
+  work_cvs_[0]->wait(lock, [&] { return !queue.empty() || stopping_; });
+  return queue.empty() ? nullptr : Take(w, queue);
+}
+
+Job* WorkerPool::Take(Worker* w, std::deque<Job*>& queue) {
+  Job* job = queue.front();
+  queue.pop_front();
   w->current = job;
   w->state = WorkerState::kBusy;
   job->worker = w->index;
   job->started = std::chrono::steady_clock::now();
   return job;
+}
+
+// ---- worker mode ----
+
+namespace {
+
+double MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+// FrankenPHP's boot backoff: min(n² × 100 ms, 1 s) after the n-th consecutive failure.
+std::chrono::milliseconds Backoff(int failures) {
+  return std::chrono::milliseconds(std::min(failures * failures * 100, 1000));
+}
+
+}  // namespace
+
+// One thread's worker script, run again each time it ends, until the pool stops.
+void WorkerPool::RunScript(Worker* w) {
+  const WorkerScript& script = config_.scripts[w->script];
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+      w->state = w->failures >= script.max_failures ? WorkerState::kBroken : WorkerState::kBooting;
+      w->booted = false;
+      w->stop = nullptr;
+      w->run_requests = 0;
+      // jittered down by up to 10 %, so that threads started together do not restart together
+      w->run_limit = script.max_requests ? script.max_requests - (std::rand() % (script.max_requests / 10 + 1)) : 0;
+      w->run_started = std::chrono::steady_clock::now();
+    }
+    w->php.loop = w;
+    tokio_worker_result result{};
+    tokio_run_worker_script(&w->php, &boots_[w->script], &result);
+    w->php.loop = nullptr;
+
+    std::unique_lock<std::mutex> lock(mutex_);
+    ScriptEvent e{w->index, w->script, result.booted != 0, true, nullptr, result.exit_status, 0, w->run_requests, 0};
+    if (result.booted) {
+      e.reason = w->stop ? w->stop
+                 : result.aborted == TOKIO_ABORT_KILL ? "killed"
+                 : result.exit_status == 255 ? "fatal_error" : "exit";
+    } else {
+      e.reason = "boot_failed";
+      e.failures = ++w->failures;
+      if (!round_.empty() && round_.front() == w) round_.clear();  // the rest keep what they booted
+      if (!w->ready_once && w->failures >= script.max_failures && startup_error_.empty()) {
+        startup_error_ = "WORKER_SCRIPT " + script.filename + " did not reach tokio_handle_request() in " +
+                         std::to_string(w->failures) + " attempts (exit status " + std::to_string(result.exit_status) +
+                         "; PHP's errors are logged above)";
+        main_cv_.notify_all();
+      }
+    }
+    bool stopping = stopping_;
+    lock.unlock();
+    if (!stopping) listener_->OnScript(e);
+    lock.lock();
+    if (stopping_) return;
+    if (!result.booted) work_cvs_[1 + w->script]->wait_for(lock, Backoff(w->failures), [&] { return stopping_; });
+  }
+}
+
+const tokio_request* WorkerPool::NextRequest(void* loop, void** host) {
+  auto* w = static_cast<Worker*>(loop);
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!w->booted) {
+    w->booted = true;
+    w->failures = 0;
+    w->state = WorkerState::kIdle;
+    if (!w->ready_once) {
+      w->ready_once = true;
+      ready_++;
+      main_cv_.notify_all();
+    }
+    if (!round_.empty() && round_.front() == w) {
+      round_.pop_front();
+      NextInRound();
+    }
+    ScriptEvent e{w->index, w->script, true, false, nullptr, 0, 0, 0, MsSince(w->run_started)};
+    lock.unlock();
+    listener_->OnScript(e);
+    lock.lock();
+  }
+  if (!w->stop && w->run_limit && w->run_requests >= w->run_limit) w->stop = "max_requests";
+  auto& queue = queues_[1 + w->script];
+  work_cvs_[1 + w->script]->wait(lock, [&] { return !queue.empty() || stopping_ || w->stop; });
+  if (w->stop || queue.empty()) {  // a restart leaves the queue to the other threads
+    if (!w->stop) w->stop = "shutdown";
+    return nullptr;
+  }
+  Job* job = Take(w, queue);
+  w->run_requests++;
+  *host = job;
+  return &job->request;
+}
+
+void WorkerPool::RequestDone(void* loop, const tokio_result* result) {
+  auto* w = static_cast<Worker*>(loop);
+  Job* job = w->current;
+  if (!job) return;
+  job->result = *result;
+  job->ended = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    w->current = nullptr;
+    w->requests++;
+    w->lifetime_requests++;
+    w->last_peak = result->peak_memory;
+    w->state = WorkerState::kIdle;
+    size_t max_memory = config_.scripts[w->script].max_memory;
+    if (!w->stop && max_memory && result->memory > max_memory) w->stop = "max_memory";
+  }
+  listener_->OnJobDone(job);
+}
+
+int WorkerPool::RestartScripts(const char* reason) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  round_.clear();
+  for (auto& w : workers_) {
+    if (w->script >= 0 && w->state != WorkerState::kBroken) round_.push_back(w.get());
+  }
+  round_reason_ = reason;
+  int n = static_cast<int>(round_.size());
+  NextInRound();
+  return n;
+}
+
+void WorkerPool::NextInRound() {
+  if (round_.empty() || stopping_) return;
+  Worker* w = round_.front();
+  if (!w->stop) w->stop = round_reason_;
+  work_cvs_[1 + w->script]->notify_all();
 }
 
 bool WorkerPool::AllStopped() const {
@@ -206,21 +376,26 @@ int64_t WorkerPool::RunningFor(uint32_t id) {
 
 void WorkerPool::Submit(Job* job) {
   job->submitted = std::chrono::steady_clock::now();
+  size_t target = job->target >= 0 && static_cast<size_t>(job->target) < queues_.size() ? job->target : 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(job);
+    queues_[target].push_back(job);
   }
-  work_cv_.notify_one();
+  // worker-script threads also wait for their restart: any one of them may be the taker
+  if (target) work_cvs_[target]->notify_all();
+  else work_cvs_[target]->notify_one();
 }
 
 bool WorkerPool::Abort(uint32_t id, tokio_abort reason, Job** dequeued) {
   std::lock_guard<std::mutex> lock(mutex_);
   *dequeued = nullptr;
-  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-    if ((*it)->id == id) {
-      *dequeued = *it;
-      queue_.erase(it);
-      return true;
+  for (auto& queue : queues_) {
+    for (auto it = queue.begin(); it != queue.end(); ++it) {
+      if ((*it)->id == id) {
+        *dequeued = *it;
+        queue.erase(it);
+        return true;
+      }
     }
   }
   for (auto& w : workers_) {
@@ -240,19 +415,30 @@ void WorkerPool::Stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  work_cv_.notify_all();
+  for (auto& cv : work_cvs_) cv->notify_all();
   main_cv_.notify_all();
 }
 
 std::vector<WorkerStats> WorkerPool::Stats(size_t* queued) {
   std::lock_guard<std::mutex> lock(mutex_);
-  *queued = queue_.size();
+  *queued = 0;
+  for (auto& queue : queues_) *queued += queue.size();
   std::vector<WorkerStats> out;
   for (auto& w : workers_) {
     out.push_back({w->index, w->state, w->lifetime_requests, w->generation, w->last_peak,
-                   w->current ? w->current->id : 0});
+                   w->current ? w->current->id : 0, w->script, w->failures});
   }
   return out;
 }
 
 }  // namespace tokio
+
+// ---- SAPI host callbacks for worker mode: on the worker-script thread, inside PHP; never throw ----
+
+extern "C" const tokio_request* tokio_host_next_request(void* loop, void** host) {
+  return static_cast<tokio::WorkerPool::Worker*>(loop)->pool->NextRequest(loop, host);
+}
+
+extern "C" void tokio_host_request_done(void* loop, const tokio_result* result) {
+  static_cast<tokio::WorkerPool::Worker*>(loop)->pool->RequestDone(loop, result);
+}

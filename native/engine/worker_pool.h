@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -20,8 +21,17 @@ namespace tokio {
 
 struct Job;
 
+// Worker mode: a script that boots once per thread and loops on tokio_handle_request().
+struct WorkerScript {
+  std::string filename, name, document_root;  // its absolute path, its URL path, the root
+  int threads = 1;
+  uint64_t max_requests = 0;  // restarted after about this many requests (up to 10 % fewer); 0 = never
+  size_t max_memory = 0;      // restarted after a request that left more than this in use; 0 = never
+  int max_failures = 6;       // consecutive failed boots before it is reported broken
+};
+
 struct PoolConfig {
-  int workers = 1;
+  int workers = 1;  // classic threads; each worker script adds its own
   int process = 0;  // the server process index, for tokio_server_info()
   size_t stack_size = 16 * 1024 * 1024;
   uint64_t max_requests = 0;  // per worker thread, then it is replaced; 0 = never
@@ -29,9 +39,10 @@ struct PoolConfig {
   int executor = TOKIO_EXECUTOR_EXT;
   bool wall_clock_timeouts = false;
   std::vector<std::string> env;  // KEY=VALUE
+  std::vector<WorkerScript> scripts;
 };
 
-enum class WorkerState { kStarting, kIdle, kBusy, kExiting, kStopped, kBroken };
+enum class WorkerState { kStarting, kBooting, kIdle, kBusy, kExiting, kStopped, kBroken };
 const char* WorkerStateName(WorkerState state);
 
 struct WorkerStats {
@@ -41,6 +52,21 @@ struct WorkerStats {
   uint64_t generation;  // how many threads have held this slot
   size_t last_peak_memory;
   uint32_t current_job;
+  int script;        // the worker script it runs, -1 for classic scripts
+  int failures;      // its script's consecutive failed boots
+};
+
+// A worker script's run on one thread ended, or it booted.
+struct ScriptEvent {
+  int worker;
+  int script;
+  bool booted;           // false: it ended before tokio_handle_request() (a failed boot)
+  bool ended;            // false: it just reached tokio_handle_request()
+  const char* reason;    // why it ended: max_requests, max_memory, reload, shutdown, killed, fatal_error, exit, boot_failed
+  int exit_status;
+  int failures;          // consecutive failed boots so far
+  uint64_t requests;     // served by this run
+  double boot_ms;        // start to tokio_handle_request()
 };
 
 // What the pool tells its owner. Called on PHP threads; must be cheap and thread-safe.
@@ -48,24 +74,14 @@ struct PoolListener {
   virtual ~PoolListener() = default;
   virtual void OnStarted(const tokio_info* info, const std::string& error) = 0;
   virtual void OnJobDone(Job* job) = 0;
+  virtual void OnScript(const ScriptEvent& event) = 0;
   virtual void OnStopped() = 0;
 };
 
 class WorkerPool {
  public:
-  WorkerPool(PoolConfig config, PoolListener* listener);
-  ~WorkerPool();
-
-  bool Start(std::string* error);  // returns at once; OnStarted follows
-  void Submit(Job* job);
-  // Stops a queued or running job; false if it is not here (already done).
-  bool Abort(uint32_t id, tokio_abort reason, Job** dequeued);
-  // How long a job has been running, in ms; -1 while it is queued or once it is done.
-  int64_t RunningFor(uint32_t id);
-  void Stop();  // finishes queued jobs, then OnStopped
-  std::vector<WorkerStats> Stats(size_t* queued);
-
- private:
+  // One thread's slot: the thread that holds it now, and what it runs. Public for the SAPI
+  // callbacks of worker mode, which get it back as their opaque handle.
   struct Worker {
     WorkerPool* pool;
     int index;
@@ -77,25 +93,63 @@ class WorkerPool {
     uint64_t lifetime_requests = 0;
     size_t last_peak = 0;
     WorkerState state = WorkerState::kStarting;
+    // worker mode
+    int script = -1;
+    bool booted = false;          // this run reached tokio_handle_request()
+    bool ready_once = false;      // counted in ready_
+    int failures = 0;
+    const char* stop = nullptr;   // why the run must end at its next tokio_handle_request()
+    uint64_t run_requests = 0, run_limit = 0;
+    std::chrono::steady_clock::time_point run_started;
   };
+
+  WorkerPool(PoolConfig config, PoolListener* listener);
+  ~WorkerPool();
+
+  bool Start(std::string* error);  // returns at once; OnStarted follows
+  void Submit(Job* job);
+  // Stops a queued or running job; false if it is not here (already done).
+  bool Abort(uint32_t id, tokio_abort reason, Job** dequeued);
+  // How long a job has been running, in ms; -1 while it is queued or once it is done.
+  int64_t RunningFor(uint32_t id);
+  void Stop();  // finishes queued jobs, then OnStopped
+  // Worker mode: restarts every worker script, one thread at a time (each next one once the
+  // last has booted); a boot that fails stops the round. Returns the threads to restart.
+  int RestartScripts(const char* reason);
+  std::vector<WorkerStats> Stats(size_t* queued);
+
+  // From the SAPI layer, on a worker-script thread (tokio_host_next_request / _request_done)
+  const tokio_request* NextRequest(void* worker, void** host);
+  void RequestDone(void* worker, const tokio_result* result);
+
+ private:
 
   static void* MainThread(void* self);
   static void* WorkerThread(void* worker);
   void RunMain();
   void RunWorker(Worker* w);
+  void RunScript(Worker* w);
   bool SpawnWorker(Worker* w);
   Job* NextJob(Worker* w);
+  Job* Take(Worker* w, std::deque<Job*>& queue);
   bool AllStopped() const;
+  void NextInRound();  // under mutex_
 
   PoolConfig config_;
   PoolListener* listener_;
   pthread_t main_thread_{};
   std::mutex mutex_;
-  std::condition_variable work_cv_;  // workers wait for jobs
   std::condition_variable main_cv_;  // the main thread waits for exits and stop
-  std::deque<Job*> queue_;
+  // by target: [0] classic scripts, [1 + k] worker script k; each with the threads that wait on it
+  std::vector<std::deque<Job*>> queues_;
+  std::vector<std::unique_ptr<std::condition_variable>> work_cvs_;
+  std::vector<tokio_request> boots_;   // each worker script's own request
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::deque<Worker*> round_;          // RestartScripts(): the threads still to restart, the first restarting
+  const char* round_reason_ = nullptr;
+  std::string startup_error_;
   int ready_ = 0;
+  int total_ = 0;
   bool stopping_ = false;
   bool started_ = false;
   std::atomic<bool> fs_shared_{false};  // a worker thread could not have a umask of its own

@@ -14,9 +14,13 @@
 #include <php_variables.h>
 #include <ext/standard/head.h>
 #include <ext/standard/info.h>
+#include <Zend/zend_exceptions.h>
 #include <Zend/zend_extensions.h>
 #include <Zend/zend_interfaces.h>
 #include <Zend/zend_smart_str.h>
+#ifdef HAVE_PHP_SESSION
+#include <ext/session/php_session.h>
+#endif
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -43,6 +47,16 @@ typedef struct tokio_ctx {
 
 static __thread tokio_thread *current_thread;
 
+/* Worker mode: the state of one worker script's run on this thread. */
+typedef struct worker_loop {
+  tokio_ctx boot;     /* the script's own request: current while it boots and between requests */
+  tokio_ctx job;      /* the request tokio_handle_request() serves */
+  int booted;         /* it reached tokio_handle_request() */
+  int serving;        /* `job` is the current request */
+  HashTable boot_ini; /* directives the boot changed, with their values: what a request's ini_set() returns to */
+} worker_loop;
+static __thread worker_loop *loop_state;
+
 static char *ini_path_copy, *ini_defaults_copy, *ini_entries_copy, *server_software_copy, *version_copy;
 static int executor, worker_count, process_index, opcache_on;
 static void (*previous_interrupt_function)(zend_execute_data *execute_data);
@@ -53,14 +67,14 @@ enum {
   K_PATH_INFO, K_DOCUMENT_ROOT, K_DOCUMENT_URI, K_SERVER_NAME, K_SERVER_ADDR, K_SERVER_PORT,
   K_SERVER_PROTOCOL, K_SERVER_SOFTWARE, K_GATEWAY_INTERFACE, K_REQUEST_SCHEME, K_HTTPS,
   K_REMOTE_ADDR, K_REMOTE_PORT, K_REMOTE_USER, K_CONTENT_TYPE, K_CONTENT_LENGTH, K_REDIRECT_STATUS,
-  K_FCGI_ROLE, K_REQUEST_ID, K_COUNT
+  K_FCGI_ROLE, K_REQUEST_ID, K_TOKIO_WORKER, K_FRANKENPHP_WORKER, K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
   "REQUEST_METHOD", "REQUEST_URI", "QUERY_STRING", "SCRIPT_NAME", "SCRIPT_FILENAME", "PHP_SELF",
   "PATH_INFO", "DOCUMENT_ROOT", "DOCUMENT_URI", "SERVER_NAME", "SERVER_ADDR", "SERVER_PORT",
   "SERVER_PROTOCOL", "SERVER_SOFTWARE", "GATEWAY_INTERFACE", "REQUEST_SCHEME", "HTTPS",
   "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_USER", "CONTENT_TYPE", "CONTENT_LENGTH", "REDIRECT_STATUS",
-  "FCGI_ROLE", "REQUEST_ID",
+  "FCGI_ROLE", "REQUEST_ID", "TOKIO_WORKER", "FRANKENPHP_WORKER",
 };
 static zend_string *keys[K_COUNT];
 static HashTable env_snapshot; /* the process environment at startup, as fpm with clear_env=no */
@@ -96,6 +110,10 @@ static int tokio_sapi_startup(sapi_module_struct *module)
 static size_t tokio_sapi_ub_write(const char *str, size_t len)
 {
   tokio_ctx *c = ctx();
+  if (c && !c->host) { /* a worker script's own output, outside any request: to the log */
+    tokio_host_log(NULL, LOG_NOTICE, str, len);
+    return len;
+  }
   if (!c || !tokio_host_write(c->host, str, len)) {
     php_handle_aborted_connection();
   }
@@ -106,13 +124,13 @@ static void tokio_sapi_flush(void *server_context)
 {
   tokio_ctx *c = server_context;
   /* Like php-fpm, flush() only pushes what already went through ub_write (headers included). */
-  if (c && !tokio_host_flush(c->host)) php_handle_aborted_connection();
+  if (c && c->host && !tokio_host_flush(c->host)) php_handle_aborted_connection();
 }
 
 static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
 {
   tokio_ctx *c = ctx();
-  if (!c) return SAPI_HEADER_SENT_SUCCESSFULLY;
+  if (!c || !c->host) return SAPI_HEADER_SENT_SUCCESSFULLY;
   int status = sapi_headers->http_response_code ? sapi_headers->http_response_code : 200;
   tokio_str reason = {NULL, 0};
   /* "HTTP/1.1 404 Gone Fishing": keep the script's reason phrase, as nginx does with fpm's Status */
@@ -162,13 +180,13 @@ static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
 static size_t tokio_sapi_read_post(char *buffer, size_t count)
 {
   tokio_ctx *c = ctx();
-  return c ? tokio_host_read_body(c->host, buffer, count) : 0;
+  return c && c->host ? tokio_host_read_body(c->host, buffer, count) : 0;
 }
 
 static char *tokio_sapi_read_cookies(void)
 {
   tokio_ctx *c = ctx();
-  return c ? (char *)tokio_host_cookies(c->host) : NULL;
+  return c && c->host ? (char *)tokio_host_cookies(c->host) : NULL;
 }
 
 static void register_server_var(HashTable *ht, zend_string *key, const char *val, size_t len)
@@ -320,6 +338,10 @@ static void collect_server_vars(const tokio_request *r, var_sink *sink)
   sink->put(sink, keys[K_REDIRECT_STATUS], "200", 3);
   sink->put(sink, keys[K_FCGI_ROLE], "RESPONDER", 9);
   if (r->request_id.len) put_str(sink, K_REQUEST_ID, r->request_id);
+  if (loop_state) { /* how apps tell a worker script's requests, FrankenPHP's name too */
+    sink->put(sink, keys[K_TOKIO_WORKER], "1", 1);
+    sink->put(sink, keys[K_FRANKENPHP_WORKER], "1", 1);
+  }
 
   /* PHP_SELF (as php-fpm builds it) and nginx's DOCUMENT_URI are both SCRIPT_NAME + PATH_INFO */
   zend_string *self = zend_string_concat2(r->script_name.ptr, r->script_name.len, r->path_info.ptr ? r->path_info.ptr : "", r->path_info.len);
@@ -503,7 +525,7 @@ int tokio_current_worker(void)
 int tokio_finish_request(void)
 {
   tokio_ctx *c = ctx();
-  if (!c || c->finished) return 0;
+  if (!c || !c->host || c->finished) return 0;
   php_output_end_all();
   php_header();
   c->finished = 1;
@@ -524,7 +546,7 @@ int tokio_request_heartbeat(int64_t seconds)
 int tokio_commit_headers(int status)
 {
   tokio_ctx *c = ctx();
-  if (!c || SG(headers_sent)) return 0;
+  if (!c || !c->host || SG(headers_sent)) return 0;
   if (status >= 100 && status <= 999) SG(sapi_headers).http_response_code = status;
   if (sapi_send_headers() != SUCCESS) return 0;
   /* an empty flush turns streaming on: later flush() calls send each part */
@@ -687,14 +709,13 @@ static void execute_eval(const tokio_request *req)
   smart_str_free(&code);
 }
 
-void tokio_execute(tokio_thread *thread, const tokio_request *req, void *host, tokio_result *result)
+/* SG(request_info) as php-fpm fills it: request_uri is the script, path_translated its file. */
+static void begin_request_info(tokio_ctx *c)
 {
-  tokio_ctx c = {req, thread, host, 200, TOKIO_ABORT_NONE, 0};
+  const tokio_request *req = c->req;
   const tokio_str *ct = find_header(req, "content-type", 12);
   const tokio_str *auth = find_header(req, "authorization", 13);
-
-  /* php-fpm's request_info: request_uri is the script, path_translated its file */
-  SG(server_context) = &c;
+  SG(server_context) = c;
   SG(sapi_headers).http_response_code = 200;
   SG(request_info).request_method = req->method.ptr;
   SG(request_info).query_string = (char *)req->query_string.ptr;
@@ -703,36 +724,348 @@ void tokio_execute(tokio_thread *thread, const tokio_request *req, void *host, t
   SG(request_info).content_type = ct ? ct->ptr : NULL;
   SG(request_info).content_length = req->content_length > 0 ? req->content_length : 0;
   php_handle_auth_data(auth ? auth->ptr : NULL);
+}
 
-  result->aborted = TOKIO_ABORT_NONE;
-  result->exit_status = 0;
-  if (php_request_startup() == FAILURE) {
-    result->exit_status = 255;
-    c.status = 500;
-  } else {
-    if (req->event_stream) {
-      /* text/event-stream: every write goes out at once, as with output_buffering=0 */
-      php_output_end_all();
-      php_output_set_implicit_flush(1);
-    }
-    if (executor == TOKIO_EXECUTOR_EVAL) execute_eval(req);
-    else execute_script(req);
-    result->exit_status = EG(exit_status);
-  }
-  result->peak_memory = zend_memory_peak_usage(1);
-  php_request_shutdown(NULL);
-
-  /* Disarm only now: a kill also stopped shutdown functions and destructors. */
-  __atomic_store_n(&thread->abort, TOKIO_ABORT_NONE, __ATOMIC_RELEASE);
-  zend_atomic_bool_store((zend_atomic_bool *)thread->vm_interrupt, false);
-
-  result->status = c.status;
-  result->aborted = c.aborted;
+static void end_request_info(void)
+{
   SG(server_context) = NULL;
   SG(request_info).request_method = NULL;
   SG(request_info).query_string = NULL;
   SG(request_info).request_uri = NULL;
   SG(request_info).path_translated = NULL;
   SG(request_info).content_type = NULL;
+  SG(request_info).content_type_dup = NULL; /* freed by sapi_deactivate(), which leaves it set */
   SG(request_info).cookie_data = NULL;
+}
+
+/* Lets the thread be interrupted again: only once its request is over, since a kill also stops
+ * shutdown functions and destructors. */
+static void disarm(tokio_thread *thread)
+{
+  __atomic_store_n(&thread->abort, TOKIO_ABORT_NONE, __ATOMIC_RELEASE);
+  zend_atomic_bool_store((zend_atomic_bool *)thread->vm_interrupt, false);
+}
+
+/* One PHP request start to finish: a classic script, or a worker script's whole run. */
+static void run_request(tokio_ctx *c, tokio_result *result)
+{
+  begin_request_info(c);
+  result->aborted = TOKIO_ABORT_NONE;
+  result->exit_status = 0;
+  if (php_request_startup() == FAILURE) {
+    result->exit_status = 255;
+    c->status = 500;
+  } else {
+    if (c->req->event_stream) {
+      /* text/event-stream: every write goes out at once, as with output_buffering=0 */
+      php_output_end_all();
+      php_output_set_implicit_flush(1);
+    }
+    if (executor == TOKIO_EXECUTOR_EVAL && !loop_state) execute_eval(c->req);
+    else execute_script(c->req);
+    result->exit_status = EG(exit_status);
+  }
+  if (loop_state) zend_hash_destroy(&loop_state->boot_ini);
+  tokio_ctx *last = ctx(); /* worker mode: the request a bailout or exit() left current */
+  result->peak_memory = zend_memory_peak_usage(1);
+  php_request_shutdown(NULL);
+  disarm(c->thread);
+  result->status = last->status;
+  result->aborted = last->aborted;
+  end_request_info();
+}
+
+void tokio_execute(tokio_thread *thread, const tokio_request *req, void *host, tokio_result *result)
+{
+  tokio_ctx c = {req, thread, host, 200, TOKIO_ABORT_NONE, 0};
+  run_request(&c, result);
+}
+
+/* ---- worker mode: one script, many requests (FrankenPHP's frankenphp_handle_request()) ---- */
+
+/* What a request leaves in php://input's temporary streams nobody holds any more. */
+static void release_temporary_streams(void)
+{
+  zend_resource *val;
+  int stream_type = php_file_le_stream();
+  ZEND_HASH_FOREACH_PTR(&EG(regular_list), val) {
+    if (val->type != stream_type) continue;
+    php_stream *stream = (php_stream *)val->ptr;
+    if (stream && stream->ops == &php_stream_temp_ops && !stream->__exposed && GC_REFCOUNT(val) == 1) {
+      zend_list_delete(val);
+    }
+  } ZEND_HASH_FOREACH_END();
+}
+
+/* The request's superglobals, built by PHP's own callbacks as for a classic request. JIT ones are
+ * made when a script is compiled, and the worker's are compiled already: $_SERVER is always
+ * rebuilt, $_REQUEST when the app uses it; $_ENV stays, $_SESSION goes. */
+static void reset_superglobals(void)
+{
+  zend_try {
+    zval *files = &PG(http_globals)[TRACK_VARS_FILES];
+    zval_ptr_dtor_nogc(files);
+    ZVAL_UNDEF(files);
+    zend_hash_str_del(&EG(symbol_table), "_SESSION", sizeof("_SESSION") - 1);
+  } zend_end_try();
+  zend_auto_global *g;
+  ZEND_HASH_MAP_FOREACH_PTR(CG(auto_globals), g) {
+    if (g->name == ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_ENV)) continue;
+    if (g->name == ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_SERVER)) {
+      g->armed = g->auto_global_callback(g->name);
+    } else if (g->jit) {
+      if (g->name == ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_REQUEST) && zend_hash_exists(&EG(symbol_table), g->name)) {
+        g->armed = g->auto_global_callback(g->name);
+      }
+    } else if (g->auto_global_callback) {
+      g->armed = g->auto_global_callback(g->name); /* $_GET, $_POST, $_COOKIE, $_FILES */
+    } else {
+      g->armed = 0;
+    }
+  } ZEND_HASH_FOREACH_END();
+}
+
+/* Modules whose request state must not outlive a request: the filter's raw input copies, and
+ * ours (putenv(), setlocale()). Sessions are reset apart, keeping save handlers set at boot. */
+static const char *const per_request_modules[] = {"filter", "tokio",
+#ifndef HAVE_PHP_SESSION
+  "session",
+#endif
+  NULL};
+
+static void per_request_modules_call(int startup)
+{
+  for (const char *const *name = per_request_modules; *name; name++) {
+    zend_module_entry *m = zend_hash_str_find_ptr(&module_registry, *name, strlen(*name));
+    if (!m) continue;
+    if (startup && m->request_startup_func) m->request_startup_func(m->type, m->module_number);
+    if (!startup && m->request_shutdown_func) m->request_shutdown_func(m->type, m->module_number);
+  }
+}
+
+#ifdef HAVE_PHP_SESSION
+/* The session written and closed, its id and data forgotten: the next request reads its own
+ * cookie. php_rshutdown_session_globals() less what would drop handlers the boot registered. */
+static void reset_session(void)
+{
+  if (PS(session_status) == php_session_active) php_session_flush(1);
+  if (!Z_ISUNDEF(PS(http_session_vars))) {
+    zval_ptr_dtor(&PS(http_session_vars));
+    ZVAL_UNDEF(&PS(http_session_vars));
+  }
+  if (PS(mod_data) || PS(mod_user_implemented)) {
+    zend_try { PS(mod)->s_close(&PS(mod_data)); } zend_end_try();
+  }
+  if (PS(id)) {
+    zend_string_release_ex(PS(id), 0);
+    PS(id) = NULL;
+  }
+  if (PS(session_vars)) {
+    zend_string_release_ex(PS(session_vars), 0);
+    PS(session_vars) = NULL;
+  }
+  if (PS(session_started_filename)) {
+    zend_string_release(PS(session_started_filename));
+    PS(session_started_filename) = NULL;
+    PS(session_started_lineno) = 0;
+  }
+  PS(session_status) = php_session_none;
+  PS(in_save_handler) = 0;
+  PS(set_handler) = 0;
+  PS(mod_data) = NULL;
+  PS(mod_user_is_open) = 0;
+  PS(define_sid) = 1;
+}
+#endif
+
+/* php_request_startup() for a request inside a running script: what a classic request gets
+ * fresh (output layer, headers, superglobals, per-request modules), and nothing that would
+ * throw away the booted app. */
+static int worker_request_startup(tokio_ctx *c)
+{
+  volatile int ok = 1; /* set after a longjmp */
+  begin_request_info(c);
+  zend_try {
+    release_temporary_streams();
+    php_output_activate();
+    PG(header_is_being_sent) = 0;
+    PG(connection_status) = PHP_CONNECTION_NORMAL;
+    sapi_activate();
+    zend_set_timeout(PG(max_input_time) == -1 ? EG(timeout_seconds) : PG(max_input_time), 1);
+    if (PG(expose_php)) sapi_add_header(SAPI_PHP_VERSION_HEADER, sizeof(SAPI_PHP_VERSION_HEADER) - 1, 1);
+    if (PG(output_handler) && PG(output_handler)[0]) {
+      zval handler;
+      ZVAL_STRING(&handler, PG(output_handler));
+      php_output_start_user(&handler, 0, PHP_OUTPUT_HANDLER_STDFLAGS);
+      zval_ptr_dtor(&handler);
+    } else if (PG(output_buffering)) {
+      php_output_start_user(NULL, PG(output_buffering) > 1 ? PG(output_buffering) : 0, PHP_OUTPUT_HANDLER_STDFLAGS);
+    } else if (PG(implicit_flush)) {
+      php_output_set_implicit_flush(1);
+    }
+    reset_superglobals();
+    per_request_modules_call(1);
+    if (c->req->event_stream) {
+      php_output_end_all();
+      php_output_set_implicit_flush(1);
+    }
+    if (PG(max_input_time) != -1) zend_set_timeout(INI_INT("max_execution_time"), 0);
+  } zend_catch {
+    ok = 0;
+  } zend_end_try();
+  SG(sapi_started) = 1;
+  return ok;
+}
+
+/* php_request_shutdown()'s steps that end a request, not the script running it. */
+static void worker_request_shutdown(void)
+{
+  zend_try { php_output_end_all(); } zend_end_try();
+  per_request_modules_call(0);
+#ifdef HAVE_PHP_SESSION
+  reset_session();
+#endif
+  zend_try { php_output_deactivate(); } zend_end_try(); /* sends the headers if nothing was written */
+  zend_try { sapi_deactivate(); } zend_end_try();
+  SG(request_info).content_type_dup = NULL; /* freed, not cleared: the script's own shutdown would free it again */
+  zend_unset_timeout();
+  zend_set_memory_limit(PG(memory_limit));
+}
+
+/* Between requests the script's own request is current, with an output layer: what it prints
+ * then goes to the log instead of stdout. Its headers count as sent, so that nothing is queued
+ * for a response that will never be. */
+static void enter_idle(worker_loop *wl)
+{
+  begin_request_info(&wl->boot);
+  php_output_activate();
+  SG(headers_sent) = 1;
+}
+
+static void leave_idle(void)
+{
+  zend_try {
+    php_output_end_all();
+    php_output_deactivate();
+  } zend_end_try();
+}
+
+static void snapshot_boot_ini(worker_loop *wl)
+{
+  zend_hash_init(&wl->boot_ini, 8, NULL, ZVAL_PTR_DTOR, 0);
+  if (!EG(modified_ini_directives)) return;
+  zend_ini_entry *e;
+  ZEND_HASH_MAP_FOREACH_PTR(EG(modified_ini_directives), e) {
+    zval v;
+    if (e->value) ZVAL_STRINGL(&v, ZSTR_VAL(e->value), ZSTR_LEN(e->value)); /* a copy: shared strings are not refcounted here */
+    else ZVAL_NULL(&v);
+    zend_hash_add(&wl->boot_ini, e->name, &v);
+  } ZEND_HASH_FOREACH_END();
+}
+
+static bool same_ini_value(const zval *boot, const zend_string *now)
+{
+  if (Z_TYPE_P(boot) != IS_STRING) return now == NULL;
+  return now && zend_string_equals(Z_STR_P(boot), now);
+}
+
+/* ini_set(), set_time_limit(), ignore_user_abort() ... of one request end with it: each
+ * directive returns to its value at the end of the boot. */
+static void restore_boot_ini(worker_loop *wl)
+{
+  HashTable *modified = EG(modified_ini_directives);
+  if (!modified) return;
+  zend_string *names[64];
+  size_t n = 0;
+  zend_ini_entry *e;
+  do {
+    n = 0;
+    ZEND_HASH_MAP_FOREACH_PTR(modified, e) {
+      zval *boot = zend_hash_find(&wl->boot_ini, e->name);
+      if (boot && same_ini_value(boot, e->value)) continue;
+      names[n++] = zend_string_init(ZSTR_VAL(e->name), ZSTR_LEN(e->name), 0);
+      if (n == sizeof(names) / sizeof(names[0])) break;
+    } ZEND_HASH_FOREACH_END();
+    for (size_t i = 0; i < n; i++) {
+      zval *boot = zend_hash_find(&wl->boot_ini, names[i]);
+      if (!boot) zend_restore_ini_entry(names[i], ZEND_INI_STAGE_RUNTIME);
+      else zend_alter_ini_entry_ex(names[i], Z_TYPE_P(boot) == IS_STRING ? Z_STR_P(boot) : ZSTR_EMPTY_ALLOC(),
+                                   ZEND_INI_SYSTEM, ZEND_INI_STAGE_RUNTIME, 1);
+      zend_string_release(names[i]);
+    }
+  } while (n == sizeof(names) / sizeof(names[0]));
+}
+
+int tokio_worker_begin_request(void)
+{
+  worker_loop *wl = loop_state;
+  if (!wl) return -1;
+  if (wl->serving) return 0; /* called from inside its own handler */
+  tokio_thread *t = wl->boot.thread;
+  if (!wl->booted) {
+    /* the boot is over: its request ends, the booted app stays */
+    wl->booted = 1;
+    worker_request_shutdown();
+    snapshot_boot_ini(wl);
+    enter_idle(wl);
+  }
+  zend_unset_timeout(); /* waiting for a request is not running */
+  void *host = NULL;
+  const tokio_request *req = tokio_host_next_request(t->loop, &host);
+  if (!req) return 0;
+  leave_idle();
+  wl->job = (tokio_ctx){req, t, host, 200, TOKIO_ABORT_NONE, 0};
+  wl->serving = 1;
+  EG(exit_status) = 0;
+  zend_memory_reset_peak_usage();
+  if (!worker_request_startup(&wl->job)) {
+    tokio_worker_end_request();
+    return 0;
+  }
+  /* A client that leaves stops the request's output, not the booted app (FrankenPHP does the same). */
+  PG(ignore_user_abort) = 1;
+  return 1;
+}
+
+void tokio_worker_uncaught(void)
+{
+  if (!EG(exception)) return;
+  if (Z_TYPE(EG(user_exception_handler)) != IS_UNDEF) zend_user_exception_handler();
+  if (EG(exception)) zend_exception_error(EG(exception), E_ERROR); /* logged, 500 unless headers went */
+}
+
+void tokio_worker_end_request(void)
+{
+  worker_loop *wl = loop_state;
+  if (!wl || !wl->serving) return;
+  worker_request_shutdown();
+  restore_boot_ini(wl);
+  tokio_result result = {
+    .status = wl->job.status, .exit_status = EG(exit_status), .aborted = wl->job.aborted,
+    .peak_memory = zend_memory_peak_usage(1), .memory = zend_memory_usage(0),
+  };
+  wl->serving = 0;
+  EG(exit_status) = 0;
+  enter_idle(wl);
+  tokio_host_request_done(wl->boot.thread->loop, &result);
+  disarm(wl->boot.thread); /* once done: no interrupt can be meant for this thread now */
+}
+
+void tokio_run_worker_script(tokio_thread *thread, const tokio_request *boot, tokio_worker_result *out)
+{
+  worker_loop wl;
+  memset(&wl, 0, sizeof(wl));
+  wl.boot = (tokio_ctx){boot, thread, NULL, 200, TOKIO_ABORT_NONE, 0};
+  zend_hash_init(&wl.boot_ini, 0, NULL, ZVAL_PTR_DTOR, 0);
+  loop_state = &wl;
+  tokio_result result;
+  run_request(&wl.boot, &result);
+  loop_state = NULL;
+  out->booted = wl.booted;
+  out->exit_status = result.exit_status;
+  out->aborted = result.aborted;
+  if (wl.serving) { /* a fatal error, exit() or a kill ended the script inside a request: answered above */
+    result.memory = 0;
+    tokio_host_request_done(thread->loop, &result);
+  }
 }

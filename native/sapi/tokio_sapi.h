@@ -57,6 +57,7 @@ typedef struct tokio_thread {
   int abort;             /* enum tokio_abort; __atomic builtins only, set from any thread */
   void *vm_interrupt;    /* &EG(vm_interrupt) of this thread's PHP context */
   uint64_t os_thread;    /* pthread_t, for waking blocking syscalls */
+  void *loop;            /* worker mode: the host's handle for this thread's loop, else NULL */
 } tokio_thread;
 
 typedef struct tokio_result {
@@ -64,7 +65,15 @@ typedef struct tokio_result {
   int exit_status;     /* EG(exit_status): 255 after a fatal error */
   int aborted;         /* enum tokio_abort that stopped the script, if any */
   size_t peak_memory;  /* zend_memory_peak_usage(real) of this request */
+  size_t memory;       /* worker mode: zend_memory_usage() once the request is cleaned up */
 } tokio_result;
+
+/* How a worker script's run ended (tokio_run_worker_script()). */
+typedef struct tokio_worker_result {
+  int booted;          /* it reached tokio_handle_request() */
+  int exit_status;     /* EG(exit_status) at its end: 255 after a fatal error */
+  int aborted;         /* enum tokio_abort that stopped it, if any */
+} tokio_worker_result;
 
 enum tokio_executor {
   TOKIO_EXECUTOR_EXT = 0,  /* $_SERVER registered natively, the script run by php_execute_script() */
@@ -104,6 +113,20 @@ void tokio_thread_shutdown(void);
 /* Runs one request on the calling worker thread, start to finish. */
 void tokio_execute(tokio_thread *thread, const tokio_request *request, void *host, tokio_result *result);
 
+/* Worker mode: runs a worker script (thread->loop set) until it ends. `boot` is the script's own
+ * request, what it sees while it boots. Each tokio_handle_request() call inside takes the next
+ * request from tokio_host_next_request() and reports it to tokio_host_request_done(); a bailout
+ * (fatal error, exit(), a kill) ends the script, and the request it was serving is reported too. */
+void tokio_run_worker_script(tokio_thread *thread, const tokio_request *boot, tokio_worker_result *result);
+
+/* For tokio_handle_request() (ext/): 1 a request is current, superglobals built; 0 the script
+ * must end; -1 this thread runs no worker script. */
+int tokio_worker_begin_request(void);
+/* The handler threw: PHP's uncaught-exception path (user handler, then the error log and 500),
+ * without ending the script. */
+void tokio_worker_uncaught(void);
+void tokio_worker_end_request(void);
+
 /* From any thread: stops the request running on `thread` at its next opcode or blocking call. */
 void tokio_interrupt(tokio_thread *thread, enum tokio_abort reason);
 
@@ -127,6 +150,10 @@ int tokio_host_flush(void *host);
 void tokio_host_finish(void *host);
 void tokio_host_heartbeat(void *host, int64_t ms);
 void tokio_host_log(void *host, int syslog_level, const char *message, size_t len);
+/* Worker mode: waits for the next request for this thread's script; NULL when the script must
+ * end. `*host` is then the request's host handle for the callbacks above. */
+const tokio_request *tokio_host_next_request(void *loop, void **host);
+void tokio_host_request_done(void *loop, const tokio_result *result);
 
 #ifdef __cplusplus
 }

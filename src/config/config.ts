@@ -69,6 +69,25 @@ export interface Config {
   errorPagesDir: string | null;
   /** codings offered, in order of preference; [] = no compression */
   compression: Coding[];
+  /** worker mode (WORKER_SCRIPT): scripts booted once per thread; [] = classic mode only */
+  workerScripts: WorkerScriptConfig[];
+  /** threads of each worker script, in all (shared out among the processes like `workers`) */
+  workerThreads: number;
+  workerMaxRequests: number;
+  /** bytes; 0 = off */
+  workerMaxMemory: number;
+  workerMaxFailures: number;
+  /** globs of files whose change restarts the worker scripts; [] = no watching */
+  workerWatch: string[];
+}
+
+export interface WorkerScriptConfig {
+  /** absolute path */
+  filename: string;
+  /** its URL path when inside the document root, else "/" + its name */
+  name: string;
+  /** URL paths it takes whatever the router finds (static files aside): "/api/*" or an exact path; null = the requests that reach it */
+  match: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -115,6 +134,12 @@ const SETTINGS = {
   staticCacheImmutable: { env: 'STATIC_CACHE_IMMUTABLE', flag: '--static-cache-immutable', accepts: 'on or off', help: 'names with a content hash (app.3f9a2c1b.js) cached for a year, immutable (default off)' },
   compression: { env: 'COMPRESSION', flag: '--compression', accepts: 'br, gzip or both (br,gzip), in order of preference, or off', help: 'compress text responses and serve precompressed .br/.gz siblings (default off)' },
   errorPages: { env: 'ERROR_PAGES_DIR', flag: '--error-pages', accepts: 'an existing directory holding 404.html, 5xx.html, ...', help: 'the site\'s pages for error answers, for clients that accept HTML' },
+  workerScript: { env: 'WORKER_SCRIPT', flag: '--worker', accepts: 'a PHP file (relative to DOCUMENT_ROOT, or absolute), or several separated by commas, each optionally =/path/* to match', help: 'worker mode: the script boots once per thread and serves requests in a loop on tokio_handle_request()' },
+  workerThreads: { env: 'WORKER_THREADS', flag: '--worker-threads', accepts: 'an integer from 1 to 1024, at least PROCESSES', help: 'threads of each worker script, in all (default PHP_WORKERS); classic scripts keep the rest, at least 1 per process' },
+  workerMaxRequests: { env: 'WORKER_MAX_REQUESTS', flag: '--worker-max-requests', accepts: 'an integer from 0 (never)', help: 'restart a worker script after about this many requests (default 0: never)' },
+  workerMaxMemory: { env: 'WORKER_MAX_MEMORY', flag: '--worker-max-memory', accepts: 'a size like 128m, or 0 for off', help: 'restart a worker script after a request that left it using more memory (default off)' },
+  workerMaxFailures: { env: 'WORKER_MAX_FAILURES', flag: '--worker-max-failures', accepts: 'an integer from 1 to 1000', help: 'consecutive failed boots before a worker script is reported broken (default 6)' },
+  workerWatch: { env: 'WORKER_WATCH', flag: '--worker-watch', accepts: 'comma-separated globs like ./src/**/*.php, or off', help: 'development: restart the worker scripts when a matching file changes (default off)' },
   symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
 } satisfies Record<string, Setting>;
 
@@ -246,6 +271,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   if (compression.some((c) => c !== 'br' && c !== 'gzip') || new Set(compression).size !== compression.length) fail(S.compression, raw.compression!);
   const errorPagesDir = raw.errorPages ? path.resolve(raw.errorPages) : null;
   if (errorPagesDir && (!existsSync(errorPagesDir) || !statSync(errorPagesDir).isDirectory())) fail(S.errorPages, raw.errorPages!);
+  const workerScripts = parseWorkerScripts(raw.workerScript ?? '', documentRoot);
+  if (workerScripts.length && executor !== 'ext') {
+    throw new ConfigError(`WORKER_SCRIPT needs the ext executor (EXECUTOR=ext, USE_EXT=1, no USE_STUB): it is ${executor}`);
+  }
+  const workerThreads = raw.workerThreads === undefined ? Math.max(workers, processes) : parseInteger(S.workerThreads, raw.workerThreads, processes, 1024);
+  const workerMaxRequests = raw.workerMaxRequests === undefined ? 0 : parseInteger(S.workerMaxRequests, raw.workerMaxRequests, 0, Number.MAX_SAFE_INTEGER);
+  const workerMaxMemory = /^(off|0)$/i.test((raw.workerMaxMemory ?? '0').trim()) ? 0 : parseSize(raw.workerMaxMemory!) ?? fail(S.workerMaxMemory, raw.workerMaxMemory!);
+  const workerMaxFailures = raw.workerMaxFailures === undefined ? 6 : parseInteger(S.workerMaxFailures, raw.workerMaxFailures, 1, 1000);
+  const watchText = (raw.workerWatch ?? 'off').trim();
+  const workerWatch = /^off$/i.test(watchText) || watchText === '' ? [] : watchText.split(',').map((g) => g.trim()).filter(Boolean);
+  if (workerWatch.length && !workerScripts.length) throw new ConfigError('WORKER_WATCH needs WORKER_SCRIPT: it restarts worker scripts');
+  // A worker script at the top of the root is the front controller unless INDEX_FILE says otherwise.
+  const front = workerScripts.find((w) => !w.match && path.dirname(w.filename) === documentRoot);
+  const index = raw.index === undefined && front ? path.basename(front.filename) : indexFile;
   let trustedProxies: BlockList | null = null;
   if (raw.trustedProxies?.trim()) {
     try {
@@ -259,7 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     listenHost: host,
     listenPort: port,
     documentRoot,
-    indexFile,
+    indexFile: index,
     workers,
     processes,
     queueCapacity,
@@ -289,7 +328,36 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     staticCache,
     errorPagesDir,
     compression,
+    workerScripts,
+    workerThreads,
+    workerMaxRequests,
+    workerMaxMemory,
+    workerMaxFailures,
+    workerWatch,
   };
+}
+
+function parseWorkerScripts(text: string, documentRoot: string): WorkerScriptConfig[] {
+  const s = SETTINGS.workerScript;
+  const out: WorkerScriptConfig[] = [];
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const file = eq < 0 ? entry : entry.slice(0, eq).trim();
+    const match = eq < 0 ? null : entry.slice(eq + 1).trim();
+    const filename = path.resolve(documentRoot, file);
+    if (!/\.php$/i.test(filename) || !existsSync(filename) || !statSync(filename).isFile()) {
+      throw new ConfigError(`WORKER_SCRIPT=${JSON.stringify(text)} is not valid: ${filename} is not a PHP file (expected ${s.accepts})`);
+    }
+    if (match !== null && !/^\/[^*\s]*\*?$/.test(match)) {
+      throw new ConfigError(`WORKER_SCRIPT=${JSON.stringify(text)} is not valid: the match ${JSON.stringify(match)} must be a URL path such as /api/* or /health`);
+    }
+    const inside = filename.startsWith(documentRoot + path.sep);
+    out.push({ filename, name: inside ? filename.slice(documentRoot.length).split(path.sep).join('/') : `/${path.basename(filename)}`, match });
+  }
+  if (new Set(out.map((w) => w.filename)).size !== out.length) {
+    throw new ConfigError(`WORKER_SCRIPT=${JSON.stringify(text)} is not valid: a script is named twice`);
+  }
+  return out;
 }
 
 function parseStaticCache(ttlText = 'off', extText = '', immutableText = 'off'): StaticCache | null {

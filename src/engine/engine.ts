@@ -41,6 +41,50 @@ export interface EngineOptions {
   env?: Record<string, string | undefined>;
   /** PHP's error log; default: one line per entry on stderr. */
   logger?: (entry: PhpLogEntry) => void;
+  /**
+   * Worker mode: scripts that boot once per thread and serve requests in a loop on
+   * tokio_handle_request(); each has `threads` of its own beside the `workers` classic ones.
+   * start() resolves once every one has booted.
+   */
+  workerScripts?: WorkerScriptOptions[];
+  /** A worker script booted or ended on a thread. */
+  onWorkerScript?: (event: WorkerScriptEvent) => void;
+}
+
+export interface WorkerScriptOptions {
+  /** absolute path */
+  filename: string;
+  /** URL path, its SCRIPT_NAME while it boots */
+  name: string;
+  documentRoot: string;
+  threads: number;
+  /** restart after about this many requests (up to 10 % fewer, so threads do not restart together); 0 never */
+  maxRequests?: number;
+  /** restart after a request that left more than this many bytes in use; 0 never */
+  maxMemory?: number;
+  /** consecutive failed boots before it is reported broken (default 6) */
+  maxFailures?: number;
+}
+
+export type WorkerScriptEndReason =
+  'max_requests' | 'max_memory' | 'reload' | 'watch' | 'shutdown' | 'killed' | 'fatal_error' | 'exit' | 'boot_failed';
+
+export interface WorkerScriptEvent {
+  /** the thread */
+  worker: number;
+  /** index in workerScripts */
+  script: number;
+  /** 'booted': it reached tokio_handle_request(); 'ended': it ended (and is started again) */
+  kind: 'booted' | 'ended';
+  /** ended: why */
+  reason?: WorkerScriptEndReason;
+  exitStatus: number;
+  /** consecutive failed boots */
+  failures: number;
+  /** requests this run served */
+  requests: number;
+  /** booted: ms from its start */
+  bootMs: number;
 }
 
 /** A request body in an unlinked temporary file, read by the PHP thread with pread. */
@@ -82,6 +126,8 @@ export interface PhpRequest {
   heartbeatMaxMs?: number;
   /** The client asked for text/event-stream: the script's output is not buffered. */
   eventStream?: boolean;
+  /** Worker mode: the index of the worker script (in workerScripts) whose loop serves it. */
+  workerScript?: number;
 }
 
 export interface ExecuteHooks {
@@ -130,7 +176,8 @@ export interface PhpResponse {
 
 export interface WorkerStats {
   id: number;
-  state: 'starting' | 'idle' | 'busy' | 'exiting' | 'stopped' | 'broken';
+  /** booting: a worker script on its way to tokio_handle_request() */
+  state: 'starting' | 'booting' | 'idle' | 'busy' | 'exiting' | 'stopped' | 'broken';
   requests: number;
   /** threads that have held this slot: more than 1 after a replacement */
   threads: number;
@@ -138,6 +185,10 @@ export interface WorkerStats {
   peakMemory: number;
   /** id of the request it runs */
   job?: number;
+  /** worker mode: the worker script this thread runs */
+  script?: number;
+  /** worker mode: its consecutive failed boots */
+  failures?: number;
 }
 
 export interface EngineStats {
@@ -174,9 +225,11 @@ export class Engine {
 
   /** Starts PHP and its worker threads; rejects when PHP cannot start (bad php.ini, no ZTS, ...). */
   static async start(options: EngineOptions = {}): Promise<Engine> {
-    const workers = options.workers ?? os.availableParallelism();
-    if (!Number.isInteger(workers) || workers < 1 || workers > 1024) {
-      throw new RangeError(`workers must be an integer from 1 to 1024, got ${workers}`);
+    const scripts = options.workerScripts ?? [];
+    const workers = options.workers ?? (scripts.length ? 0 : os.availableParallelism());
+    const threads = workers + scripts.reduce((n, s) => n + s.threads, 0);
+    if (!Number.isInteger(workers) || workers < 0 || threads < 1 || threads > 1024) {
+      throw new RangeError(`workers must be an integer from 1 to 1024 in all, got ${threads}`);
     }
     const logger = options.logger ?? defaultLogger;
     const entries = options.opcache === false ? '' : 'zend_extension=opcache\n';
@@ -205,6 +258,16 @@ export class Engine {
         pending.delete(id);
         if (outputFailed) logger({ level: 3, message: 'the response could not be captured (memory or memfd): answered 500', requestId: undefined });
         p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, queueMs, execMs });
+      },
+      workerScripts: scripts.map((s) => ({
+        filename: s.filename, name: s.name, documentRoot: s.documentRoot, threads: s.threads,
+        maxRequests: s.maxRequests ?? 0, maxMemory: s.maxMemory ?? 0, maxFailures: s.maxFailures ?? 6,
+      })),
+      onScript: (worker, script, ended, reason, exitStatus, failures, requests, bootMs) => {
+        options.onWorkerScript?.({
+          worker, script, kind: ended ? 'ended' : 'booted', reason: ended ? reason as WorkerScriptEndReason : undefined,
+          exitStatus, failures, requests, bootMs,
+        });
       },
       onStream: (id, kind, a, b, c, d) => {
         const h = pending.get(id)?.hooks;
@@ -253,7 +316,8 @@ export class Engine {
     }
     const streaming = Boolean(hooks.onHeaders || hooks.onChunk || hooks.onFinish || hooks.onHeartbeat);
     const flags = (request.https ? ExecuteFlag.Https : 0) | (streaming ? ExecuteFlag.Streaming : 0) |
-      (request.eventStream ? ExecuteFlag.EventStream : 0);
+      (request.eventStream ? ExecuteFlag.EventStream : 0) |
+      (request.workerScript === undefined ? 0 : (request.workerScript + 1) << ExecuteFlag.TargetShift);
     const result = new Promise<PhpResponse>((resolve) => {
       this.#pending.set(id, { resolve, hooks: streaming ? hooks : undefined });
     });
@@ -292,6 +356,15 @@ export class Engine {
 
   stats(): EngineStats {
     return this.#native.stats();
+  }
+
+  /**
+   * Worker mode: restarts the worker scripts while requests go on, one thread at a time (the
+   * next once the last has booted); a boot that fails ends the round, and the threads not yet
+   * restarted keep what they booted. Returns the threads to restart.
+   */
+  restartWorkerScripts(reason: 'reload' | 'watch' = 'reload'): number {
+    return this.#native.restartScripts(reason);
   }
 
   /** Lets queued and running requests finish, then joins every thread and shuts PHP down. */

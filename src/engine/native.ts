@@ -34,7 +34,27 @@ export interface NativeEngineOptions {
   onStream: (id: number, kind: 'headers' | 'chunk' | 'finish' | 'heartbeat', ...args: any[]) => void;
   /** a request's answer, positionally: see NativeDone */
   onDone: NativeDone;
+  /** worker mode: the scripts, each with threads of its own beside the `workers` classic ones */
+  workerScripts: NativeWorkerScript[];
+  onScript: NativeScriptEvent;
 }
+
+export interface NativeWorkerScript {
+  filename: string;
+  /** its URL path, SCRIPT_NAME while it boots */
+  name: string;
+  documentRoot: string;
+  threads: number;
+  maxRequests: number;
+  maxMemory: number;
+  maxFailures: number;
+}
+
+/** a worker script booted (ended false) or ended, on thread `worker` */
+export type NativeScriptEvent = (
+  worker: number, script: number, ended: boolean, reason: string | null,
+  exitStatus: number, failures: number, requests: number, bootMs: number,
+) => void;
 
 export type NativeDone = (
   id: number, status: number, reason: string, headers: string[], body: Buffer, exitStatus: number,
@@ -42,8 +62,8 @@ export type NativeDone = (
   peakMemory: number, outputFailed: boolean, queueMs: number, execMs: number,
 ) => void;
 
-/** execute()'s flags */
-export const enum ExecuteFlag { Https = 1, Streaming = 2, EventStream = 4 }
+/** execute()'s flags; bits 8 and up: 1 + the worker script to run it, 0 a classic thread */
+export const enum ExecuteFlag { Https = 1, Streaming = 2, EventStream = 4, TargetShift = 8 }
 
 export interface NativeStartInfo {
   phpVersion: string;
@@ -54,7 +74,10 @@ export interface NativeStartInfo {
   executionTimeClock: 'cpu' | 'wall';
   /** each PHP thread has its own umask; false where unshare(CLONE_FS) is refused (Docker's default seccomp profile) */
   umaskPerThread: boolean;
+  /** classic threads */
   workers: number;
+  /** every PHP thread: the classic ones and the worker scripts' */
+  threads: number;
 }
 
 export interface NativeEngine {
@@ -70,6 +93,8 @@ export interface NativeEngine {
   /** the socket took `bytes` more of a streamed response: the PHP thread may write on */
   ack(id: number, bytes: number): void;
   stats(): EngineStats;
+  /** worker mode: restarts every worker script, a thread at a time; returns how many */
+  restartScripts(reason: 'reload' | 'watch'): number;
   shutdown(): Promise<void>;
 }
 

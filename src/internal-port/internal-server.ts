@@ -19,6 +19,8 @@ export interface InternalSource {
    * `metrics` false: the processes' status figures are enough (/status)
    */
   collect(metrics: boolean): Promise<{ reports: ProcessReport[]; retired: MetricFamily[]; own: MetricFamily[] }>;
+  /** worker mode: restart the worker scripts in every process (POST /workers/restart) */
+  restartWorkers?: () => void;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -57,6 +59,12 @@ export class InternalServer {
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://internal');
+    if (url.pathname === '/workers/restart' && this.source.restartWorkers) {
+      // FrankenPHP's POST /frankenphp/workers/restart
+      if (req.method !== 'POST') return reply(res, 405, TEXT, 'only POST\n', ['Allow', 'POST']);
+      this.source.restartWorkers();
+      return reply(res, 202, JSON_TYPE, JSON.stringify({ restarting: true }));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, TEXT, 'only GET and HEAD\n', ['Allow', 'GET, HEAD']);
     switch (url.pathname) {
       case '/health':

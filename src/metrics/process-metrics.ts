@@ -9,6 +9,7 @@ import type { TokioServer } from '../server/server.js';
 import { VERSION } from '../package.js';
 import { counter, gauge, type MetricFamily } from './recorder.js';
 import { opcacheFamilies } from './opcache.js';
+import type { WorkerScripts } from '../worker-mode/lifecycle.js';
 
 // prom-client's gauges named like counters, which `promtool check metrics` rejects; the same
 // figures remain by type in nodejs_active_handles, nodejs_active_requests, nodejs_active_resources
@@ -48,7 +49,8 @@ export function openConnections(port: number): number {
 export class ProcessMetrics {
   readonly #registry = new Registry();
 
-  constructor(readonly index: number, readonly server: TokioServer, readonly engine: Engine | null) {
+  constructor(readonly index: number, readonly server: TokioServer, readonly engine: Engine | null,
+    readonly workerScripts?: WorkerScripts) {
     collectDefaultMetrics({ register: this.#registry });
   }
 
@@ -81,6 +83,7 @@ export class ProcessMetrics {
           [{ value: workers.reduce((n, w) => n + w.threads - 1, 0), labels: { process } }]),
         gauge('worker_peak_memory_bytes', 'Peak PHP memory of the last request of each worker thread.',
           workers.map((w) => ({ value: w.peakMemory, labels: { process, worker: w.id } }))),
+        ...this.workerScripts?.families(process, this.engine.stats()) ?? [],
         ...await opcacheFamilies(this.engine, process),
       );
     }

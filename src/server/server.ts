@@ -18,6 +18,8 @@ import type { ProcessStatus } from '../internal-port/status.js';
 import { Admission } from '../queue/admission.js';
 import { Router } from '../router/router.js';
 import { serveStatic } from '../static/serve-static.js';
+import type { WorkerScripts } from '../worker-mode/lifecycle.js';
+import { WorkerRoutes, type PhpRoute } from '../worker-mode/routes.js';
 
 // Request ids: a random process prefix and a counter, unique without a syscall per request.
 const ID_PREFIX = randomBytes(6).toString('hex');
@@ -40,6 +42,8 @@ export interface ServerOptions {
   middleware?: Middleware[];
   /** RATE_LIMIT's table, shared with sibling processes (default: one of this server's own) */
   rateTableFd?: number;
+  /** worker mode: the worker scripts' state, for the requests of a broken one (503) */
+  workerScripts?: WorkerScripts;
 }
 
 // USE_STUB=1: what every PHP route answers, to measure the HTTP layer alone
@@ -63,6 +67,7 @@ export class TokioServer {
   readonly #traces = new Map<string, string>(); // request id -> trace id, while PHP runs it
   readonly #options: ServerOptions;
   readonly #chain: Chain;
+  readonly #workerRoutes: WorkerRoutes | null;
   /** what /metrics reports for this process */
   readonly metrics = new Recorder();
   #draining = false;
@@ -77,6 +82,7 @@ export class TokioServer {
     this.#engine = engine;
     this.#log = log;
     this.#router = new Router(config);
+    this.#workerRoutes = config.workerScripts.length ? new WorkerRoutes(config.workerScripts, this.#router.documentRoot, config.indexFile) : null;
     this.#chain = new Chain([...builtInMiddleware(config, log, this.metrics, options.rateTableFd), ...options.middleware ?? []]);
     // with other processes on the socket, new connections go to the least loaded (native/gate/siblings.cc)
     this.#admission = new Admission(config.workers, config.queueCapacity,
@@ -173,7 +179,9 @@ export class TokioServer {
     }
     if (this.#chain.answeredEarly(ex)) return;
 
-    const route = this.#router.resolve(head.url, head.query);
+    let route = this.#router.resolve(head.url, head.query);
+    const worker = this.#workerRoutes?.target(head.url, route);
+    if (worker) route = worker.route;
     switch (route.kind) {
       case 'error':
         return sendError(ex, route.status);
@@ -196,13 +204,14 @@ export class TokioServer {
     const engine = this.#engine;
     if (ex.context) ex.context.upstream = 'php';
     if (!engine) return ex.send(200, '', STUB_HEADERS, STUB_BODY);
+    if (worker && this.#options.workerScripts?.isBroken(worker.script)) return sendError(ex, 503, ['Retry-After', '1']);
     const admit = (content: RequestBody | undefined) => {
       if (this.#stuck >= this.#config.workers || !this.#admission.tryAdmit()) {
         discardBody(content);
         this.metrics.rejected.queue_full++;
         return sendError(ex, 503, ['Retry-After', '1']);
       }
-      this.#runPhp(engine, ex, head, route, content, Date.now());
+      this.#runPhp(engine, ex, head, route, worker?.script, content, Date.now());
     };
     if (body.contentLength > 0 || body.chunked) readBody(ex, body, this.#config, admit);
     else admit(undefined);
@@ -220,7 +229,7 @@ export class TokioServer {
     this.#options.onStuck(requestId);
   }
 
-  #runPhp(engine: Engine, ex: Exchange, head: RequestHead, route: { scriptFilename: string; scriptName: string; pathInfo: string },
+  #runPhp(engine: Engine, ex: Exchange, head: RequestHead, route: PhpRoute, workerScript: number | undefined,
     body: RequestBody | undefined, arrived: number): void {
     const config = this.#config;
     const header = (name: string) => headerValue(head.headers, name);
@@ -248,6 +257,7 @@ export class TokioServer {
       requestTime: arrived,
       heartbeatMaxMs: config.requestTimeout > 0 ? config.heartbeatMax : 0,
       eventStream: header('accept').includes('text/event-stream'),
+      workerScript,
     };
     this.#traces.set(trace.requestId, trace.traceId);
     const ctx = ex.context;

@@ -5,11 +5,16 @@ import type { ProcessReport } from '../metrics/process-metrics.js';
 export type ProcessMessage =
   | { type: 'ready'; port: number; php?: string; zts?: boolean; opcache?: boolean }
   | { type: 'replace-me'; reason: string }
+  /** worker mode: a worker script of this process turned broken (false), or every one serves again */
+  | { type: 'readiness'; ready: boolean }
   /** an answer to `collect`; id -1: the last one, as the process exits */
   | { type: 'report'; id: number; report: ProcessReport };
 
 /** `metrics`: the metric families too, or only the status figures (/status) */
-export type SupervisorMessage = { type: 'collect'; id: number; metrics: boolean };
+export type SupervisorMessage =
+  | { type: 'collect'; id: number; metrics: boolean }
+  /** worker mode: restart the worker scripts, a thread at a time (SIGUSR2, POST /workers/restart, WORKER_WATCH) */
+  | { type: 'restart-workers'; reason: 'reload' | 'watch' };
 
 /** To the supervisor, when there is one (a server run in-process has no channel); resolves once sent. */
 export function send(message: ProcessMessage): Promise<void> {

@@ -7,6 +7,7 @@ import { flushLog, reopenLog, type Logger } from '../log.js';
 import type { SharedSocket } from '../http/listener.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { TokioServer } from '../server/server.js';
+import { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { received, send, type SupervisorMessage } from './messages.js';
 import { RATE_TABLE_FD } from './supervisor.js';
 
@@ -19,15 +20,29 @@ export function share(total: number, parts: number, index: number): number {
 const SHUTDOWN_WAIT_MS = 5_000;
 
 export async function runServerProcess(config: Config, log: Logger, index: number, shared: SharedSocket): Promise<void> {
+  // worker mode: each worker script's threads, and classic scripts the rest (at least one)
+  const scripts = config.workerScripts;
+  const scriptThreads = scripts.length ? share(config.workerThreads, config.processes, index) : 0;
+  const classic = scripts.length
+    ? Math.max(1, share(Math.max(0, config.workers - config.workerThreads), config.processes, index))
+    : share(config.workers, config.processes, index);
   const mine = {
     ...config,
-    workers: share(config.workers, config.processes, index),
+    workers: classic + scriptThreads * scripts.length,
     queueCapacity: share(config.queueCapacity, config.processes, index),
   };
+  const lifecycle = scripts.length
+    ? new WorkerScripts(config, scriptThreads, log, (ready) => void send({ type: 'readiness', ready }))
+    : undefined;
   const phpLog = log.child({ source: 'php' });
   let server: TokioServer | undefined; // PHP may log before the server exists: startup warnings
   const engine = config.executor === 'stub' ? null : await Engine.start({
-    workers: mine.workers,
+    workers: classic,
+    workerScripts: scripts.map((w) => ({
+      filename: w.filename, name: w.name, documentRoot: config.documentRoot, threads: scriptThreads,
+      maxRequests: config.workerMaxRequests, maxMemory: config.workerMaxMemory, maxFailures: config.workerMaxFailures,
+    })),
+    onWorkerScript: (event) => lifecycle?.event(event),
     process: index,
     iniPath: config.phpIniPath,
     executor: config.executor,
@@ -38,6 +53,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     },
   });
   server = new TokioServer(mine, engine, log, {
+    workerScripts: lifecycle,
     rateTableFd: config.rateLimit ? RATE_TABLE_FD : undefined,
     onStuck: (requestId) => {
       log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
@@ -51,13 +67,15 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
       + "Docker's default); a script's umask() changes the files other requests create. Avoid umask() in scripts, set "
       + 'PROCESSES equal to PHP_WORKERS, or allow unshare in the seccomp profile');
   }
-  const metrics = config.internal ? new ProcessMetrics(index, server, engine) : null;
-  if (metrics) {
-    process.on('message', (raw) => {
-      const m = received<SupervisorMessage>(raw);
-      if (m?.type === 'collect') void metrics.report(m.metrics).then((report) => send({ type: 'report', id: m.id, report }));
-    });
-  }
+  const metrics = config.internal ? new ProcessMetrics(index, server, engine, lifecycle) : null;
+  process.on('message', (raw) => {
+    const m = received<SupervisorMessage>(raw);
+    if (m?.type === 'collect' && metrics) void metrics.report(m.metrics).then((report) => send({ type: 'report', id: m.id, report }));
+    if (m?.type === 'restart-workers' && engine) {
+      const n = engine.restartWorkerScripts(m.reason);
+      log.info({ reason: m.reason, threads: n }, 'restarting the worker scripts, a thread at a time');
+    }
+  });
   void send({ type: 'ready', port, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
 
   let stopping = false;

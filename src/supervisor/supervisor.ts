@@ -2,8 +2,8 @@
 // each a full server with its share of the PHP threads (Node's cluster carries their messages).
 // One socket for all means a process that stops or crashes loses no queued connection: the
 // others accept it. A process that dies is replaced at once, with a backoff when it keeps dying.
-// SIGHUP and SIGUSR2 replace the processes one by one, each new one ready before an old one
-// drains; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file. It also serves the
+// SIGHUP (and SIGUSR2 outside worker mode) replaces the processes one by one, each new one ready
+// before an old one drains; in worker mode SIGUSR2 restarts the worker scripts in place; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file. It also serves the
 // internal port (src/internal-port/), where one scrape sees every process.
 import cluster, { type Worker } from 'node:cluster';
 import { closeSync } from 'node:fs';
@@ -15,7 +15,8 @@ import { ProcessReports } from '../internal-port/reports.js';
 import { flushLog, reopenLog, type Logger } from '../log.js';
 import { counter, gauge } from '../metrics/recorder.js';
 import { VERSION } from '../package.js';
-import { received, type ProcessMessage } from './messages.js';
+import { watchFiles, type Watcher } from '../worker-mode/watch.js';
+import { received, tell, type ProcessMessage } from './messages.js';
 
 /** In every server process: the listening socket and the sibling board (after stdin, stdout, stderr, IPC). */
 export const LISTEN_FD = 4;
@@ -36,6 +37,8 @@ interface Slot {
   index: number;
   /** the process serving this slot (a replacement takes over once it is ready) */
   current: Worker | null;
+  /** worker mode: the current process said a worker script of its is broken */
+  broken: boolean;
   starting: Worker | null;
   startedAt: number;
   crashes: number;
@@ -55,6 +58,7 @@ export class Supervisor {
   readonly #replaced: Record<Replacement, number> = { crash: 0, stuck: 0, reload: 0 };
   readonly #startedAt = Date.now();
   #php = '';
+  #watcher: Watcher | null = null;
 
   constructor(config: Config, log: Logger) {
     this.#config = config;
@@ -74,14 +78,21 @@ export class Supervisor {
     // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
     const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log).listen(internal.host, internal.port) : undefined;
     for (let i = 0; i < this.#config.processes; i++) {
-      this.#slots.push({ index: i, current: null, starting: null, startedAt: 0, crashes: 0 });
+      this.#slots.push({ index: i, current: null, broken: false, starting: null, startedAt: 0, crashes: 0 });
     }
     const ready = await Promise.all(this.#slots.map((slot) => this.#spawn(slot)));
     if (ready.some((r) => !r)) throw new Error('a server process exited before it was ready (see the log above)');
     process.on('SIGTERM', () => void this.stop('SIGTERM'));
     process.on('SIGINT', () => void this.stop('SIGINT'));
     process.on('SIGHUP', () => void this.reload('SIGHUP'));
-    process.on('SIGUSR2', () => void this.reload('SIGUSR2'));
+    // worker mode: the worker scripts restart in their processes; else the processes are replaced
+    process.on('SIGUSR2', () => (this.#config.workerScripts.length ? this.restartWorkers('reload') : void this.reload('SIGUSR2')));
+    if (this.#config.workerWatch.length) {
+      this.#watcher = watchFiles(this.#config.workerWatch, this.#config.documentRoot, (file) => {
+        this.#log.info({ file }, 'a watched file changed: restarting the worker scripts');
+        this.restartWorkers('watch');
+      });
+    }
     process.on('SIGUSR1', () => {
       reopenLog();
       for (const w of this.#workers()) w.process.kill('SIGUSR1');
@@ -95,7 +106,8 @@ export class Supervisor {
         uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000), version: VERSION, php: this.#php,
         processes: this.#slots.filter((s) => s.current).length, workers: this.#config.workers,
       }),
-      ready: () => !this.#stopping && this.#slots.some((s) => s.current),
+      ready: () => !this.#stopping && this.#slots.some((s) => s.current) && !this.#slots.some((s) => s.current && s.broken),
+      restartWorkers: this.#config.workerScripts.length ? () => this.restartWorkers('reload') : undefined,
       collect: async (metrics) => {
         const serving = [...this.#slots.flatMap((s) => (s.current ? [s.current] : [])), ...this.#retiring];
         const { reports, retired } = await this.#reports.collect(serving, metrics);
@@ -129,10 +141,13 @@ export class Supervisor {
           if (slot.starting === worker) {
             const previous = slot.current;
             slot.current = worker;
+            slot.broken = false;
             slot.starting = null;
             if (previous) this.#retire(previous);
           }
           resolve(message);
+        } else if (message?.type === 'readiness' && slot.current === worker) {
+          slot.broken = !message.ready;
         } else if (message?.type === 'replace-me' && slot.current === worker && !slot.starting && !this.#stopping) {
           this.#log.warn({ process: slot.index, pid: worker.process.pid, reason: message.reason }, 'replacing a server process');
           this.#replaced.stuck++;
@@ -180,6 +195,13 @@ export class Supervisor {
     return this.#slots.flatMap((s) => [s.current, s.starting]).filter((w): w is Worker => w !== null).concat([...this.#retiring]);
   }
 
+  /** Worker mode: every process restarts its worker scripts, a thread at a time. */
+  restartWorkers(reason: 'reload' | 'watch'): void {
+    if (this.#stopping) return;
+    if (reason === 'reload') this.#log.info('restarting the worker scripts in every process');
+    for (const slot of this.#slots) if (slot.current) tell(slot.current, { type: 'restart-workers', reason });
+  }
+
   /** A rolling replacement: each slot's new process is ready before its old one drains. */
   async reload(signal: string): Promise<void> {
     if (this.#reloading || this.#stopping) return;
@@ -208,6 +230,7 @@ export class Supervisor {
       process.exit(1);
     }
     this.#stopping = true;
+    this.#watcher?.close();
     this.#log.info({ signal, drainTimeoutMs: this.#config.drainTimeout }, 'shutting down: draining requests in flight');
     const workers = this.#workers();
     const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => {

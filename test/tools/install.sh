@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# What the tests need beyond npm: Prometheus's promtool, which checks the /metrics exposition.
-# Installed with apt-get when missing (as root on Debian/Ubuntu); otherwise says what to do.
+# What the tests need beyond npm, from Debian's packages: Prometheus's promtool, which checks the
+# /metrics exposition, and Symfony's HttpKernel and Routing, a real framework booted in worker
+# mode. Installed with apt-get when missing (as root on Debian/Ubuntu); otherwise says what to do.
 set -euo pipefail
-command -v promtool >/dev/null && exit 0
+missing=()
+command -v promtool >/dev/null || missing+=(prometheus)
+[ -f /usr/share/php/Symfony/Component/HttpKernel/autoload.php ] || missing+=(php-symfony-http-kernel)
+[ -f /usr/share/php/Symfony/Component/Routing/autoload.php ] || missing+=(php-symfony-routing)
+[ ${#missing[@]} = 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "[test] installing promtool (Debian's prometheus package)" >&2
+  echo "[test] installing ${missing[*]} (Debian's packages)" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
-    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
   exit 0
 fi
-echo "[test] promtool is missing: install Debian's prometheus package (sudo apt-get install prometheus)" >&2
+echo "[test] missing: ${missing[*]}: install Debian's packages (sudo apt-get install ${missing[*]})" >&2
 exit 1

@@ -1,0 +1,6 @@
+<?php
+// hello.php in worker mode
+while (tokio_handle_request(static function (): void {
+    echo "Hello, World!";
+})) {
+}
