@@ -12,7 +12,9 @@ test('under the PHP CLI the polyfill defines every tokio function', () => {
   const script = `require ${JSON.stringify(path.join(PACKAGE_ROOT, 'ext/polyfill.php'))};
     $_SERVER['HTTP_X_REQUEST_ID'] = 'from-header';
     echo json_encode([tokio_request_heartbeat(5), tokio_request_id(), tokio_worker_id(), tokio_server_info()['executor'],
-      tokio_send_headers(201), tokio_finish_request()]);`;
+      tokio_send_headers(201), tokio_finish_request(), tokio_handle_request(function () { echo 'once '; }),
+      tokio_handle_request(function () { echo 'never'; })]);`;
   const out = execFileSync(php, ['-n', '-r', script], { encoding: 'utf8' });
-  assert.deepEqual(JSON.parse(out), [false, 'from-header', 0, 'none', true, true]);
+  assert.ok(out.startsWith('once '), out);
+  assert.deepEqual(JSON.parse(out.slice(5)), [false, 'from-header', 0, 'none', true, true, false, false]);
 });

@@ -168,10 +168,10 @@ test('sessions: each request reads its own cookie, and the session is written an
   });
 });
 
-test('an exception in the handler answers 500 and the same booted app serves the next request; fatal error, exit() and a timeout restart the script', async () => {
+test('an exception in the handler answers 500 and the same booted app serves the next request; a fatal error, max_execution_time, exit() and REQUEST_TIMEOUT restart the script', async () => {
   const dir = tmpdir();
   const log = path.join(dir, 'boots');
-  await withWorker(['--worker', 'index.php', '--workers', '1', '--worker-threads', '1', '--timeout', '1s'], { BOOT_LOG: log }, async (cli, base) => {
+  await withWorker(['--worker', 'index.php', '--workers', '1', '--worker-threads', '1', '--timeout', '3s'], { BOOT_LOG: log }, async (cli, base) => {
     const boot = (await state(base)).boot;
     const thrown = await get(`${base}/throw`);
     assert.equal(thrown.status, 500);
@@ -189,19 +189,25 @@ test('an exception in the handler answers 500 and the same booted app serves the
     assert.notEqual(afterFatal, boot);
     await cli.waitFor(/"reason":"fatal_error"[^\n]*"msg":"worker script ended inside a request: starting it again"/);
 
+    const busy = await get(`${base}/busy`);
+    assert.equal(busy.status, 500);
+    await cli.waitFor(/PHP Fatal error:  Maximum execution time of 1 second exceeded/);
+    const afterBusy = (await state(base)).boot;
+    assert.notEqual(afterBusy, afterFatal);
+
     const exited = await get(`${base}/exit`);
     assert.equal(exited.status, 200);
     assert.equal(exited.body.toString(), 'bye');
     assert.equal(exited.headers['x-before-exit'], '1');
     const afterExit = (await state(base)).boot;
-    assert.notEqual(afterExit, afterFatal);
+    assert.notEqual(afterExit, afterBusy);
 
-    const slow = await get(`${base}/sleep?ms=3000`);
+    const slow = await get(`${base}/sleep?ms=6000`);
     assert.equal(slow.status, 504);
     const afterTimeout = await state(base);
     assert.notEqual(afterTimeout.boot, afterExit);
     assert.equal(afterTimeout.served, 1);
-    assert.deepEqual(bootsIn(log), [boot, afterFatal, afterExit, afterTimeout.boot]);
+    assert.deepEqual(bootsIn(log), [boot, afterFatal, afterBusy, afterExit, afterTimeout.boot]);
   });
   rmSync(dir, { recursive: true, force: true });
 });
@@ -257,6 +263,7 @@ test('routing: static files directly, other .php files classic, everything else 
   await withWorker(['--worker', 'index.php', '--workers', '1', '--worker-threads', '1'], {}, async (_cli, base) => {
     assert.equal((await get(`${base}/hello.txt`)).body.toString(), 'a static file\n');
     assert.deepEqual(JSON.parse((await get(`${base}/classic.php`)).body.toString()), { classic: true, script: '/classic.php' });
+    assert.equal((await get(`${base}/classic-loop.php?x`)).body.toString(), 'handled /classic-loop.php?x [1,false]');
     assert.equal((await get(`${base}/some/route`)).body.toString(), 'front controller: /some/route');
     assert.equal((await get(`${base}/`)).body.toString(), 'front controller: /');
     assert.equal((await get(`${base}/index.php`)).body.toString(), 'front controller: /index.php');

@@ -890,8 +890,7 @@ static int worker_request_startup(tokio_ctx *c)
     php_output_activate();
     PG(header_is_being_sent) = 0;
     PG(connection_status) = PHP_CONNECTION_NORMAL;
-    sapi_activate();
-    zend_set_timeout(PG(max_input_time) == -1 ? EG(timeout_seconds) : PG(max_input_time), 1);
+    sapi_activate(); /* the body is read from memory or a file already there: no max_input_time to wait out */
     if (PG(expose_php)) sapi_add_header(SAPI_PHP_VERSION_HEADER, sizeof(SAPI_PHP_VERSION_HEADER) - 1, 1);
     if (PG(output_handler) && PG(output_handler)[0]) {
       zval handler;
@@ -909,7 +908,7 @@ static int worker_request_startup(tokio_ctx *c)
       php_output_end_all();
       php_output_set_implicit_flush(1);
     }
-    if (PG(max_input_time) != -1) zend_set_timeout(INI_INT("max_execution_time"), 0);
+    zend_set_timeout(EG(timeout_seconds), 0); /* one timer_settime(): a syscall worth saving per request */
   } zend_catch {
     ok = 0;
   } zend_end_try();
@@ -928,7 +927,6 @@ static void worker_request_shutdown(void)
   zend_try { php_output_deactivate(); } zend_end_try(); /* sends the headers if nothing was written */
   zend_try { sapi_deactivate(); } zend_end_try();
   SG(request_info).content_type_dup = NULL; /* freed, not cleared: the script's own shutdown would free it again */
-  zend_unset_timeout();
   zend_set_memory_limit(PG(memory_limit));
 }
 
@@ -1006,10 +1004,10 @@ int tokio_worker_begin_request(void)
     /* the boot is over: its request ends, the booted app stays */
     wl->booted = 1;
     worker_request_shutdown();
+    zend_unset_timeout(); /* waiting for a request is not running */
     snapshot_boot_ini(wl);
     enter_idle(wl);
   }
-  zend_unset_timeout(); /* waiting for a request is not running */
   void *host = NULL;
   const tokio_request *req = tokio_host_next_request(t->loop, &host);
   if (!req) return 0;
@@ -1039,7 +1037,8 @@ void tokio_worker_end_request(void)
   worker_loop *wl = loop_state;
   if (!wl || !wl->serving) return;
   worker_request_shutdown();
-  restore_boot_ini(wl);
+  restore_boot_ini(wl); /* may arm the timer again (max_execution_time) */
+  zend_unset_timeout();
   tokio_result result = {
     .status = wl->job.status, .exit_status = EG(exit_status), .aborted = wl->job.aborted,
     .peak_memory = zend_memory_peak_usage(1), .memory = zend_memory_usage(0),
