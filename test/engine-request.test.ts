@@ -102,6 +102,9 @@ test('$_SERVER holds the CGI variables nginx + php-fpm give, and every header as
   assert.equal(out.cwd, root, 'php-fpm runs a script in its own directory');
   // the filter extension keeps its copy of $_SERVER only when PHP registers it natively
   assert.equal(out.filter_input, executor === 'ext' ? 'POST' : null);
+  // as php-fpm: the filter copies the request's variables, not the environment nor REQUEST_TIME
+  // (both added to $_SERVER apart), and keeps them as they came
+  assert.deepEqual(out.filter_more, executor === 'ext' ? ['baz', null, 'baz', false] : [null, null, null, false]);
   assert.deepEqual(out.headers, {
     Host: 'example.test:8080', 'X-Foo-Bar': 'baz', Authorization: s.HTTP_AUTHORIZATION,
     'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '3', 'X-Dup': 'one, two',
