@@ -5,13 +5,19 @@
 //   node bench/run.mjs [--workers N] [--duration 10] [--connections 64] [--middleware off,default,all]
 //                      [--scenarios hello,static]
 //
+// It also measures the HTTP layer alone, tokio-php's stub executor (no PHP, one process)
+// against a bare uWebSockets.js hello server (bench/bare-uws.mjs), and the memory (RSS) of both
+// servers' processes after the run.
+//
 // --middleware runs one tokio-php per variant in the same run: off (no internal port, no
 // middleware), default (the internal port's metrics), all (metrics, ACCESS_LOG and COMPRESSION).
 //
-// p99 is the worse of the two measurements of each server (see main).
+// p99 and p99.9 are the worse of the two measurements of each server (see main); wrk's
+// percentiles come from bench/latency.lua.
 // Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +32,8 @@ const work = '/tmp/tokio-bench';
 const site = path.join(work, 'site');
 const NGINX_PORT = 18082;
 const TOKIO_PORT = 18083; // and up, one per middleware variant
+const STUB_PORT = 18097;
+const BARE_UWS_PORT = 18098;
 const MIDDLEWARE = {
   off: { INTERNAL_ADDR: 'off' },
   default: { INTERNAL_ADDR: '127.0.0.1:0' },
@@ -42,6 +50,7 @@ const SCENARIOS = [
   ['autoload 100 classes', '/bootstrap.php'],
   ['64 KB response', '/big.php'],
   ['1 KB static file', '/static.txt'],
+  ['1 MB static file', '/static-1m.bin'],
   ['worker mode: hello world', '/worker/hello', '/hello.php'],
   ['worker mode: autoload 100 classes', '/worker/bootstrap', '/bootstrap.php'],
 ].filter(([name]) => !args.scenarios || String(args.scenarios).split(',').some((s) => name.startsWith(s)));
@@ -135,12 +144,27 @@ async function waitFor(port, urlPath) {
 }
 
 function wrk(port, urlPath, seconds) {
-  const out = sh('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}${urlPath}`]);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  const lat = (p) => /(\d+(?:\.\d+)?)(us|ms|s)\b/.exec(new RegExp(`\\s${p}%\\s+(\\S+)`).exec(out)?.[1] ?? '');
-  const ms = (m) => (m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN);
+  const out = sh('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', path.join(here, 'latency.lua'), `http://127.0.0.1:${port}${urlPath}`]);
+  const [requests, durationUs, p50, p99, p999] = (/TOKIO-BENCH (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out) ?? []).slice(1).map(Number);
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
-  return { rps, p50: ms(lat(50)), p99: ms(lat(99)), errors: Number(errors) };
+  return { rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, p999: p999 / 1000, errors: Number(errors) };
+}
+
+/** Resident memory of these processes and all their descendants, MiB. */
+function rssMiB(pids) {
+  const children = (pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch { return []; }
+  };
+  const all = new Set();
+  const walk = (pid) => { if (!all.has(pid)) { all.add(pid); children(pid).forEach(walk); } };
+  pids.forEach(walk);
+  let kib = 0;
+  for (const pid of all) {
+    try { kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+  }
+  return kib / 1024;
 }
 
 // nginx -v prints on stderr
@@ -154,8 +178,11 @@ async function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   cpSync(path.join(here, 'site'), site, { recursive: true });
+  writeFileSync(path.join(site, 'static-1m.bin'), randomBytes(1 << 20));
   const tokios = variants.map((v, i) => [v, TOKIO_PORT + i]);
-  const procs = [...startPeer(fpmBinary), ...tokios.map(([v, port]) => startTokio(v, port))];
+  const peer = startPeer(fpmBinary);
+  const tokioProcs = tokios.map(([v, port]) => startTokio(v, port));
+  const procs = [...peer, ...tokioProcs];
   const stop = () => procs.forEach((p) => p.kill('SIGTERM'));
   process.on('exit', stop);
   await waitFor(NGINX_PORT, '/hello.php');
@@ -174,23 +201,42 @@ async function main() {
       (runs[server] ??= []).push(wrk(port, p, duration / 2));
     }
     for (const [server, [a, b]] of Object.entries(runs)) {
-      result[server] = { rps: (a.rps + b.rps) / 2, p50: (a.p50 + b.p50) / 2, p99: Math.max(a.p99, b.p99), errors: a.errors + b.errors };
+      result[server] = { rps: (a.rps + b.rps) / 2, p50: (a.p50 + b.p50) / 2, p99: Math.max(a.p99, b.p99), p999: Math.max(a.p999, b.p999), errors: a.errors + b.errors };
     }
     for (const [v] of tokios) {
       rows.push([name, v, result[v], result.fpm]);
       console.error(`${name} (middleware ${v}): tokio-php ${result[v].rps.toFixed(0)} req/s, nginx+php-fpm ${result.fpm.rps.toFixed(0)} req/s`);
     }
   }
+  const memory = { tokio: tokioProcs.map((p, i) => [tokios[i][0], rssMiB([p.pid])]), peer: rssMiB(peer.map((p) => p.pid)) };
   stop();
+
+  // The HTTP layer alone, one JS thread each: the stub executor against bare uWebSockets.js.
+  const layer = [
+    ['stub', spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${STUB_PORT}`,
+      '--processes', '1', '--executor', 'stub', '--internal', 'off', '--log-level', 'warn'], { stdio: 'ignore' }), STUB_PORT],
+    ['uws', spawn(process.execPath, [path.join(here, 'bare-uws.mjs'), String(BARE_UWS_PORT)], { stdio: 'ignore' }), BARE_UWS_PORT],
+  ];
+  procs.push(...layer.map(([, p]) => p));
+  for (const [, , port] of layer) await waitFor(port, '/hello.php');
+  const http = {};
+  for (const [name, , port] of layer) wrk(port, '/hello.php', 2);
+  for (const [name, , port] of [...layer, ...[...layer].reverse()]) (http[name] ??= []).push(wrk(port, '/hello.php', duration / 2).rps);
+  stop();
+  const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
 
   console.log(`\n${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`);
   console.log(`${workers} PHP workers each; wrk -t2 -c${connections}, ${duration} s per server in two halves (A B … B A, averaged) on the same machine; peer: ${nginxVersion()} + ${phpVersion}\n`);
-  console.log('| scenario | middleware | tokio-php req/s | p50 | p99 | nginx + php-fpm req/s | p50 | p99 | ratio |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| scenario | middleware | tokio-php req/s | p50 | p99 | p99.9 | nginx + php-fpm req/s | p50 | p99 | p99.9 | ratio |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, variant, tokio, fpm] of rows) {
     const bad = tokio.errors || fpm.errors ? ` (non-2xx: ${tokio.errors}/${fpm.errors})` : '';
-    console.log(`| ${name} | ${variant} | ${tokio.rps.toFixed(0)} | ${fmtMs(tokio.p50)} | ${fmtMs(tokio.p99)} | ${fpm.rps.toFixed(0)} | ${fmtMs(fpm.p50)} | ${fmtMs(fpm.p99)} | ${(tokio.rps / fpm.rps).toFixed(2)}×${bad} |`);
+    console.log(`| ${name} | ${variant} | ${tokio.rps.toFixed(0)} | ${fmtMs(tokio.p50)} | ${fmtMs(tokio.p99)} | ${fmtMs(tokio.p999)} | ${fpm.rps.toFixed(0)} | ${fmtMs(fpm.p50)} | ${fmtMs(fpm.p99)} | ${fmtMs(fpm.p999)} | ${(tokio.rps / fpm.rps).toFixed(2)}×${bad} |`);
   }
+  const stub = avg(http.stub);
+  const bare = avg(http.uws);
+  console.log(`\nHTTP layer, one JS thread each, hello world: tokio-php's stub executor ${stub.toFixed(0)} req/s, bare uWebSockets.js ${bare.toFixed(0)} req/s: ${(100 * stub / bare).toFixed(0)} %`);
+  console.log(`Memory (RSS, every process) after the run: ${memory.tokio.map(([v, mib]) => `tokio-php (${v}) ${mib.toFixed(0)} MiB`).join(', ')}; nginx + php-fpm ${memory.peer.toFixed(0)} MiB`);
 }
 
 main().catch((err) => {
