@@ -38,6 +38,15 @@ test('a bad value stops startup with exit code 2, naming the variable and what i
     [{ PHP_WORKERS: '2', PROCESSES: '3' }, [], /PROCESSES="3" is not valid: expected an integer from 1 to 32, at most PHP_WORKERS/],
     [{ LOG_FILE: '/no/such/dir/tokio.log' }, [], /LOG_FILE="\/no\/such\/dir\/tokio.log" is not valid: expected a file path in an existing directory/],
     [{}, ['--bogus'], /unknown option "--bogus"/],
+    [{ WORKER_SCRIPT: 'missing.php' }, [], /WORKER_SCRIPT="missing.php" is not valid: \/\S+\/missing\.php is not a PHP file \(expected a PHP file/],
+    [{ WORKER_SCRIPT: 'index.php=api' }, [], /WORKER_SCRIPT="index.php=api" is not valid: the match "api" must be a URL path such as \/api\/\*/],
+    [{ WORKER_SCRIPT: 'index.php,./index.php' }, [], /WORKER_SCRIPT="index.php,.\/index.php" is not valid: a script is named twice/],
+    [{ WORKER_SCRIPT: 'index.php', USE_EXT: '0' }, [], /WORKER_SCRIPT needs the ext executor \(EXECUTOR=ext, USE_EXT=1, no USE_STUB\): it is eval/],
+    [{ WORKER_THREADS: '0' }, [], /WORKER_THREADS="0" is not valid: expected an integer from 1 to 1024, at least PROCESSES/],
+    [{ WORKER_MAX_MEMORY: 'lots' }, [], /WORKER_MAX_MEMORY="lots" is not valid: expected a size like 128m, or 0 for off/],
+    [{ WORKER_MAX_FAILURES: '0' }, [], /WORKER_MAX_FAILURES="0" is not valid: expected an integer from 1 to 1000/],
+    [{ WORKER_MAX_REQUESTS: 'some' }, [], /WORKER_MAX_REQUESTS="some" is not valid: expected an integer from 0 \(never\)/],
+    [{ WORKER_WATCH: '**/*.php' }, [], /WORKER_WATCH needs WORKER_SCRIPT/],
   ];
   for (const [env, args, message] of cases) {
     const r = run(args, env);
