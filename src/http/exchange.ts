@@ -52,9 +52,19 @@ export function reasonPhrase(status: number, reason = ''): string {
   return reason || STATUS_CODES[status] || '';
 }
 
+// "200 OK" and the like, made once
+const STATUS_LINES = Array.from({ length: 600 }, (_, status) => `${status} ${reasonPhrase(status)}`);
+
+/** The status line after "HTTP/1.1 ": the code and its reason phrase. */
+export function statusLine(status: number, reason = ''): string {
+  return !reason && status >= 0 && status < 600 ? STATUS_LINES[status] : `${status} ${reasonPhrase(status, reason)}`;
+}
+
 // Framing is the transport's to write: the script's own length/encoding/connection headers would conflict.
 const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
-export const isHopByHop = (name: string): boolean => HOP_BY_HOP.has(name.toLowerCase());
+// by length first: most names are none of these, and need no lower-cased copy
+export const isHopByHop = (name: string): boolean =>
+  (name.length === 10 || name.length === 14 || name.length === 17) && HOP_BY_HOP.has(name.toLowerCase());
 
 /** A script's own Server header replaces SERVER_HEADER's, as behind nginx. */
 export const isServerHeader = (name: string): boolean => name.length === 6 && name.toLowerCase() === 'server';

@@ -1,6 +1,6 @@
 // Exchange over uWebSockets.js: corked writes, tryEnd/onWritable for backpressure.
 import type { Readable } from 'node:stream';
-import { isHopByHop, isServerHeader, reasonPhrase, type Exchange } from './exchange.js';
+import { isHopByHop, isServerHeader, statusLine, type Exchange } from './exchange.js';
 import type { HttpResponse } from './uws.js';
 
 export class UwsExchange implements Exchange {
@@ -20,7 +20,7 @@ export class UwsExchange implements Exchange {
   }
 
   #head(status: number, reason: string, headers: readonly string[]): void {
-    this.res.writeStatus(`${status} ${reasonPhrase(status, reason)}`);
+    this.res.writeStatus(statusLine(status, reason));
     let server = this.server;
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const name = headers[i];

@@ -47,6 +47,8 @@ export function decodePath(raw: string): string | null {
  * null when ".." climbs above the root (nginx answers 400).
  */
 export function normalizePath(decoded: string): string | null {
+  // most paths are already normal: no empty, "." or ".." segment to resolve
+  if (decoded.charCodeAt(0) === 0x2f && !decoded.includes('//') && !decoded.includes('/.')) return decoded;
   const out: string[] = [];
   const parts = decoded.split('/');
   for (const seg of parts) {
