@@ -386,3 +386,14 @@ test('a real framework from Debian\'s packages (Symfony\'s HttpKernel and Routin
     assert.deepEqual(JSON.parse((await get(`${base}/stats`)).body.toString()), { boots: 1, handled: 6 });
   });
 });
+
+test('a worker script that ends by itself between requests is started again, and the log says so', async () => {
+  await withWorker(['--worker', 'once.php', '--workers', '1', '--worker-threads', '1'], {}, async (cli, base) => {
+    const first = (await get(`${base}/once.php`)).body.toString();
+    const second = (await get(`${base}/once.php`)).body.toString();
+    assert.match(first, /^[0-9a-f]{12}$/);
+    assert.notEqual(second, first);
+    await cli.waitFor(/"reason":"ended"[^\n]*"msg":"worker script ended by itself between requests: starting it again"/);
+    assert.doesNotMatch(cli.output(), /ended inside a request/);
+  });
+});

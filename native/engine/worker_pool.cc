@@ -265,7 +265,7 @@ void WorkerPool::RunScript(Worker* w) {
     std::unique_lock<std::mutex> lock(mutex_);
     ScriptEvent e{w->index, w->script, result.booted != 0, true, nullptr, result.exit_status, 0, w->run_requests, 0};
     if (result.booted) {
-      e.reason = w->stop ? w->stop
+      e.reason = !result.in_request ? (w->stop ? w->stop : "ended")
                  : result.aborted == TOKIO_ABORT_KILL ? "killed"
                  : result.exit_status == 255 ? "fatal_error" : "exit";
     } else {

@@ -62,7 +62,7 @@ struct ScriptEvent {
   int script;
   bool booted;           // false: it ended before tokio_handle_request() (a failed boot)
   bool ended;            // false: it just reached tokio_handle_request()
-  const char* reason;    // why it ended: max_requests, max_memory, reload, shutdown, killed, fatal_error, exit, boot_failed
+  const char* reason;    // why it ended: max_requests, max_memory, reload, watch, shutdown, ended (by itself, between requests), killed, fatal_error, exit, boot_failed
   int exit_status;
   int failures;          // consecutive failed boots so far
   uint64_t requests;     // served by this run

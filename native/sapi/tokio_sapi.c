@@ -1063,6 +1063,7 @@ void tokio_run_worker_script(tokio_thread *thread, const tokio_request *boot, to
   out->booted = wl.booted;
   out->exit_status = result.exit_status;
   out->aborted = result.aborted;
+  out->in_request = wl.serving;
   if (wl.serving) { /* a fatal error, exit() or a kill ended the script inside a request: answered above */
     result.memory = 0;
     tokio_host_request_done(thread->loop, &result);

@@ -73,6 +73,7 @@ typedef struct tokio_worker_result {
   int booted;          /* it reached tokio_handle_request() */
   int exit_status;     /* EG(exit_status) at its end: 255 after a fatal error */
   int aborted;         /* enum tokio_abort that stopped it, if any */
+  int in_request;      /* it ended inside a request (fatal error, exit(), a kill), not between two */
 } tokio_worker_result;
 
 enum tokio_executor {

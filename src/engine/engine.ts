@@ -67,7 +67,7 @@ export interface WorkerScriptOptions {
 }
 
 export type WorkerScriptEndReason =
-  'max_requests' | 'max_memory' | 'reload' | 'watch' | 'shutdown' | 'killed' | 'fatal_error' | 'exit' | 'boot_failed';
+  'max_requests' | 'max_memory' | 'reload' | 'watch' | 'shutdown' | 'ended' | 'killed' | 'fatal_error' | 'exit' | 'boot_failed';
 
 export interface WorkerScriptEvent {
   /** the thread */

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { counter, gauge, type MetricFamily } from '../metrics/recorder.js';
 
 const REASONS: readonly WorkerScriptEndReason[] =
-  ['max_requests', 'max_memory', 'reload', 'watch', 'killed', 'fatal_error', 'exit', 'boot_failed'];
+  ['max_requests', 'max_memory', 'reload', 'watch', 'ended', 'killed', 'fatal_error', 'exit', 'boot_failed'];
 
 export class WorkerScripts {
   readonly #names: string[];
@@ -55,6 +55,8 @@ export class WorkerScripts {
         }
       } else if (e.reason === 'killed' || e.reason === 'fatal_error' || e.reason === 'exit') {
         this.log.warn(fields, 'worker script ended inside a request: starting it again');
+      } else if (e.reason === 'ended') {
+        this.log.info(fields, 'worker script ended by itself between requests: starting it again');
       } else {
         this.log.info(fields, 'worker script restarting');
       }
@@ -76,7 +78,7 @@ export class WorkerScripts {
       requests.push({ value: mine.reduce((n, w) => n + w.requests, 0), labels: { process, script } });
     });
     return [
-      counter('worker_script_restarts_total', 'Worker scripts started again, by reason: max_requests, max_memory, reload, watch, killed (a timeout), fatal_error, exit, boot_failed.',
+      counter('worker_script_restarts_total', 'Worker scripts started again, by reason: max_requests, max_memory, reload, watch, ended (by itself, between requests), killed (a timeout), fatal_error, exit, boot_failed.',
         this.#names.flatMap((script, i) => REASONS.map((reason) => ({ value: this.#restarts[i][reason], labels: { script, reason } })))),
       gauge('worker_script_threads', 'Threads of each worker script by state: booting, idle (waiting in tokio_handle_request()), busy, broken.', threads),
       gauge('worker_script_consecutive_failures', 'The most consecutive failed boots of a thread of each worker script.', failures),
