@@ -165,8 +165,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
       config_.scripts.push_back(std::move(ws));
     }
   }
-  if (config_.workers < 0 || threads < 1 || threads > 1024) {
-    Napi::RangeError::New(env, "workers must be between 1 and 1024").ThrowAsJavaScriptException();
+  if (config_.workers < 1 || threads > 1024) {
+    Napi::RangeError::New(env, "workers must be at least 1, and the threads at most 1024 in all").ThrowAsJavaScriptException();
   }
 }
 

@@ -263,7 +263,7 @@ void WorkerPool::RunScript(Worker* w) {
     w->php.loop = nullptr;
 
     std::unique_lock<std::mutex> lock(mutex_);
-    ScriptEvent e{w->index, w->script, result.booted != 0, true, nullptr, result.exit_status, 0, w->run_requests, 0};
+    ScriptEvent e{w->index, w->script, true, nullptr, result.exit_status, 0, w->run_requests, 0};
     if (result.booted) {
       e.reason = !result.in_request ? (w->stop ? w->stop : "ended")
                  : result.aborted == TOKIO_ABORT_KILL ? "killed"
@@ -304,7 +304,7 @@ const tokio_request* WorkerPool::NextRequest(void* loop, void** host) {
       round_.pop_front();
       NextInRound();
     }
-    ScriptEvent e{w->index, w->script, true, false, nullptr, 0, 0, 0, MsSince(w->run_started)};
+    ScriptEvent e{w->index, w->script, false, nullptr, 0, 0, 0, MsSince(w->run_started)};
     lock.unlock();
     listener_->OnScript(e);
     lock.lock();

@@ -60,7 +60,6 @@ struct WorkerStats {
 struct ScriptEvent {
   int worker;
   int script;
-  bool booted;           // false: it ended before tokio_handle_request() (a failed boot)
   bool ended;            // false: it just reached tokio_handle_request()
   const char* reason;    // why it ended: max_requests, max_memory, reload, watch, shutdown, ended (by itself, between requests), killed, fatal_error, exit, boot_failed
   int exit_status;

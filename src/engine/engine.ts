@@ -14,7 +14,7 @@ export interface PhpLogEntry {
 }
 
 export interface EngineOptions {
-  /** Worker threads, each with its own PHP context. Default: CPU count. */
+  /** Worker threads for classic scripts, each with its own PHP context. Default: CPU count, or 1 beside worker scripts. */
   workers?: number;
   /** This server process's index (tokio_server_info()['process']); default 0. */
   process?: number;
@@ -226,11 +226,13 @@ export class Engine {
   /** Starts PHP and its worker threads; rejects when PHP cannot start (bad php.ini, no ZTS, ...). */
   static async start(options: EngineOptions = {}): Promise<Engine> {
     const scripts = options.workerScripts ?? [];
-    const workers = options.workers ?? (scripts.length ? 0 : os.availableParallelism());
+    // classic scripts always keep a thread: OPcache's figures and any other .php file run there
+    const workers = options.workers ?? (scripts.length ? 1 : os.availableParallelism());
     const threads = workers + scripts.reduce((n, s) => n + s.threads, 0);
-    if (!Number.isInteger(workers) || workers < 0 || threads < 1 || threads > 1024) {
-      throw new RangeError(`workers must be an integer from 1 to 1024 in all, got ${threads}`);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 1024) {
+      throw new RangeError(`workers must be an integer from 1 to 1024, got ${workers}`);
     }
+    if (threads > 1024) throw new RangeError(`at most 1024 PHP threads in all, workers and worker scripts': got ${threads}`);
     const logger = options.logger ?? defaultLogger;
     const entries = options.opcache === false ? '' : 'zend_extension=opcache\n';
     const env = Object.entries(options.env ?? process.env)
