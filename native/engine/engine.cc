@@ -144,7 +144,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   Napi::Value on_script = o.Get("onScript");
   if (on_script.IsFunction()) on_script_ = Napi::Persistent(on_script.As<Napi::Function>());
   Napi::Value scripts = o.Get("workerScripts");
-  int threads = config_.workers;
+  threads_ = config_.workers;
   if (scripts.IsArray()) {
     Napi::Array arr = scripts.As<Napi::Array>();
     for (uint32_t i = 0; i < arr.Length(); i++) {
@@ -161,11 +161,11 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
         Napi::TypeError::New(env, "workerScripts[]: filename, threads >= 1 and maxFailures >= 1").ThrowAsJavaScriptException();
         return;
       }
-      threads += ws.threads;
+      threads_ += ws.threads;
       config_.scripts.push_back(std::move(ws));
     }
   }
-  if (config_.workers < 1 || threads > 1024) {
+  if (config_.workers < 1 || threads_ > 1024) {
     Napi::RangeError::New(env, "workers must be at least 1, and the threads at most 1024 in all").ThrowAsJavaScriptException();
   }
 }
@@ -470,9 +470,7 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
         info.Set("executionTimeClock", e->info.cpu_time_timeouts ? "cpu" : "wall");
         info.Set("umaskPerThread", Napi::Boolean::New(env, e->info.umask_per_thread != 0));
         info.Set("workers", self->config_.workers);
-        int threads = self->config_.workers;
-        for (auto& ws : self->config_.scripts) threads += ws.threads;
-        info.Set("threads", threads);
+        info.Set("threads", self->threads_);
         self->start_deferred_->Resolve(info);
       } else {
         self->phase_ = Phase::kStopping;

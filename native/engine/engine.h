@@ -70,6 +70,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::FunctionReference on_script_;         // worker mode: a worker script booted or ended
   std::unordered_map<uint32_t, Job*> streams_;  // JS thread: streaming requests by id, for Ack
   PoolConfig config_;
+  int threads_ = 0;  // classic and worker-script threads
   enum class Phase { kNew, kStarting, kRunning, kStopping, kStopped } phase_ = Phase::kNew;
   int in_flight_ = 0;
   bool tsfn_referenced_ = true;

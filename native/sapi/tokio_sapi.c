@@ -56,6 +56,7 @@ typedef struct worker_loop {
   HashTable boot_ini; /* directives the boot changed, with their values: what a request's ini_set() returns to */
 } worker_loop;
 static __thread worker_loop *loop_state;
+static void find_per_request_modules(void);
 
 static char *ini_path_copy, *ini_defaults_copy, *ini_entries_copy, *server_software_copy, *version_copy;
 static int executor, worker_count, process_index, opcache_on;
@@ -633,6 +634,7 @@ int tokio_startup(const tokio_config *config, tokio_info *info, char *error, siz
   for (int i = 0; i < K_COUNT; i++) keys[i] = permanent_string(key_names[i], strlen(key_names[i]));
   filter_server_vars = zend_hash_str_exists(&module_registry, ZEND_STRL("filter")) &&
                        sapi_module.input_filter != NULL;
+  find_per_request_modules();
 
   previous_interrupt_function = zend_interrupt_function;
   zend_interrupt_function = tokio_interrupt_function;
@@ -746,6 +748,13 @@ static void disarm(tokio_thread *thread)
   zend_atomic_bool_store((zend_atomic_bool *)thread->vm_interrupt, false);
 }
 
+/* text/event-stream: every write goes out at once, as with output_buffering=0 */
+static void unbuffer_output(void)
+{
+  php_output_end_all();
+  php_output_set_implicit_flush(1);
+}
+
 /* One PHP request start to finish: a classic script, or a worker script's whole run. */
 static void run_request(tokio_ctx *c, tokio_result *result)
 {
@@ -756,11 +765,7 @@ static void run_request(tokio_ctx *c, tokio_result *result)
     result->exit_status = 255;
     c->status = 500;
   } else {
-    if (c->req->event_stream) {
-      /* text/event-stream: every write goes out at once, as with output_buffering=0 */
-      php_output_end_all();
-      php_output_set_implicit_flush(1);
-    }
+    if (c->req->event_stream) unbuffer_output();
     if (executor == TOKIO_EXECUTOR_EVAL && !loop_state) execute_eval(c->req);
     else execute_script(c->req);
     result->exit_status = EG(exit_status);
@@ -827,16 +832,26 @@ static void reset_superglobals(void)
 
 /* Modules whose request state must not outlive a request: the filter's raw input copies, and
  * ours (putenv(), setlocale()). Sessions are reset apart, keeping save handlers set at boot. */
-static const char *const per_request_modules[] = {"filter", "tokio",
+static const char *const per_request_module_names[] = {"filter", "tokio",
 #ifndef HAVE_PHP_SESSION
   "session",
 #endif
-  NULL};
+};
+#define PER_REQUEST_MODULES (sizeof(per_request_module_names) / sizeof(per_request_module_names[0]))
+static zend_module_entry *per_request_modules[PER_REQUEST_MODULES]; /* found once, at startup; NULL: not loaded */
+
+static void find_per_request_modules(void)
+{
+  for (size_t i = 0; i < PER_REQUEST_MODULES; i++) {
+    const char *name = per_request_module_names[i];
+    per_request_modules[i] = zend_hash_str_find_ptr(&module_registry, name, strlen(name));
+  }
+}
 
 static void per_request_modules_call(int startup)
 {
-  for (const char *const *name = per_request_modules; *name; name++) {
-    zend_module_entry *m = zend_hash_str_find_ptr(&module_registry, *name, strlen(*name));
+  for (size_t i = 0; i < PER_REQUEST_MODULES; i++) {
+    zend_module_entry *m = per_request_modules[i];
     if (!m) continue;
     if (startup && m->request_startup_func) m->request_startup_func(m->type, m->module_number);
     if (!startup && m->request_shutdown_func) m->request_shutdown_func(m->type, m->module_number);
@@ -904,10 +919,7 @@ static int worker_request_startup(tokio_ctx *c)
     }
     reset_superglobals();
     per_request_modules_call(1);
-    if (c->req->event_stream) {
-      php_output_end_all();
-      php_output_set_implicit_flush(1);
-    }
+    if (c->req->event_stream) unbuffer_output();
     zend_set_timeout(EG(timeout_seconds), 0); /* one timer_settime(): a syscall worth saving per request */
   } zend_catch {
     ok = 0;

@@ -275,7 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   if (workerScripts.length && executor !== 'ext') {
     throw new ConfigError(`WORKER_SCRIPT needs the ext executor (EXECUTOR=ext, USE_EXT=1, no USE_STUB): it is ${executor}`);
   }
-  const workerThreads = raw.workerThreads === undefined ? Math.max(workers, processes) : parseInteger(S.workerThreads, raw.workerThreads, processes, 1024);
+  const workerThreads = raw.workerThreads === undefined ? workers : parseInteger(S.workerThreads, raw.workerThreads, processes, 1024);
   const workerMaxRequests = raw.workerMaxRequests === undefined ? 0 : parseInteger(S.workerMaxRequests, raw.workerMaxRequests, 0, Number.MAX_SAFE_INTEGER);
   const workerMaxMemory = /^(off|0)$/i.test((raw.workerMaxMemory ?? '0').trim()) ? 0 : parseSize(raw.workerMaxMemory!) ?? fail(S.workerMaxMemory, raw.workerMaxMemory!);
   const workerMaxFailures = raw.workerMaxFailures === undefined ? 6 : parseInteger(S.workerMaxFailures, raw.workerMaxFailures, 1, 1000);

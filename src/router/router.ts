@@ -9,6 +9,8 @@ export type Route =
   | { kind: 'redirect'; location: string }
   | { kind: 'error'; status: 400 | 403 | 404 };
 
+export type PhpRoute = Extract<Route, { kind: 'php' }>;
+
 export interface RouterOptions {
   documentRoot: string;
   /** '' = traditional; 'index.php' = front controller; 'index.html' = single-page app */

@@ -16,10 +16,10 @@ import { addTraceHeaders, traceContext, traceHeaders, traceServerVars } from '..
 import type { Logger } from '../log.js';
 import type { ProcessStatus } from '../internal-port/status.js';
 import { Admission } from '../queue/admission.js';
-import { Router } from '../router/router.js';
+import { Router, type PhpRoute } from '../router/router.js';
 import { serveStatic } from '../static/serve-static.js';
 import type { WorkerScripts } from '../worker-mode/lifecycle.js';
-import { WorkerRoutes, type PhpRoute } from '../worker-mode/routes.js';
+import { WorkerRoutes } from '../worker-mode/routes.js';
 
 // Request ids: a random process prefix and a counter, unique without a syscall per request.
 const ID_PREFIX = randomBytes(6).toString('hex');

@@ -4,9 +4,7 @@
 // to the front controller it stands for). Everything else runs as a classic script.
 import path from 'node:path';
 import type { WorkerScriptConfig } from '../config/config.js';
-import { decodePath, normalizePath, type Route } from '../router/router.js';
-
-export type PhpRoute = Extract<Route, { kind: 'php' }>;
+import { decodePath, normalizePath, type PhpRoute, type Route } from '../router/router.js';
 
 export class WorkerRoutes {
   readonly #byFile = new Map<string, number>();
