@@ -1,7 +1,8 @@
 // Maps a request path to what serves it, in nginx's order: static file | PHP script |
 // index-file fallback | 404. No path ever leaves the document root.
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { realpathSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { FileCache } from './file-cache.js';
 
 export type Route =
   | { kind: 'php'; scriptFilename: string; scriptName: string; pathInfo: string }
@@ -74,17 +75,17 @@ function isHidden(p: string): boolean {
 
 export class Router {
   readonly #root: string;
-  readonly #realRoot: string;
   readonly #indexFile: string;
-  readonly #symlinksOutside: boolean;
-  // realpath verdicts, kept briefly: a stat per request still sees new and deleted files at once
-  readonly #inside = new Map<string, { inode: number; until: number }>();
+  readonly #files: FileCache;
 
   constructor(options: RouterOptions) {
     this.#root = path.resolve(options.documentRoot);
-    this.#realRoot = realpathSync.native(this.#root);
     this.#indexFile = options.indexFile;
-    this.#symlinksOutside = options.symlinksOutsideRoot;
+    this.#files = new FileCache({ root: this.#root, realRoot: realpathSync.native(this.#root), symlinksOutsideRoot: options.symlinksOutsideRoot });
+  }
+
+  close(): void {
+    this.#files.close();
   }
 
   get documentRoot(): string {
@@ -141,21 +142,6 @@ export class Router {
   }
 
   #stat(p: string): Stats | undefined {
-    const full = this.#full(p);
-    try {
-      const stat = statSync(full, { throwIfNoEntry: false }); // still throws ENOTDIR, EACCES
-      if (!stat || this.#symlinksOutside) return stat;
-      const now = Date.now();
-      const known = this.#inside.get(full);
-      if (known && known.inode === stat.ino && known.until > now) return stat;
-      // a symlink may lead anywhere: only what stays under the root is served
-      const real = realpathSync.native(full);
-      if (real !== this.#realRoot && !real.startsWith(this.#realRoot + '/')) return undefined;
-      if (this.#inside.size > 10_000) this.#inside.clear();
-      this.#inside.set(full, { inode: stat.ino, until: now + 1000 });
-      return stat;
-    } catch {
-      return undefined;
-    }
+    return this.#files.stat(this.#full(p));
   }
 }

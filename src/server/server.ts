@@ -142,6 +142,7 @@ export class TokioServer {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_QUIET_MS - (Date.now() - this.#lastRequestAt)));
     }
     this.#listener.close();
+    this.#router.close();
     return drained;
   }
 
