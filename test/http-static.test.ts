@@ -95,6 +95,23 @@ test('a small file edited in place is served fresh at once', async () => {
   assert.equal((await get(`${site.base}/edit.txt`)).body.toString(), 'second!');
 });
 
+test('a mid-size file (read into memory in the background) is whole on every request, and fresh after an edit', async () => {
+  const file = path.join(root, 'mid.bin');
+  const one = randomBytes(300 * 1024);
+  writeFileSync(file, one);
+  for (let i = 0; i < 3; i++) {
+    const r = await get(`${site.base}/mid.bin`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, one, `request ${i + 1}`);
+  }
+  const two = randomBytes(300 * 1024 + 1);
+  writeFileSync(file, two);
+  assert.deepEqual((await get(`${site.base}/mid.bin`)).body, two);
+  const part = await get(`${site.base}/mid.bin`, { headers: { Range: 'bytes=100-199' } });
+  assert.equal(part.status, 206);
+  assert.deepEqual(part.body, two.subarray(100, 200));
+});
+
 test('other methods than GET and HEAD on a static file → 405, as nginx answers', async () => {
   for (const method of ['POST', 'PUT', 'DELETE']) {
     const r = await get(`${site.base}/digits.txt`, { method, body: 'x' });

@@ -1,15 +1,20 @@
 // Static files as nginx serves them: Content-Type, ETag and Last-Modified with 304, HEAD,
-// single byte ranges (206/416), and large files streamed as the socket drains.
-import { createReadStream, readFileSync, type Stats } from 'node:fs';
+// single byte ranges (206/416), files served from memory, and large ones streamed as the socket drains.
+import { createReadStream, readFile, readFileSync, type Stats } from 'node:fs';
 import type { Exchange } from '../http/exchange.js';
 import type { Coding } from '../middleware/compression.js';
 import { contentType } from './mime.js';
 import { precompressedSibling } from './precompressed.js';
 
-const SMALL_FILE = 64 * 1024;
+// Files are served from memory up to CACHED_FILE (a large JS bundle, an image): one copy into
+// the socket, where a stream would read and copy each part. Up to READ_AT_ONCE a miss is read
+// in place; a larger one is streamed while it is read for the next requests in the background,
+// so no big read ever blocks the event loop. The oldest entries make room past CACHE_BYTES.
+const READ_AT_ONCE = 64 * 1024;
+const CACHED_FILE = 4 * 1024 * 1024;
 const CACHE_BYTES = 64 * 1024 * 1024;
 
-/** A small file's bytes and validators, valid while its inode, size and mtime stay the same. */
+/** A file's bytes and validators, valid while its inode, size and mtime stay the same. */
 interface Cached {
   ino: number;
   mtimeMs: number;
@@ -18,6 +23,7 @@ interface Cached {
   headers: string[];
 }
 const cache = new Map<string, Cached>();
+const reading = new Set<string>();
 let cachedBytes = 0;
 
 /** `typeOf`: the name whose extension gives the type (a precompressed app.css.br is text/css) */
@@ -26,20 +32,37 @@ function describe(typeOf: string, stat: Stats): string[] {
   return ['Content-Type', contentType(typeOf), 'Last-Modified', lastModified, 'ETag', etagOf(stat), 'Accept-Ranges', 'bytes'];
 }
 
-// The router's stat of this request revalidates the entry: no open/read for a small file again.
-function cachedFile(file: string, stat: Stats, typeOf: string): Cached {
-  const hit = cache.get(file);
-  if (hit && hit.ino === stat.ino && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit;
-  const entry = { ino: stat.ino, mtimeMs: stat.mtimeMs, size: stat.size, body: readFileSync(file), headers: describe(typeOf, stat) };
-  if (entry.body.length !== stat.size) return { ...entry, size: -1 }; // changed while read: do not keep it
-  if (hit) cachedBytes -= hit.body.length;
-  if (cachedBytes + entry.body.length > CACHE_BYTES) {
-    cache.clear();
-    cachedBytes = 0;
+function keep(file: string, stat: Stats, typeOf: string, body: Buffer): Cached {
+  const entry = { ino: stat.ino, mtimeMs: stat.mtimeMs, size: stat.size, body, headers: describe(typeOf, stat) };
+  if (body.length !== stat.size) return { ...entry, size: -1 }; // changed while read: do not keep it
+  const old = cache.get(file);
+  if (old) {
+    cache.delete(file);
+    cachedBytes -= old.body.length;
+  }
+  for (const [name, e] of cache) {
+    if (cachedBytes + body.length <= CACHE_BYTES) break;
+    cache.delete(name);
+    cachedBytes -= e.body.length;
   }
   cache.set(file, entry);
-  cachedBytes += entry.body.length;
+  cachedBytes += body.length;
   return entry;
+}
+
+// The router's stat of this request revalidates the entry: no open/read for a cached file again.
+function cachedFile(file: string, stat: Stats, typeOf: string): Cached | undefined {
+  const hit = cache.get(file);
+  if (hit && hit.ino === stat.ino && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit;
+  if (stat.size <= READ_AT_ONCE) return keep(file, stat, typeOf, readFileSync(file));
+  if (!reading.has(file)) {
+    reading.add(file);
+    readFile(file, (err, body) => {
+      reading.delete(file);
+      if (!err) keep(file, stat, typeOf, body);
+    });
+  }
+  return undefined;
 }
 
 export interface StaticRequest {
@@ -93,7 +116,7 @@ export function serveStatic(ex: Exchange, file: string, stat: Stats, req: Static
 }
 
 function serveFile(ex: Exchange, file: string, stat: Stats, req: StaticRequest, typeOf: string, encoding: string[]): void {
-  const small = stat.size <= SMALL_FILE ? cachedFile(file, stat, typeOf) : undefined;
+  const small = stat.size <= CACHED_FILE ? cachedFile(file, stat, typeOf) : undefined;
   let base = small?.headers ?? describe(typeOf, stat);
   if (encoding.length) base = [...base.slice(0, 6), ...encoding]; // a sibling is sent whole: no ranges
   const etag = base[5];
