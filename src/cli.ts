@@ -3,7 +3,7 @@
 // or, in a process it started, a server.
 import cluster from 'node:cluster';
 import { ConfigError, HELP, loadConfig } from './config/config.js';
-import { createLogger } from './log.js';
+import { createLogger, exitAfterLog } from './log.js';
 import { VERSION } from './package.js';
 import { BOARD_FD, LISTEN_FD, Supervisor, servingSummary } from './supervisor/supervisor.js';
 
@@ -40,5 +40,5 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err) => {
   process.stderr.write(`tokio-php: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  exitAfterLog(1);
 });

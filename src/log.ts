@@ -7,10 +7,13 @@ import pretty from 'pino-pretty';
 export type { Logger };
 
 let destination: ReturnType<typeof pinoDestination> | undefined;
+let opened = false; // a LOG_FILE opens off the event loop
 
 /** `format`: JSON lines, or pino-pretty's readable lines (for a terminal; LOG_FORMAT=pretty). */
 export function createLogger(level: string, file?: string, bindings: Record<string, unknown> = {}, format: 'json' | 'pretty' = 'json'): Logger {
   destination = pinoDestination({ dest: file ?? 1, append: true, sync: false });
+  opened = false;
+  destination.once('ready', () => { opened = true; });
   const stream = format === 'json' ? destination : pretty({
     destination, colorize: !file && process.stdout.isTTY, translateTime: 'SYS:standard', ignore: 'pid,hostname,service',
   });
@@ -32,5 +35,15 @@ export function holdsLogLines(flush: () => void): void {
 /** What is still buffered goes out before the process exits. */
 export function flushLog(): void {
   for (const flush of buffered) flush();
-  destination?.flushSync();
+  if (opened) destination?.flushSync();
+}
+
+/** Exits once the log file is open: nothing logged before is lost (and pino's own flush at exit would throw). */
+export function exitAfterLog(code: number): void {
+  if (destination && !opened) {
+    destination.once('ready', () => exitAfterLog(code));
+    return;
+  }
+  flushLog();
+  process.exit(code);
 }

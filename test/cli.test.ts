@@ -2,7 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES } from './helpers/php.js';
 import { CLI, startCli } from './helpers/cli.js';
@@ -52,6 +55,23 @@ test('a bad value stops startup with exit code 2, naming the variable and what i
     const r = run(args, env);
     assert.equal(r.status, 2, JSON.stringify(env) + args.join(' '));
     assert.match(r.stderr, message);
+  }
+});
+
+test('a port already taken stops startup with exit code 1 and one line saying so, LOG_FILE or not', async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as AddressInfo).port;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-cli-'));
+  try {
+    for (const env of [{}, { LOG_FILE: path.join(dir, 'tokio.log') }] as Record<string, string>[]) {
+      const r = run(['--docroot', root, '--listen', `127.0.0.1:${port}`, '--internal', 'off'], env);
+      assert.equal(r.status, 1, JSON.stringify(env));
+      assert.equal(r.stderr, `tokio-php: cannot listen on 127.0.0.1:${port}: Address already in use\n`);
+    }
+  } finally {
+    blocker.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

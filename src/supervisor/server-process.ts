@@ -3,7 +3,7 @@
 // makes it ask the supervisor for a replacement (its thread is only freed with the process).
 import type { Config } from '../config/config.js';
 import { Engine } from '../engine/engine.js';
-import { flushLog, reopenLog, type Logger } from '../log.js';
+import { exitAfterLog, reopenLog, type Logger } from '../log.js';
 import type { SharedSocket } from '../http/listener.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { TokioServer } from '../server/server.js';
@@ -94,8 +94,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
       ]);
       if (engine && !stopped) log.warn('a PHP thread did not stop: exiting without it');
       log.info('stopped');
-      flushLog();
-      process.exit(0);
+      exitAfterLog(0);
     })();
   });
   process.on('SIGINT', () => {}); // a terminal's Ctrl-C reaches the whole group: the supervisor decides

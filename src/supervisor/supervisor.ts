@@ -12,7 +12,7 @@ import type { Config } from '../config/config.js';
 import { nativeAddon } from '../engine/native.js';
 import { InternalServer, type InternalSource } from '../internal-port/internal-server.js';
 import { ProcessReports } from '../internal-port/reports.js';
-import { flushLog, reopenLog, type Logger } from '../log.js';
+import { exitAfterLog, reopenLog, type Logger } from '../log.js';
 import { counter, gauge } from '../metrics/recorder.js';
 import { VERSION } from '../package.js';
 import { watchFiles, type Watcher } from '../worker-mode/watch.js';
@@ -226,8 +226,7 @@ export class Supervisor {
     if (this.#stopping) {
       this.#log.warn({ signal }, 'second signal: exiting at once');
       for (const w of this.#workers()) w.process.kill('SIGKILL');
-      flushLog();
-      process.exit(1);
+      exitAfterLog(1);
     }
     this.#stopping = true;
     this.#watcher?.close();
@@ -243,8 +242,7 @@ export class Supervisor {
     closeSync(this.#listenFd);
     await exited;
     this.#log.info('stopped');
-    flushLog();
-    process.exit(0);
+    exitAfterLog(0);
   }
 }
 
