@@ -89,7 +89,6 @@ listen.backlog = 4096
 pm = static
 pm.max_children = ${workers}
 php_admin_value[opcache.enable] = 1
-php_admin_value[opcache.revalidate_freq] = 0
 php_admin_value[opcache.memory_consumption] = 256
 `);
   const nginxConf = path.join(work, 'nginx.conf');

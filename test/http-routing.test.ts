@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeF
 import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../src/index.js';
+import { startCli } from './helpers/cli.js';
 import { FIXTURES } from './helpers/php.js';
 import { get, raw, startServer, type Running } from './helpers/server.js';
 
@@ -98,14 +99,32 @@ test('single-page app mode: unknown paths get index.html', async () => {
   }
 });
 
-test('edited, new and deleted scripts are picked up at once', async () => {
+test('new and deleted scripts are picked up at once, an edited one within OPcache\'s 2 s (php-fpm\'s default)', async () => {
   const file = path.join(root, 'edit.php');
   writeFileSync(file, '<?php echo "one";');
   assert.equal((await get(`${site.base}/edit.php`)).body.toString(), 'one');
   writeFileSync(file, '<?php echo "two, longer";');
+  await new Promise((resolve) => setTimeout(resolve, 2100));
   assert.equal((await get(`${site.base}/edit.php`)).body.toString(), 'two, longer');
   unlinkSync(file);
   assert.equal((await get(`${site.base}/edit.php`)).status, 404);
+});
+
+test('with opcache.revalidate_freq=0 in php.ini an edited script is picked up at once', async () => {
+  const ini = path.join(tmp, 'dev.ini');
+  writeFileSync(ini, 'opcache.revalidate_freq=0\n');
+  const file = path.join(root, 'edit-dev.php');
+  writeFileSync(file, '<?php echo "one";');
+  const dev = await startCli(['--docroot', root, '--workers', '1', '--php-ini', ini, '--internal', 'off']);
+  try {
+    assert.equal((await get(`http://127.0.0.1:${dev.port}/edit-dev.php`)).body.toString(), 'one');
+    writeFileSync(file, '<?php echo "two, longer";');
+    assert.equal((await get(`http://127.0.0.1:${dev.port}/edit-dev.php`)).body.toString(), 'two, longer');
+  } finally {
+    unlinkSync(file);
+    dev.child.kill('SIGTERM');
+    await dev.exited;
+  }
 });
 
 test('no path escapes the document root', async () => {

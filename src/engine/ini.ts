@@ -26,8 +26,8 @@ export const ENGINE_INI_DEFAULTS: Readonly<Record<string, IniValue>> = {
   'opcache.memory_consumption': '256',
   'opcache.interned_strings_buffer': '16',
   'opcache.max_accelerated_files': '20000',
-  // edits show at once, as php-fpm's default (2 s) nearly does; production may turn this off
-  'opcache.revalidate_freq': '0',
+  // opcache.revalidate_freq stays PHP's (and php-fpm's) 2 s: an edited file shows within 2 s.
+  // At 0 every included file is stat-ed on every request, which halves an autoloading app's speed.
 };
 
 function lines(entries: Readonly<Record<string, IniValue>>, format: (value: string) => string): string {
