@@ -23,11 +23,10 @@ interface Directory {
   byChild: Map<string, Set<string>>;
 }
 
-const UNKNOWN = Symbol('not cached');
-
 export class FileCache {
   readonly #options: Required<FileCacheOptions>;
-  readonly #entries = new Map<string, Stats | undefined>();
+  /** null: known to be absent (or not servable) */
+  readonly #entries = new Map<string, Stats | null>();
   readonly #directories = new Map<string, Directory>();
   #inserts = 0;
 
@@ -37,8 +36,8 @@ export class FileCache {
 
   /** The file or directory at `full` (an absolute path under the root), undefined when absent or not servable. */
   stat(full: string): Stats | undefined {
-    const hit = this.#entries.get(full) ?? (this.#entries.has(full) ? undefined : UNKNOWN);
-    if (hit !== UNKNOWN) return hit;
+    const hit = this.#entries.get(full);
+    if (hit !== undefined) return hit ?? undefined;
     // '/dir/' is looked up as given (a file with a slash is ENOTDIR), and watched as '/dir'
     const bare = full.length > 1 && full.endsWith('/') ? full.slice(0, -1) : full;
     // watched before the stat: a change made in between is an event, never a stale entry
@@ -84,7 +83,7 @@ export class FileCache {
 
   #insert(full: string, bare: string, stat: Stats | undefined): void {
     if (this.#entries.size >= this.#options.maxEntries || ++this.#inserts > 4 * this.#options.maxEntries) this.#clear();
-    this.#entries.set(full, stat);
+    this.#entries.set(full, stat ?? null);
     for (let dir = path.dirname(bare), child = bare; child !== dir; child = dir, dir = path.dirname(dir)) {
       const d = this.#directories.get(dir);
       if (!d) continue; // absent: the nearest ancestor that exists sees it appear
@@ -104,7 +103,8 @@ export class FileCache {
         try {
           watcher = watch(dir, { persistent: false }, (_event, name) => this.#changed(dir, name));
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') return false;
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' && code !== 'ENOTDIR') return false;
           if (dir === '/') return false;
           continue;
         }
@@ -119,12 +119,13 @@ export class FileCache {
     const d = this.#directories.get(dir);
     if (!d) return;
     if (name === null) return this.#forget(dir); // the kernel's queue overflowed: anything may have changed
-    const child = dir === '/' ? '/' + String(name) : `${dir}/${String(name)}`;
+    const entry = String(name);
+    const child = dir === '/' ? '/' + entry : `${dir}/${entry}`;
     // a watched directory that was removed, moved or replaced: its watch no longer follows the path
     if (this.#directories.has(child)) this.#forget(child);
-    const keys = d.byChild.get(String(name));
+    const keys = d.byChild.get(entry);
     if (!keys) return;
-    d.byChild.delete(String(name));
+    d.byChild.delete(entry);
     for (const key of keys) this.#entries.delete(key);
   }
 

@@ -116,8 +116,8 @@ export function serveStatic(ex: Exchange, file: string, stat: Stats, req: Static
 }
 
 function serveFile(ex: Exchange, file: string, stat: Stats, req: StaticRequest, typeOf: string, encoding: string[]): void {
-  const small = stat.size <= CACHED_FILE ? cachedFile(file, stat, typeOf) : undefined;
-  let base = small?.headers ?? describe(typeOf, stat);
+  const cached = stat.size <= CACHED_FILE ? cachedFile(file, stat, typeOf) : undefined;
+  let base = cached?.headers ?? describe(typeOf, stat);
   if (encoding.length) base = [...base.slice(0, 6), ...encoding]; // a sibling is sent whole: no ranges
   const etag = base[5];
   if (notModified(req, etag, stat.mtimeMs)) {
@@ -145,8 +145,8 @@ function serveFile(ex: Exchange, file: string, stat: Stats, req: StaticRequest, 
     ex.sendHead(status, '', headers, length);
     return;
   }
-  if (small) {
-    ex.send(status, '', headers, status === 206 ? small.body.subarray(start, end + 1) : small.body);
+  if (cached) {
+    ex.send(status, '', headers, status === 206 ? cached.body.subarray(start, end + 1) : cached.body);
     return;
   }
   const source = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
