@@ -3,7 +3,7 @@
 // same number of PHP workers, OPcache on in both. Prints req/s, p50, p99 and tokio-php's ratio.
 //
 //   node bench/run.mjs [--workers N] [--duration 10] [--connections 64] [--middleware off,default,all]
-//                      [--scenarios hello,static]
+//                      [--scenarios hello,static] [--processes N]
 //
 // It also measures the HTTP layer alone, tokio-php's stub executor (no PHP, one process)
 // against a bare uWebSockets.js hello server (bench/bare-uws.mjs), and the memory (RSS) of both
@@ -28,6 +28,8 @@ const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filt
 const workers = Number(args.workers ?? os.availableParallelism());
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 64);
+// tokio-php's server processes (PROCESSES); unset, its own default
+const processes = args.processes === undefined ? [] : ['--processes', String(Number(args.processes))];
 const work = '/tmp/tokio-bench';
 const site = path.join(work, 'site');
 const NGINX_PORT = 18082;
@@ -127,7 +129,7 @@ function startTokio(variant, port) {
   return spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${port}`,
     '--workers', String(2 * workers), '--worker-threads', String(workers),
     '--worker', 'worker/hello.php=/worker/hello,worker/bootstrap.php=/worker/bootstrap',
-    '--queue', '100000', '--log-file', path.join(work, `tokio-${variant}.log`)],
+    '--queue', '100000', '--log-file', path.join(work, `tokio-${variant}.log`), ...processes],
   { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'info', ...MIDDLEWARE[variant] } });
 }
 
@@ -225,7 +227,7 @@ async function main() {
   const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
 
   console.log(`\n${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`);
-  console.log(`${workers} PHP workers each; wrk -t2 -c${connections}, ${duration} s per server in two halves (A B … B A, averaged) on the same machine; peer: ${nginxVersion()} + ${phpVersion}\n`);
+  console.log(`${workers} PHP workers each${processes.length ? `, tokio-php in ${processes[1]} server process(es)` : ''}; wrk -t2 -c${connections}, ${duration} s per server in two halves (A B … B A, averaged) on the same machine; peer: ${nginxVersion()} + ${phpVersion}\n`);
   console.log('| scenario | middleware | tokio-php req/s | p50 | p99 | p99.9 | nginx + php-fpm req/s | p50 | p99 | p99.9 | ratio |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, variant, tokio, fpm] of rows) {
