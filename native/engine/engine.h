@@ -51,6 +51,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::Value Abort(const Napi::CallbackInfo& info);
   Napi::Value RunningFor(const Napi::CallbackInfo& info);
   Napi::Value Ack(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseBody(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value RestartScripts(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);

@@ -92,6 +92,8 @@ export interface NativeEngine {
   runningFor(id: number): number;
   /** the socket took `bytes` more of a streamed response: the PHP thread may write on */
   ack(id: number, bytes: number): void;
+  /** frees a body from onDone or onStream at once; it reads as empty afterwards */
+  releaseBody(body: Buffer): void;
   stats(): EngineStats;
   /** worker mode: restarts every worker script, a thread at a time; returns how many */
   restartScripts(reason: 'reload' | 'watch'): number;

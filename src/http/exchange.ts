@@ -31,8 +31,11 @@ export interface Exchange {
   closeAfter: boolean;
   /** called once if the client goes away */
   onAbort?: () => void;
-  /** A whole response; a large body drains with backpressure. `close` ends the connection after it. */
-  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close?: boolean): void;
+  /**
+   * A whole response; a large body drains with backpressure. `close` ends the connection after it.
+   * true: the body's bytes are taken (copied or written), so its memory may be freed at once.
+   */
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close?: boolean): boolean;
   /** Status and headers only (HEAD, 304); `contentLength` is announced when given. */
   sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void;
   /** A body of `total` bytes read from `source`, paced by the socket. */

@@ -36,12 +36,13 @@ export class NodeExchange implements Exchange {
     this.res.writeHead(status, reasonPhrase(status, reason), raw);
   }
 
-  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close = false): void {
-    if (this.aborted) return;
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close = false): boolean {
+    if (this.aborted) return true;
     this.responded = true;
     const bodiless = this.method === 'HEAD' || status === 204 || status === 304;
     this.#head(status, reason, headers, bodiless ? undefined : body.length, close);
     this.res.end(bodiless ? undefined : body);
+    return bodiless; // Node's stream may hold the body until the socket drains
   }
 
   sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {

@@ -39,10 +39,11 @@ export class UwsExchange implements Exchange {
     if (close || this.closeAfter) this.res.close();
   }
 
-  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close = false): void {
-    if (this.aborted) return;
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close = false): boolean {
+    if (this.aborted) return true;
     this.responded = true;
     const res = this.res;
+    let taken = true; // end() copies what the socket does not take at once
     res.cork(() => {
       this.#head(status, reason, headers);
       if (this.method === 'HEAD' || status === 204 || status === 304) return this.#endWithoutBody(undefined, close);
@@ -53,8 +54,10 @@ export class UwsExchange implements Exchange {
       const base = res.getWriteOffset();
       const [ok, done] = res.tryEnd(body, body.length);
       if (ok || done) return;
+      taken = false; // the rest is sent from `body` as the socket drains
       res.onWritable((offset) => res.tryEnd(body.subarray(offset - base), body.length)[0]);
     });
+    return taken;
   }
 
   sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {

@@ -256,13 +256,14 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
   }
 
   // ---- Exchange ----
-  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close?: boolean): void {
-    if (this.inner.aborted) return;
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array, close?: boolean): boolean {
+    if (this.inner.aborted) return true;
     const filter = this.#reply(status, reason, headers, body.length, false);
     if (!filter) {
-      this.inner.send(this.status, this.reason, this.headers, body, close);
+      const taken = this.inner.send(this.status, this.reason, this.headers, body, close);
       if (!this.bodyless) this.#bytes = body.length;
-      return this.#finish();
+      this.#finish();
+      return taken;
     }
     this.removeHeader('content-length');
     const parts: Buffer[] = [];
@@ -275,6 +276,7 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     });
     filter.on('error', () => this.#failed());
     this.#filterIn!.end(body);
+    return false; // the filter reads it later
   }
 
   sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {

@@ -187,8 +187,9 @@ export class TokioServer {
       case 'error':
         return sendError(ex, route.status);
       case 'redirect':
-        return ex.send(301, '', ['Location', route.location, 'Content-Type', 'text/html'],
+        ex.send(301, '', ['Location', route.location, 'Content-Type', 'text/html'],
           Buffer.from('<html><head><title>301 Moved Permanently</title></head><body><h1>301 Moved Permanently</h1></body></html>\n'));
+        return;
       case 'static':
         // nginx's static module answers only GET and HEAD
         if (head.method !== 'GET' && head.method !== 'HEAD') return sendError(ex, 405, ['Allow', 'GET, HEAD']);
@@ -204,7 +205,10 @@ export class TokioServer {
     }
     const engine = this.#engine;
     if (ex.context) ex.context.upstream = 'php';
-    if (!engine) return ex.send(200, '', STUB_HEADERS, STUB_BODY);
+    if (!engine) {
+      ex.send(200, '', STUB_HEADERS, STUB_BODY);
+      return;
+    }
     if (worker && this.#options.workerScripts?.isBroken(worker.script)) return sendError(ex, 503, ['Retry-After', '1']);
     const admit = (content: RequestBody | undefined) => {
       if (this.#stuck >= this.#config.workers || !this.#admission.tryAdmit()) {
@@ -331,11 +335,8 @@ export class TokioServer {
         if (ex.aborted || !streaming) return engine.ack(request.id!, chunk.length);
         write(chunk);
       },
-      onFinish: (status: number, reason: string, headers: string[], rest: Buffer) => this.#answer(ex, streaming, status, reason, addTraceHeaders(headers, traced), rest),
+      onFinish: (status: number, reason: string, headers: string[], rest: Buffer) => this.#answer(engine, ex, streaming, status, reason, addTraceHeaders(headers, traced), rest),
       onHeartbeat: (ms: number) => armDeadline(ms, () => stop('request stopped beating: script stopped')),
-    };
-    ex.onAbort = () => {
-      engine.abort(request.id!, 'disconnect');
     };
     const done = () => {
       clearTimeout(deadline);
@@ -344,7 +345,9 @@ export class TokioServer {
       this.#release();
       if (eventStream) this.metrics.sseStreams--;
     };
-    engine.execute(request, hooks).then(
+    const answered = engine.execute(request, hooks);
+    ex.onAbort = abortOnDisconnect(engine, request.id!); // the id is the engine's from execute() on
+    answered.then(
       (r: PhpResponse) => {
         done();
         if (ctx) {
@@ -362,7 +365,7 @@ export class TokioServer {
             else sendError(ex, 503, ['Retry-After', '1', ...traced], true);
             return;
           }
-          this.#answer(ex, streaming, r.status || 500, r.reason, addTraceHeaders(r.headers, traced), r.body);
+          this.#answer(engine, ex, streaming, r.status || 500, r.reason, addTraceHeaders(r.headers, traced), r.body);
         } catch (err) {
           this.#log.error({ err, requestId: trace.requestId }, 'answering the request failed');
         }
@@ -377,15 +380,25 @@ export class TokioServer {
   }
 
   /** The end of a PHP response: the whole of it, or the last part of a stream. */
-  #answer(ex: Exchange, streaming: boolean, status: number, reason: string, headers: string[], body: Buffer): void {
-    if (ex.aborted) return;
+  #answer(engine: Engine, ex: Exchange, streaming: boolean, status: number, reason: string, headers: string[], body: Buffer): void {
+    if (ex.aborted) return engine.releaseBody(body);
     if (!streaming) {
-      if (!ex.responded) ex.send(status, reason, headers, body);
+      if (ex.responded || ex.send(status, reason, headers, body)) engine.releaseBody(body);
       return;
     }
     if (body.length) ex.write(body);
     ex.endStream();
   }
+}
+
+/**
+ * The exchange's abort handler for a PHP request. Made out here, it holds the engine and the id
+ * only: a closure over #runPhp's scope, stored on the exchange, kept each request's objects alive
+ * through young-generation collections (a quarter of what the JS thread allocated was promoted,
+ * scavenges took 5 ms instead of 0.2, hello world ran 25 % slower with a 10 ms p99).
+ */
+function abortOnDisconnect(engine: Engine, id: number): () => void {
+  return () => engine.abort(id, 'disconnect');
 }
 
 /** headers without the names that `extra` sets */
