@@ -128,6 +128,28 @@ test('what a request changes ends with it: headers, status, output buffers, ini_
   });
 });
 
+test('by default two requests held at once run on two booted workers of one pool, and their ids differ', async () => {
+  const dir = tmpdir();
+  // no --processes: the default
+  const cli = await startCli(['--docroot', root, '--worker', 'index.php', '--workers', '2', '--worker-threads', '2']);
+  try {
+    const base = `http://127.0.0.1:${cli.port}`;
+    for (let i = 0; i < 3; i++) {
+      const pair = await Promise.all([`a${i}&other=b${i}`, `b${i}&other=a${i}`].map(async (q) => {
+        const r = await get(`${base}/meet?dir=${dir}&me=${q}`);
+        assert.equal(r.status, 200, r.body.toString());
+        return JSON.parse(r.body.toString()) as { boot: string; worker: number };
+      }));
+      assert.notEqual(pair[0].boot, pair[1].boot, `round ${i}: two booted workers`);
+      assert.notEqual(pair[0].worker, pair[1].worker);
+    }
+  } finally {
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('uploads: $_FILES per request, move_uploaded_file() works, temporary files are gone after the request', async () => {
   await withWorker(['--worker', 'index.php', '--workers', '1', '--worker-threads', '1'], {}, async (_cli, base) => {
     const form = multipart([{ name: 'file', filename: 'a.txt', data: Buffer.from('upload one') }]);

@@ -1,0 +1,61 @@
+// One PHP pool per server (the default, PROCESSES=1): every request may run on every free PHP
+// thread, whichever connection brought it. Over real sockets against the real command.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES } from './helpers/php.js';
+import { startCli } from './helpers/cli.js';
+
+const root = path.join(FIXTURES, 'site');
+
+interface Whoami { process: number; worker: number; workers: number; pid: number; localPort: number }
+
+function whoami(port: number, query: string, agent: Agent): Promise<Whoami> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port, path: `/whoami.php${query}`, agent }, (res) => {
+      const localPort = res.socket.localPort; // the socket goes back to the agent at the end
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        try {
+          assert.equal(res.statusCode, 200, body);
+          resolve({ ...JSON.parse(body), localPort });
+        } catch (err) {
+          reject(err);
+        }
+      });
+    }).on('error', reject).end();
+  });
+}
+
+test('two keep-alive connections with PHP_WORKERS=2 run two requests at once, on both threads, every time', async (t) => {
+  const cli = await startCli(['--docroot', root, '--workers', '2']);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-pool-'));
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+  try {
+    const sockets = new Set<number>();
+    const started = Date.now();
+    const rounds = 10;
+    for (let i = 0; i < rounds; i++) {
+      // each request waits inside PHP until its partner is there too: they must run at once
+      const pair = await Promise.all([
+        whoami(cli.port, `?dir=${dir}&me=a${i}&other=b${i}`, agent),
+        whoami(cli.port, `?dir=${dir}&me=b${i}&other=a${i}`, agent),
+      ]);
+      for (const r of pair) sockets.add(r.localPort);
+      assert.deepEqual(pair.map((r) => r.worker).sort(), [0, 1], `round ${i}`);
+      assert.deepEqual(pair.map((r) => [r.process, r.workers]), [[0, 2], [0, 2]]);
+      assert.equal(pair[0].pid, pair[1].pid, 'one server process');
+    }
+    assert.equal(sockets.size, 2, 'the same two connections throughout');
+    t.diagnostic(`${rounds} pairs met in ${Date.now() - started} ms`);
+  } finally {
+    agent.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+  }
+});
