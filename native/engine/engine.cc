@@ -10,6 +10,10 @@ namespace tokio {
 static std::atomic<Engine*> startup_log_engine{nullptr};
 // PHP's globals are per process: one engine at a time.
 static std::atomic<bool> php_in_use{false};
+// The engine that runs PHP, once it serves: other JS threads attach to its pool. Guarded by the
+// mutex, so no thread attaches while it stops.
+static std::mutex primary_mutex;
+static Engine* primary = nullptr;
 
 namespace {
 
@@ -117,6 +121,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     Napi::Value v = from.Get(key);
     return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
   };
+  attached_ = o.Get("attach").ToBoolean();
   config_.workers = static_cast<int>(num(o, "workers", 1));
   config_.process = static_cast<int>(num(o, "process", 0));
   config_.stack_size = static_cast<size_t>(num(o, "stackSize", 16 * 1024 * 1024));
@@ -181,13 +186,15 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
     start_deferred_->Reject(Napi::Error::New(env, "the engine was already started").Value());
     return promise;
   }
+  if (attached_) return Attach(env);
   if (php_in_use.exchange(true)) {
     start_deferred_->Reject(Napi::Error::New(env, "PHP is already running in this process: one Engine at a time (shut the other down first)").Value());
     phase_ = Phase::kStopped;
     return promise;
   }
   tsfn_ = Tsfn::New(env, "tokio-php", 0, 1, this);
-  pool_ = std::make_unique<WorkerPool>(config_, this);
+  owned_pool_ = std::make_unique<WorkerPool>(config_, this);
+  pool_ = owned_pool_.get();
   Ref();  // PHP threads call back into this object until kStopped: it must outlive them
   startup_log_engine.store(this);
   std::string error;
@@ -202,6 +209,40 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// start() of an attached engine: the pool of the engine that runs PHP in this process, answering
+// through this engine's own thread-safe function.
+Napi::Value Engine::Attach(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(primary_mutex);
+  if (!primary) {
+    phase_ = Phase::kStopped;
+    start_deferred_->Reject(Napi::Error::New(env, "no engine runs PHP in this process: start one before attaching").Value());
+    return start_deferred_->Promise();
+  }
+  pool_ = primary->pool_;
+  config_ = primary->config_;
+  threads_ = primary->threads_;
+  info_ = primary->info_;
+  tsfn_ = Tsfn::New(env, "tokio-php-channel", 0, 1, this);
+  Ref();  // PHP threads answer through this object until it is detached
+  phase_ = Phase::kRunning;
+  Track(env, 0);
+  start_deferred_->Resolve(Info(env));
+  return start_deferred_->Promise();
+}
+
+Napi::Object Engine::Info(Napi::Env env) const {
+  Napi::Object info = Napi::Object::New(env);
+  info.Set("phpVersion", info_.php_version);
+  info.Set("sapiName", info_.sapi_name);
+  info.Set("zts", Napi::Boolean::New(env, info_.zts));
+  info.Set("opcache", Napi::Boolean::New(env, info_.opcache));
+  info.Set("executionTimeClock", info_.cpu_time_timeouts ? "cpu" : "wall");
+  info.Set("umaskPerThread", Napi::Boolean::New(env, info_.umask_per_thread != 0));
+  info.Set("workers", config_.workers);
+  info.Set("threads", threads_);
+  return info;
+}
+
 // execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs)
 //   flags >> 8: 0 a classic script, 1 + k worker script k
 //   wire: latin1, NUL-joined: WireField values, then header name, value, ...
@@ -214,7 +255,7 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto owner = std::make_unique<Job>();  // closes a spooled body's descriptor on every early return
   if (info.Length() > 3 && info[3].IsNumber()) owner->body_fd = info[3].As<Napi::Number>().Int32Value();
-  if (phase_ != Phase::kRunning) {
+  if (phase_ != Phase::kRunning || (attached_ && !primary)) {
     Napi::Error::New(env, "the engine is not running").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -413,6 +454,15 @@ Napi::Value Engine::Shutdown(const Napi::CallbackInfo& info) {
     return promise;
   }
   phase_ = Phase::kStopping;
+  if (attached_) {
+    // its PHP threads may still answer requests in flight: detached after the last one
+    if (in_flight_ == 0) Detached();
+    return promise;
+  }
+  {
+    std::lock_guard<std::mutex> lock(primary_mutex);
+    if (primary == this) primary = nullptr;
+  }
   // the pool must be able to tell JS it stopped, even when nothing else is pending
   if (!tsfn_referenced_) {
     tsfn_.Ref(env);
@@ -420,6 +470,14 @@ Napi::Value Engine::Shutdown(const Napi::CallbackInfo& info) {
   }
   pool_->Stop();
   return promise;
+}
+
+// An attached engine with nothing in flight lets go of its thread-safe function and itself.
+void Engine::Detached() {
+  phase_ = Phase::kStopped;
+  tsfn_.Release();
+  Unref();
+  stop_deferred_->Resolve(Env().Undefined());
 }
 
 // ---- PHP threads -> JS thread ----
@@ -442,7 +500,7 @@ void Engine::OnStarted(const tokio_info* info, const std::string& error) {
 void Engine::OnJobDone(Job* job) {
   auto* e = new Event(Event::kDone);
   e->job = job;
-  Post(e);
+  job->engine->Post(e);  // the engine that submitted it: its JS thread answers
 }
 
 void Engine::OnScript(const ScriptEvent& event) {
@@ -455,6 +513,10 @@ void Engine::OnStopped() { Post(new Event(Event::kStopped)); }
 
 void Engine::Track(Napi::Env env, int delta) {
   in_flight_ += delta;
+  if (attached_ && phase_ == Phase::kStopping) {
+    if (in_flight_ == 0) Detached();
+    return;
+  }
   // the loop stays alive while PHP works for it, and no longer
   bool want = in_flight_ > 0 || phase_ == Phase::kStarting || phase_ == Phase::kStopping;
   if (want && !tsfn_referenced_) tsfn_.Ref(env);
@@ -474,16 +536,12 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
     case Event::kStarted: {
       if (e->ok) {
         self->phase_ = Phase::kRunning;
-        Napi::Object info = Napi::Object::New(env);
-        info.Set("phpVersion", e->info.php_version);
-        info.Set("sapiName", e->info.sapi_name);
-        info.Set("zts", Napi::Boolean::New(env, e->info.zts));
-        info.Set("opcache", Napi::Boolean::New(env, e->info.opcache));
-        info.Set("executionTimeClock", e->info.cpu_time_timeouts ? "cpu" : "wall");
-        info.Set("umaskPerThread", Napi::Boolean::New(env, e->info.umask_per_thread != 0));
-        info.Set("workers", self->config_.workers);
-        info.Set("threads", self->threads_);
-        self->start_deferred_->Resolve(info);
+        self->info_ = e->info;
+        {
+          std::lock_guard<std::mutex> lock(primary_mutex);
+          primary = self;
+        }
+        self->start_deferred_->Resolve(self->Info(env));
       } else {
         self->phase_ = Phase::kStopping;
         self->start_deferred_->Reject(Napi::Error::New(env, "PHP failed to start: " + e->text).Value());

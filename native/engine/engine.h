@@ -1,5 +1,8 @@
 // The JS face of the engine: start, execute, abort, stats, shutdown. Values cross as plain
-// strings, numbers and Buffers; results come back through one thread-safe function.
+// strings, numbers and Buffers; results come back through a thread-safe function. One Engine
+// starts PHP and owns the pool; every other JS thread of the process (an HTTP event loop on a
+// worker_thread) attaches an Engine of its own to that pool: a completion channel, through which
+// the requests it submitted are answered on its thread.
 #pragma once
 
 #include <napi.h>
@@ -55,6 +58,9 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value RestartScripts(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
+  Napi::Value Attach(Napi::Env env);
+  Napi::Object Info(Napi::Env env) const;
+  void Detached();
 
   static void Deliver(Napi::Env env, Napi::Function, Engine* engine, Event* event);
   void Complete(Napi::Env env, Job* job);
@@ -63,7 +69,10 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
 
   using Tsfn = Napi::TypedThreadSafeFunction<Engine, Event, &Engine::Deliver>;
   Tsfn tsfn_;
-  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<WorkerPool> owned_pool_;  // the engine that started PHP
+  WorkerPool* pool_ = nullptr;               // that pool, for every engine of the process
+  bool attached_ = false;                    // a channel to another engine's pool
+  tokio_info info_{};
   std::optional<Napi::Promise::Deferred> start_deferred_, stop_deferred_;
   Napi::FunctionReference on_log_;
   Napi::FunctionReference on_stream_;         // (id, kind, ...) for streaming requests

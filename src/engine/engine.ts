@@ -3,7 +3,7 @@
 import { close } from 'node:fs';
 import os from 'node:os';
 import { VERSION } from '../package.js';
-import { AbortReason, ExecuteFlag, nativeAddon, type NativeEngine, type NativeStartInfo } from './native.js';
+import { AbortReason, ExecuteFlag, nativeAddon, type NativeEngine, type NativeEngineOptions, type NativeStartInfo } from './native.js';
 import { ENGINE_INI_DEFAULTS, iniLines, rawIniLines, type IniValue } from './ini.js';
 
 export interface PhpLogEntry {
@@ -209,6 +209,37 @@ interface Pending {
 // native/engine/output_buffer.h's kInline: bodies up to it arrive as copies
 const RELEASE_MIN_BYTES = 8 * 1024;
 
+// the engines that may share a pool: the one that started PHP (channel 0) and those attached to it
+const CHANNELS = 64;
+
+/** The native engine's answer callbacks, resolving the requests in `pending`. */
+function answers(pending: Map<number, Pending>, logger: (entry: PhpLogEntry) => void, native: () => NativeEngine):
+  Pick<NativeEngineOptions, 'onLog' | 'onDone' | 'onStream'> {
+  return {
+    onLog: (level, message, requestId) => logger({ level, message, requestId }),
+    onDone: (id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, outputFailed, queueMs, execMs) => {
+      const p = pending.get(id);
+      if (!p) return;
+      pending.delete(id);
+      if (outputFailed) logger({ level: 3, message: 'the response could not be captured (memory or memfd): answered 500', requestId: undefined });
+      p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, queueMs, execMs });
+    },
+    onStream: (id, kind, a, b, c, d) => {
+      const h = pending.get(id)?.hooks;
+      try {
+        if (kind === 'headers') h?.onHeaders?.(a, b, c, d);
+        else if (kind === 'chunk') h?.onChunk?.(a);
+        else if (kind === 'finish') h?.onFinish?.(a, b, c, d);
+        else h?.onHeartbeat?.(a);
+      } catch (err) {
+        // a failing hook costs its own request, not the process
+        logger({ level: 3, message: `streaming hook failed: ${err instanceof Error ? err.stack : String(err)}`, requestId: undefined });
+        native().abort(id, AbortReason.Kill);
+      }
+    },
+  };
+}
+
 function defaultLogger(entry: PhpLogEntry): void {
   process.stderr.write(`[php]${entry.requestId ? ` [${entry.requestId}]` : ''} ${entry.message}\n`);
 }
@@ -217,13 +248,16 @@ export class Engine {
   readonly info: EngineInfo;
   readonly #native: NativeEngine;
   readonly #pending: Map<number, Pending>;
-  #nextId = 1;
+  readonly #channel: number;
+  #nextId: number;
   #stopped = false;
 
-  private constructor(native: NativeEngine, info: EngineInfo, pending: Map<number, Pending>) {
+  private constructor(native: NativeEngine, info: EngineInfo, pending: Map<number, Pending>, channel: number) {
     this.#native = native;
     this.info = info;
     this.#pending = pending;
+    this.#channel = channel;
+    this.#nextId = channel + CHANNELS;
   }
 
   /** Starts PHP and its worker threads; rejects when PHP cannot start (bad php.ini, no ZTS, ...). */
@@ -243,7 +277,7 @@ export class Engine {
       .map(([k, v]) => `${k}=${v}`);
     const { Engine: NativeEngineClass } = nativeAddon();
     const pending = new Map<number, Pending>();
-    const native = new NativeEngineClass({
+    const native: NativeEngine = new NativeEngineClass({
       workers,
       process: options.process ?? 0,
       stackSize: options.stackSize ?? 16 * 1024 * 1024,
@@ -256,14 +290,7 @@ export class Engine {
       executor: options.executor ?? 'ext',
       executionTimeClock: options.executionTimeClock ?? 'cpu',
       env,
-      onLog: (level, message, requestId) => logger({ level, message, requestId }),
-      onDone: (id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, outputFailed, queueMs, execMs) => {
-        const p = pending.get(id);
-        if (!p) return;
-        pending.delete(id);
-        if (outputFailed) logger({ level: 3, message: 'the response could not be captured (memory or memfd): answered 500', requestId: undefined });
-        p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, queueMs, execMs });
-      },
+      ...answers(pending, logger, () => native),
       workerScripts: scripts.map((s) => ({
         filename: s.filename, name: s.name, documentRoot: s.documentRoot, threads: s.threads,
         maxRequests: s.maxRequests ?? 0, maxMemory: s.maxMemory ?? 0, maxFailures: s.maxFailures ?? 6,
@@ -274,27 +301,29 @@ export class Engine {
           exitStatus, failures, requests, bootMs,
         });
       },
-      onStream: (id, kind, a, b, c, d) => {
-        const h = pending.get(id)?.hooks;
-        try {
-          if (kind === 'headers') h?.onHeaders?.(a, b, c, d);
-          else if (kind === 'chunk') h?.onChunk?.(a);
-          else if (kind === 'finish') h?.onFinish?.(a, b, c, d);
-          else h?.onHeartbeat?.(a);
-        } catch (err) {
-          // a failing hook costs its own request, not the process
-          logger({ level: 3, message: `streaming hook failed: ${err instanceof Error ? err.stack : String(err)}`, requestId: undefined });
-          native.abort(id, AbortReason.Kill);
-        }
-      },
     });
     const info = await native.start();
-    return new Engine(native, info, pending);
+    return new Engine(native, info, pending, 0);
+  }
+
+  /**
+   * From another JS thread of this process (an HTTP event loop on a worker_thread): an engine on
+   * the pool that start() began elsewhere in the process, answering on this thread. `channel`
+   * (1 to 63, unique in the process) keeps request ids apart. shutdown() detaches it, once its
+   * requests in flight are answered; PHP stops with the engine that started it.
+   */
+  static async attach(channel: number, logger: (entry: PhpLogEntry) => void = defaultLogger): Promise<Engine> {
+    if (!Number.isInteger(channel) || channel < 1 || channel >= CHANNELS) throw new RangeError(`channel must be an integer from 1 to ${CHANNELS - 1}`);
+    const pending = new Map<number, Pending>();
+    const native: NativeEngine = new (nativeAddon().Engine)({ attach: true, ...answers(pending, logger, () => native) });
+    const info = await native.start();
+    return new Engine(native, info, pending, channel);
   }
 
   #allocateId(): number {
     const id = this.#nextId;
-    this.#nextId = id >= 0xffffffff ? 1 : id + 1; // ids are uint32 on the native side
+    // ids are uint32 on the native side, and each engine of the pool has its residue modulo CHANNELS
+    this.#nextId = id > 0xffffffff - CHANNELS ? this.#channel + CHANNELS : id + CHANNELS;
     return id;
   }
 

@@ -39,6 +39,9 @@ export interface NativeEngineOptions {
   onScript: NativeScriptEvent;
 }
 
+/** An engine of another JS thread: attached to the pool of the one that started PHP, it answers its own requests. */
+export type NativeChannelOptions = { attach: true } & Pick<NativeEngineOptions, 'onLog' | 'onStream' | 'onDone'>;
+
 export interface NativeWorkerScript {
   filename: string;
   /** its URL path, SCRIPT_NAME while it boots */
@@ -137,7 +140,7 @@ export interface NativeRateTable {
 }
 
 function load(): {
-  Engine: new (options: NativeEngineOptions) => NativeEngine;
+  Engine: new (options: NativeEngineOptions | NativeChannelOptions) => NativeEngine;
   Gate: {
     new (onConnection: GateCallback): NativeGate;
     /** a listening socket, shareable with server processes; throws with the system's reason */
