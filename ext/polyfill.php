@@ -51,7 +51,7 @@ if (!function_exists('tokio_server_info')) {
         return [
             'server' => PHP_SAPI, 'version' => PHP_VERSION, 'sapi' => PHP_SAPI, 'php_version' => PHP_VERSION,
             'zts' => PHP_ZTS === 1, 'opcache' => function_exists('opcache_get_status') && (opcache_get_status(false)['opcache_enabled'] ?? false),
-            'executor' => 'none', 'workers' => 1, 'worker_id' => 0,
+            'executor' => 'none', 'workers' => 1, 'worker_id' => 0, 'process' => 0, 'event_loop' => 0,
         ];
     }
 }

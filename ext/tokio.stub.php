@@ -28,13 +28,14 @@ function tokio_request_heartbeat(int $seconds = 10): bool {}
 /** This request's id: its X-Request-ID, or one made for it; also $_SERVER['REQUEST_ID']. */
 function tokio_request_id(): string {}
 
-/** The worker thread running this request, from 0. */
+/** The PHP thread running this request, from 0: unique in the server process's pool. */
 function tokio_worker_id(): int {}
 
 /**
  * What this server is: ['server' => 'tokio-php', 'version' => '0.1.0', 'sapi' => 'fpm-fcgi'
  * (what PHP_SAPI says), 'php_version' => '8.4.x', 'zts' => true, 'opcache' => true,
- * 'executor' => 'ext'|'eval', 'workers' => 4, 'worker_id' => 0]
+ * 'executor' => 'ext'|'eval', 'workers' => 4, 'worker_id' => 0, 'process' => 0 (the server process,
+ * PROCESSES), 'event_loop' => 0 (the HTTP event loop that brought this request, HTTP_THREADS)]
  */
 function tokio_server_info(): array {}
 

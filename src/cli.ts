@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
     const log = createLogger(config.logLevel, config.logFile, { process: index }, config.logFormat);
     // loaded here only: the supervisor needs neither uWebSockets.js nor the HTTP stack
     const { runServerProcess } = await import('./supervisor/server-process.js');
-    await runServerProcess(config, log, index, { listenFd: LISTEN_FD, boardFd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) });
+    await runServerProcess(config, log, index, { listenFd: LISTEN_FD, board: { fd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) } });
     return;
   }
   const log = createLogger(config.logLevel, config.logFile, {}, config.logFormat);

@@ -3,6 +3,7 @@
 // JSON or, with LOG_FORMAT=pretty, as pino-pretty's readable lines.
 import { destination as pinoDestination, pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import type { PhpLogEntry } from './engine/engine.js';
 
 export type { Logger };
 
@@ -18,6 +19,15 @@ export function createLogger(level: string, file?: string, bindings: Record<stri
     destination, colorize: !file && process.stdout.isTTY, translateTime: 'SYS:standard', ignore: 'pid,hostname,service',
   });
   return pino({ level, base: { service: 'tokio-php', ...bindings } }, stream);
+}
+
+/** PHP's log lines on `log` at their level (syslog's numbers), with the request's ids. */
+export function phpLogger(log: Logger, traceOf: (requestId: string) => string): (entry: PhpLogEntry) => void {
+  const php = log.child({ source: 'php' });
+  return ({ level, message, requestId }) => {
+    const fn = level <= 3 ? php.error : level === 4 ? php.warn : php.info;
+    fn.call(php, requestId ? { requestId, traceId: traceOf(requestId) } : {}, message);
+  };
 }
 
 /** SIGUSR1: the log file was moved away (logrotate); write to a new one at its path. */

@@ -11,7 +11,7 @@ import { startCli } from './helpers/cli.js';
 
 const root = path.join(FIXTURES, 'site');
 
-interface Whoami { process: number; worker: number; workers: number; pid: number; localPort: number }
+interface Whoami { process: number; worker: number; workers: number; pid: number; loop: number; localPort: number }
 
 function whoami(port: number, query: string, agent: Agent): Promise<Whoami> {
   return new Promise((resolve, reject) => {
@@ -54,6 +54,42 @@ test('two keep-alive connections with PHP_WORKERS=2 run two requests at once, on
     t.diagnostic(`${rounds} pairs met in ${Date.now() - started} ms`);
   } finally {
     agent.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+  }
+});
+
+test('HTTP_THREADS=2: both event loops accept and feed the one pool; /metrics and /status count every loop\'s requests', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '2', '--http-threads', '2']);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-pool-'));
+  const agent = new Agent({ keepAlive: false });
+  try {
+    const loops = new Set<number>();
+    const pids = new Set<number>();
+    const n = 40;
+    for (let i = 0; i < n; i++) {
+      const r = await whoami(cli.port, '', agent);
+      loops.add(r.loop);
+      pids.add(r.pid);
+    }
+    assert.deepEqual([...loops].sort(), [0, 1], 'a new connection goes to either loop');
+    assert.equal(pids.size, 1);
+    // two requests from two loops still meet on the two PHP threads
+    for (let i = 0; i < 5; i++) {
+      const pair = await Promise.all([
+        whoami(cli.port, `?dir=${dir}&me=a${i}&other=b${i}`, agent),
+        whoami(cli.port, `?dir=${dir}&me=b${i}&other=a${i}`, agent),
+      ]);
+      assert.deepEqual(pair.map((r) => r.worker).sort(), [0, 1]);
+    }
+    const metrics = await fetch(`http://127.0.0.1:${cli.internalPort}/metrics`).then((r) => r.text());
+    const sent = n + 10;
+    assert.match(metrics, new RegExp(`^tokio_php_requests_total\\{method="GET",status="200",upstream="php"\\} ${sent}$`, 'm'));
+    const status = await fetch(`http://127.0.0.1:${cli.internalPort}/status?json`).then((r) => r.json());
+    assert.equal(status['accepted conn'], sent);
+    assert.equal(status['total processes'], 2);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
     cli.child.kill('SIGTERM');
     assert.equal(await cli.exited, 0);

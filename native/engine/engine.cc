@@ -122,6 +122,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
   };
   attached_ = o.Get("attach").ToBoolean();
+  channel_ = static_cast<int>(num(o, "channel", 0));
   config_.workers = static_cast<int>(num(o, "workers", 1));
   config_.process = static_cast<int>(num(o, "process", 0));
   config_.stack_size = static_cast<size_t>(num(o, "stackSize", 16 * 1024 * 1024));
@@ -348,6 +349,7 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   }
   job->streaming = (flags & 2) && !on_stream_.IsEmpty();
   r.event_stream = (flags & 4) ? 1 : 0;
+  r.event_loop = channel_;
   r.content_length = info[5].IsNumber() ? info[5].As<Napi::Number>().Int64Value() : -1;
   if (job->body_fd >= 0 && r.content_length > 0) job->body_len = static_cast<size_t>(r.content_length);
   r.request_time = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : Now();

@@ -72,6 +72,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   std::unique_ptr<WorkerPool> owned_pool_;  // the engine that started PHP
   WorkerPool* pool_ = nullptr;               // that pool, for every engine of the process
   bool attached_ = false;                    // a channel to another engine's pool
+  int channel_ = 0;                          // attached: its event loop's index
   tokio_info info_{};
   std::optional<Napi::Promise::Deferred> start_deferred_, stop_deferred_;
   Napi::FunctionReference on_log_;

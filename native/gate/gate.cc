@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
+#include <unordered_set>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -25,6 +27,10 @@
 namespace tokio {
 
 namespace {
+
+// every listening gate of the process, one per event loop
+std::mutex gates_mutex;
+std::unordered_set<Gate*> gates;
 
 constexpr size_t kMaxHead = 16 * 1024;  // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
 constexpr long kUwsMaxHeaderLines = 90;  // uws-pack 20.0.8 refuses 98 and more
@@ -147,6 +153,7 @@ Napi::Object Gate::Init(Napi::Env env, Napi::Object exports) {
       StaticMethod<&Gate::MarkGone>("markGone"),
       InstanceMethod<&Gate::Close>("close"),
       StaticMethod<&Gate::ListenSocket>("listenSocket"),
+      StaticMethod<&Gate::Duplicate>("duplicate"),
   });
   exports.Set("Gate", cls);
   return exports;
@@ -234,10 +241,23 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   tsfn_ = Tsfn::New(env, "tokio-php-gate", 0, 1, this);
   Ref();  // the thread calls back into this object until Close()
   thread_ = std::thread([this] { Run(); });
+  std::lock_guard<std::mutex> lock(gates_mutex);
+  gates.insert(this);
   return Napi::Number::New(env, BoundPort(fd));
 }
 
 // siblingBoard() -> fd of a new board (see siblings.cc), for the supervisor to hand to its processes
+// duplicate(fd) -> a second descriptor of the same listening socket: each event loop's gate owns
+// and closes its own, while every one accepts from the one queue of connections
+Napi::Value Gate::Duplicate(const Napi::CallbackInfo& info) {
+  int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    Napi::Error::New(info.Env(), std::string("cannot duplicate the listening socket: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
 Napi::Value Gate::SiblingBoard(const Napi::CallbackInfo& info) {
   int fd = Siblings::Create();
   if (fd < 0) {
@@ -265,12 +285,23 @@ Napi::Value Gate::SetFree(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stopAccepting(everyLoop): this gate, or every gate of the process (every PHP thread is held by
+// a stuck script: no event loop may take a connection the replacement could serve)
 Napi::Value Gate::StopAccepting(const Napi::CallbackInfo& info) {
+  if (!info[0].ToBoolean()) {
+    StopAcceptingHere();
+    return info.Env().Undefined();
+  }
+  std::lock_guard<std::mutex> lock(gates_mutex);
+  for (Gate* gate : gates) gate->StopAcceptingHere();
+  return info.Env().Undefined();
+}
+
+void Gate::StopAcceptingHere() {
   stop_accepting_ = true;
   siblings_.Leave();
   uint64_t one = 1;
   if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
-  return info.Env().Undefined();
 }
 
 Napi::Value Gate::Close(const Napi::CallbackInfo& info) {
@@ -283,6 +314,10 @@ Napi::Value Gate::Close(const Napi::CallbackInfo& info) {
 
 bool Gate::Stop() {
   if (!thread_.joinable()) return false;
+  {
+    std::lock_guard<std::mutex> lock(gates_mutex);
+    gates.erase(this);
+  }
   stopping_ = true;
   uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof(one));

@@ -49,9 +49,11 @@ class Gate : public Napi::ObjectWrap<Gate> {
   Napi::Value StopAccepting(const Napi::CallbackInfo& info);
   Napi::Value SetFree(const Napi::CallbackInfo& info);
   Napi::Value Share(const Napi::CallbackInfo& info);
+  static Napi::Value Duplicate(const Napi::CallbackInfo& info);
   static Napi::Value SiblingBoard(const Napi::CallbackInfo& info);
   static Napi::Value MarkGone(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  void StopAcceptingHere();
   bool Stop();
   void Run();
   void Accept(std::chrono::steady_clock::time_point now, size_t most);

@@ -24,6 +24,9 @@ std::atomic<int64_t>* Map(int fd) {
 
 }  // namespace
 
+std::atomic<int> Siblings::free_{0};
+std::atomic<int64_t> Siblings::pending_total_{0};
+
 int Siblings::Create() {
   int fd = memfd_create("tokio-php-siblings", MFD_CLOEXEC);
   if (fd < 0) return -1;
@@ -53,8 +56,14 @@ void Siblings::SetFree(int free, bool admitted) {
   if (admitted) admitted_++;
   if (!board_ || left_) return;
   // what the gate thread would publish, give or take a connection it is accepting right now
+  UpdatePending();
+  board_[slot_].store(free - pending_total_.load());
+}
+
+void Siblings::UpdatePending() {
   int64_t pending = reserved_count_.load() - static_cast<int64_t>(admitted_.load() - admitted_seen_.load());
-  board_[slot_].store(free - (pending > 0 ? pending : 0));
+  if (pending < 0) pending = 0;
+  pending_total_ += pending - pending_.exchange(pending);
 }
 
 void Siblings::Reserve() {
@@ -65,6 +74,7 @@ void Siblings::Reserve() {
 
 void Siblings::Leave() {
   left_ = true;
+  pending_total_ -= pending_.exchange(0);
   if (board_) board_[slot_].store(kGone);
 }
 
@@ -77,7 +87,8 @@ void Siblings::Publish() {
   admitted_seen_ = admitted;
   while (!reserved_.empty() && now - reserved_.front() > kReservation) reserved_.pop_front();
   reserved_count_ = static_cast<int64_t>(reserved_.size());
-  board_[slot_].store(free_.load() - reserved_count_.load());
+  UpdatePending();
+  board_[slot_].store(free_.load() - pending_total_.load());
 }
 
 bool Siblings::ShouldDefer() {

@@ -32,11 +32,17 @@ class Siblings {
   std::atomic<int64_t>* board_ = nullptr;
   int slot_ = -1;
   std::atomic<bool> left_{false};
-  std::atomic<int> free_{0};
+  // PHP threads free in this process: one figure for every event loop's gate, as they share one pool
+  static std::atomic<int> free_;
   std::atomic<uint64_t> admitted_{0};       // admissions JS reported, each the end of one reservation
   std::atomic<uint64_t> admitted_seen_{0};  // written by the gate thread only
   std::deque<std::chrono::steady_clock::time_point> reserved_;  // gate thread: accepts not yet admitted
   std::atomic<int64_t> reserved_count_{0};  // reserved_.size(), for the JS thread
+  // accepted connections not yet admitted: this gate's, and every gate's of the process (which
+  // is one place on the board); updated from either thread
+  std::atomic<int64_t> pending_{0};
+  static std::atomic<int64_t> pending_total_;
+  void UpdatePending();
 };
 
 }  // namespace tokio

@@ -568,6 +568,8 @@ void tokio_describe_server(void *rv)
   add_assoc_long(return_value, "workers", worker_count);
   add_assoc_long(return_value, "worker_id", tokio_current_worker());
   add_assoc_long(return_value, "process", process_index);
+  const tokio_request *req = tokio_current_request();
+  add_assoc_long(return_value, "event_loop", req ? req->event_loop : 0);
 }
 
 /* ---- process and thread lifetime ---- */

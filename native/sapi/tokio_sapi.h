@@ -43,6 +43,7 @@ typedef struct tokio_request {
   double request_time;          /* seconds since the epoch, when the request arrived */
   int64_t heartbeat_max_ms;     /* longest tokio_request_heartbeat() may extend; 0 = not allowed */
   int event_stream;             /* the client asked for text/event-stream: no output buffering */
+  int event_loop;               /* the HTTP event loop that brought it (HTTP_THREADS), from 0 */
 } tokio_request;
 
 enum tokio_abort {

@@ -22,6 +22,8 @@ export interface Config {
   workers: number;
   /** server processes under the supervisor */
   processes: number;
+  /** event loops serving HTTP in each server process, all feeding its one PHP pool */
+  httpThreads: number;
   /** requests that may wait for a thread, in all */
   queueCapacity: number;
   /** ms; 0 = off */
@@ -104,6 +106,7 @@ const SETTINGS = {
   docroot: { env: 'DOCUMENT_ROOT', flag: '--docroot', accepts: 'an existing directory', help: 'directory served (default: the bundled demo site)' },
   index: { env: 'INDEX_FILE', flag: '--index', accepts: 'a file name such as index.php or index.html, or empty', help: 'front controller: every path that is not a file or directory goes to it' },
   workers: { env: 'PHP_WORKERS', flag: '--workers', accepts: 'an integer from 1 to 1024', help: 'PHP worker threads in all, shared by the processes (default: CPU count)' },
+  httpThreads: { env: 'HTTP_THREADS', flag: '--http-threads', accepts: 'an integer from 1 to 63', help: 'event loops serving HTTP in each server process, all feeding its one PHP pool (default: CPU count, at most 4)' },
   processes: { env: 'PROCESSES', flag: '--processes', accepts: 'an integer from 1 to 32, at most PHP_WORKERS', help: 'server processes, each with its own pool of its share of the PHP threads (default 1: one pool)' },
   queue: { env: 'QUEUE_CAPACITY', flag: '--queue', accepts: 'an integer from 0 to 1000000', help: 'requests that may wait for a worker before 503 (default: workers x 100)' },
   timeout: { env: 'REQUEST_TIMEOUT', flag: '--timeout', accepts: 'a duration like 30s, 2m, 500ms, or off', help: 'longest a PHP request may run before 504 (default 60s)' },
@@ -224,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   if (indexFile.includes('/') || indexFile.startsWith('.')) fail(S.index, indexFile);
   const workers = raw.workers === undefined ? os.availableParallelism() : parseInteger(S.workers, raw.workers, 1, 1024);
   const processes = raw.processes === undefined ? 1 : parseInteger(S.processes, raw.processes, 1, Math.min(32, workers));
+  const httpThreads = raw.httpThreads === undefined ? Math.min(4, os.availableParallelism()) : parseInteger(S.httpThreads, raw.httpThreads, 1, 63);
   const queueCapacity = raw.queue === undefined ? workers * 100 : parseInteger(S.queue, raw.queue, 0, 1_000_000);
   const requestTimeout = parseTimeout(S.timeout, raw.timeout ?? '60s');
   const maxBodySize = parseSize(raw.maxBody ?? '16m') ?? fail(S.maxBody, raw.maxBody ?? '');
@@ -301,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     indexFile: index,
     workers,
     processes,
+    httpThreads,
     queueCapacity,
     requestTimeout,
     maxBodySize,

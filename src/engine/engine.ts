@@ -315,7 +315,7 @@ export class Engine {
   static async attach(channel: number, logger: (entry: PhpLogEntry) => void = defaultLogger): Promise<Engine> {
     if (!Number.isInteger(channel) || channel < 1 || channel >= CHANNELS) throw new RangeError(`channel must be an integer from 1 to ${CHANNELS - 1}`);
     const pending = new Map<number, Pending>();
-    const native: NativeEngine = new (nativeAddon().Engine)({ attach: true, ...answers(pending, logger, () => native) });
+    const native: NativeEngine = new (nativeAddon().Engine)({ attach: true, channel, ...answers(pending, logger, () => native) });
     const info = await native.start();
     return new Engine(native, info, pending, channel);
   }

@@ -18,11 +18,14 @@ import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp
 
 export type RequestHandler = (head: RequestHead, ex: Exchange) => void;
 
-/** The listening socket and sibling board a server process got from the supervisor. */
+/**
+ * The listening socket a server process got from the supervisor, and its sibling board: every
+ * event loop's gate of a process publishes to the process's place on it, as the free PHP threads
+ * they share less the connections each has just accepted.
+ */
 export interface SharedSocket {
   listenFd: number;
-  boardFd: number;
-  slot: number;
+  board?: { fd: number; slot: number };
 }
 
 type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
@@ -95,7 +98,8 @@ export class Listener {
 
   /**
    * Accepts on a socket of its own, or on `shared.listenFd`, which the supervisor shares with
-   * every server process (this one is `slot` of their sibling board).
+   * every server process (this one is `board.slot` of their sibling board), and which this
+   * listener's gate owns from now on.
    */
   listen(shared?: SharedSocket): number {
     const { listenHost, listenPort, headerTimeout, tlsCert } = this.#config;
@@ -104,8 +108,8 @@ export class Listener {
     this.#open = true;
     this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr) =>
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
-    if (shared) this.#gate.share(shared.boardFd, shared.slot);
-    this.#shared = Boolean(shared);
+    if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot);
+    this.#shared = Boolean(shared?.board);
     this.#port = this.#gate.listen(fd, headerTimeout, !tlsCert, this.#config.serverHeader);
     return this.#port;
   }
@@ -137,9 +141,12 @@ export class Listener {
     if (this.#shared) this.#gate?.setFree(free, admitted);
   }
 
-  /** No new connections; those already accepted are still handed over and served. */
-  stopAccepting(): void {
-    this.#gate?.stopAccepting();
+  /**
+   * No new connections; those already accepted are still handed over and served. `everyLoop`:
+   * no event loop of the process accepts either, from now on.
+   */
+  stopAccepting(everyLoop = false): void {
+    this.#gate?.stopAccepting(everyLoop);
   }
 
   close(): void {

@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
+import { sumFamilies, type HttpThreads } from '../http-threads/http-threads.js';
 import type { ProcessStatus } from '../internal-port/status.js';
 import type { TokioServer } from '../server/server.js';
 import { VERSION } from '../package.js';
@@ -50,17 +51,21 @@ export class ProcessMetrics {
   readonly #registry = new Registry();
 
   constructor(readonly index: number, readonly server: TokioServer, readonly engine: Engine | null,
-    readonly workerScripts?: WorkerScripts) {
+    readonly workerScripts?: WorkerScripts, readonly threads?: HttpThreads | null) {
     collectDefaultMetrics({ register: this.#registry });
   }
 
   /** `metrics` false: the status figures alone, without running OPcache's script or reading /proc */
   async report(metrics = true): Promise<ProcessReport> {
     const process = this.index;
-    const status = this.server.status();
-    if (!metrics) return { families: [], status };
     const recorder = this.server.metrics;
-    const families = [...recorder.families(), ...recorder.gauges(process),
+    const own = [...recorder.families(), ...recorder.gauges(process)];
+    // the other event loops' counters, summed with this one's
+    const loops = await this.threads?.collect();
+    const status = { ...this.server.status() };
+    status.accepted += loops?.accepted ?? 0;
+    if (!metrics) return { families: [], status };
+    const families = [...await sumFamilies([own, ...loops?.families ?? []]),
       gauge('queue_depth', 'PHP requests waiting for a worker thread.', [{ value: status.waiting, labels: { process } }]),
       gauge('queue_capacity', 'PHP requests that may wait before 503 (QUEUE_CAPACITY).', [{ value: status.capacity, labels: { process } }]),
       gauge('open_connections', 'Client connections open on the public port.', [{ value: openConnections(this.server.port), labels: { process } }]),

@@ -35,15 +35,18 @@ const DRAIN_QUIET_MS = 1_000;
 export interface ServerOptions {
   /**
    * A script is stuck where PHP cannot stop it: its thread stays taken until the process ends.
-   * Given, the caller replaces this process; once every thread is stuck it stops accepting.
+   * Given, the caller replaces this process; once every thread is stuck (`all`) this server stops
+   * accepting, and so must the other event loops of the process.
    */
-  onStuck?: (requestId: string) => void;
+  onStuck?: (requestId: string, all: boolean) => void;
   /** the library user's own middleware, beside the built-in ones the configuration enables */
   middleware?: Middleware[];
   /** RATE_LIMIT's table, shared with sibling processes (default: one of this server's own) */
   rateTableFd?: number;
   /** worker mode: the worker scripts' state, for the requests of a broken one (503) */
-  workerScripts?: WorkerScripts;
+  workerScripts?: Pick<WorkerScripts, 'isBroken'>;
+  /** the admission queue's counts, shared with the other event loops feeding the same pool */
+  admissionCounts?: SharedArrayBuffer;
 }
 
 // USE_STUB=1: what every PHP route answers, to measure the HTTP layer alone
@@ -71,10 +74,10 @@ export class TokioServer {
   /** what /metrics reports for this process */
   readonly metrics = new Recorder();
   #draining = false;
-  #stuck = 0; // threads held by scripts stuck in C: freed only when the process is replaced
   #lastRequestAt = 0;
   #accepted = 0;
   #idleWaiters: (() => void)[] = [];
+  #inFlight = 0; // this loop's PHP requests: the admission's count is the process's, every loop's
 
   constructor(config: Config, engine: Engine | null, log: Logger, options: ServerOptions = {}) {
     this.#config = config;
@@ -86,7 +89,7 @@ export class TokioServer {
     this.#chain = new Chain([...builtInMiddleware(config, log, this.metrics, options.rateTableFd), ...options.middleware ?? []]);
     // with other processes on the socket, new connections go to the least loaded (native/gate/siblings.cc)
     this.#admission = new Admission(config.workers, config.queueCapacity,
-      (free, admitted) => this.#listener.setFree(free, admitted));
+      (free, admitted) => this.#listener.setFree(free, admitted), options.admissionCounts);
     this.#listener = new Listener(config, log, (head, raw) => {
       const ex = this.#chain.wrap(raw, head);
       try {
@@ -157,13 +160,13 @@ export class TokioServer {
   }
 
   #idle(): Promise<void> {
-    if (this.#admission.inFlight === 0) return Promise.resolve();
+    if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   #release(): void {
     this.#admission.release();
-    if (this.#admission.inFlight === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    if (--this.#inFlight === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   #handle(head: RequestHead, ex: Exchange): void {
@@ -211,11 +214,12 @@ export class TokioServer {
     }
     if (worker && this.#options.workerScripts?.isBroken(worker.script)) return sendError(ex, 503, ['Retry-After', '1']);
     const admit = (content: RequestBody | undefined) => {
-      if (this.#stuck >= this.#config.workers || !this.#admission.tryAdmit()) {
+      if (!this.#admission.tryAdmit()) {
         discardBody(content);
         this.metrics.rejected.queue_full++;
         return sendError(ex, 503, ['Retry-After', '1']);
       }
+      this.#inFlight++;
       this.#runPhp(engine, ex, head, route, worker?.script, content, Date.now());
     };
     if (body.contentLength > 0 || body.chunked) readBody(ex, body, this.#config, admit);
@@ -224,14 +228,21 @@ export class TokioServer {
 
   #stuckScript(requestId: string): void {
     if (!this.#options.onStuck) return;
-    this.#stuck++;
-    // With every thread held, new connections wait in the shared socket's backlog for the
-    // replacement, and requests on open connections are refused with Connection: close.
-    if (this.#stuck >= this.#config.workers) {
-      this.#draining = true;
-      this.#listener.stopAccepting();
+    const all = this.#admission.stuck() >= this.#config.workers;
+    if (all) {
+      this.#listener.stopAccepting(true);
+      this.refuseWhileStuck();
     }
-    this.#options.onStuck(requestId);
+    this.#options.onStuck(requestId, all);
+  }
+
+  /**
+   * Every PHP thread is held by a stuck script, and no loop accepts: new connections wait in the
+   * shared socket's backlog for the replacement; requests on open connections are answered with
+   * Connection: close, so their clients move to it.
+   */
+  refuseWhileStuck(): void {
+    this.#draining = true;
   }
 
   #runPhp(engine: Engine, ex: Exchange, head: RequestHead, route: PhpRoute, workerScript: number | undefined,

@@ -3,9 +3,11 @@
 // makes it ask the supervisor for a replacement (its thread is only freed with the process).
 import type { Config } from '../config/config.js';
 import { Engine } from '../engine/engine.js';
-import { exitAfterLog, reopenLog, type Logger } from '../log.js';
+import { HttpThreads } from '../http-threads/http-threads.js';
+import { exitAfterLog, phpLogger, reopenLog, type Logger } from '../log.js';
 import type { SharedSocket } from '../http/listener.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
+import { Admission } from '../queue/admission.js';
 import { TokioServer } from '../server/server.js';
 import { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { received, send, type SupervisorMessage } from './messages.js';
@@ -34,7 +36,6 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   const lifecycle = scripts.length
     ? new WorkerScripts(config, scriptThreads, log, (ready) => void send({ type: 'readiness', ready }))
     : undefined;
-  const phpLog = log.child({ source: 'php' });
   let server: TokioServer | undefined; // PHP may log before the server exists: startup warnings
   const engine = config.executor === 'stub' ? null : await Engine.start({
     workers: classic,
@@ -47,27 +48,33 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     iniPath: config.phpIniPath,
     executor: config.executor,
     executionTimeClock: config.executionTimeClock,
-    logger: ({ level, message, requestId }) => {
-      const fn = level <= 3 ? phpLog.error : level === 4 ? phpLog.warn : phpLog.info;
-      fn.call(phpLog, requestId ? { requestId, traceId: server?.traceOf(requestId) } : {}, message);
-    },
+    logger: phpLogger(log, (id) => server?.traceOf(id) ?? ''),
   });
-  server = new TokioServer(mine, engine, log, {
-    workerScripts: lifecycle,
-    rateTableFd: config.rateLimit ? RATE_TABLE_FD : undefined,
-    onStuck: (requestId) => {
-      log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
-      void send({ type: 'replace-me', reason: 'stuck script' });
-    },
-  });
+  let threads: HttpThreads | null = null;
+  const onStuck = (requestId: string, all: boolean) => {
+    log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
+    if (all) {
+      server?.refuseWhileStuck();
+      threads?.refuseWhileStuck();
+    }
+    void send({ type: 'replace-me', reason: 'stuck script' });
+  };
+  const rateTableFd = config.rateLimit ? RATE_TABLE_FD : undefined;
+  // the event loops share the queue's counts: one bound, one queue, whichever loop admits
+  const admissionCounts = Admission.sharedCounts();
+  server = new TokioServer(mine, engine, log, { workerScripts: lifecycle, rateTableFd, admissionCounts, onStuck });
   const port = server.listen(shared);
+  threads = config.httpThreads > 1 ? await HttpThreads.start(config.httpThreads - 1, {
+    process: index, argv: process.argv.slice(2), workers: mine.workers, queueCapacity: mine.queueCapacity, listenFd: shared.listenFd, board: shared.board, rateTableFd, admissionCounts,
+    brokenScripts: lifecycle?.brokenFlags ?? new Int32Array(new SharedArrayBuffer(4)),
+  }, log, onStuck, () => exitAfterLog(1)) : null;
   if (engine && !engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
   if (engine && !engine.info.umaskPerThread && mine.workers > 1) {
     log.warn('the PHP threads of this process share one umask: unshare(CLONE_FS) was refused (a seccomp profile, such as '
       + "Docker's default); a script's umask() changes the files other requests create. Avoid umask() in scripts, set "
       + 'PROCESSES equal to PHP_WORKERS, or allow unshare in the seccomp profile');
   }
-  const metrics = config.internal ? new ProcessMetrics(index, server, engine, lifecycle) : null;
+  const metrics = config.internal ? new ProcessMetrics(index, server, engine, lifecycle, threads) : null;
   process.on('message', (raw) => {
     const m = received<SupervisorMessage>(raw);
     if (m?.type === 'collect' && metrics) void metrics.report(m.metrics).then((report) => send({ type: 'report', id: m.id, report }));
@@ -84,8 +91,8 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     stopping = true;
     void (async () => {
       log.info({ drainTimeoutMs: config.drainTimeout }, 'shutting down: draining requests in flight');
-      const drained = await server.close(config.drainTimeout);
-      if (!drained) log.warn('drain timeout: stopping with requests still in flight');
+      const [drained, threadsDrained] = await Promise.all([server.close(config.drainTimeout), threads?.close(config.drainTimeout) ?? true]);
+      if (!drained || !threadsDrained) log.warn('drain timeout: stopping with requests still in flight');
       // the last figures: what this process counted stays in the supervisor's sums
       if (metrics) await send({ type: 'report', id: -1, report: await metrics.report() });
       const stopped = engine && await Promise.race([
@@ -98,5 +105,8 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     })();
   });
   process.on('SIGINT', () => {}); // a terminal's Ctrl-C reaches the whole group: the supervisor decides
-  process.on('SIGUSR1', reopenLog);
+  process.on('SIGUSR1', () => {
+    reopenLog();
+    threads?.reopenLog();
+  });
 }

@@ -10,12 +10,19 @@ import { counter, gauge, type MetricFamily } from '../metrics/recorder.js';
 const REASONS: readonly WorkerScriptEndReason[] =
   ['max_requests', 'max_memory', 'reload', 'watch', 'ended', 'killed', 'fatal_error', 'exit', 'boot_failed'];
 
+/** On another thread of the process: which worker scripts are broken, from WorkerScripts.brokenFlags. */
+export function sharedBrokenView(flags: Int32Array): Pick<WorkerScripts, 'isBroken'> {
+  return { isBroken: (script) => Atomics.load(flags, script) === 1 };
+}
+
 export class WorkerScripts {
   readonly #names: string[];
   readonly #maxFailures: number;
   readonly #threads: number; // of each script, in this process
   readonly #broken: Set<number>[]; // per script: its threads past WORKER_MAX_FAILURES
   readonly #restarts: Record<WorkerScriptEndReason, number>[];
+  /** 1 where a script is broken, in memory the process's HTTP threads read (sharedBrokenView) */
+  readonly brokenFlags: Int32Array;
 
   /** `onReadiness`: called when a script turns broken, or every one serves again */
   constructor(config: Config, threads: number, readonly log: Logger, readonly onReadiness: (ready: boolean) => void) {
@@ -23,6 +30,7 @@ export class WorkerScripts {
     this.#maxFailures = config.workerMaxFailures;
     this.#threads = threads;
     this.#broken = this.#names.map(() => new Set());
+    this.brokenFlags = new Int32Array(new SharedArrayBuffer(Math.max(1, this.#names.length) * Int32Array.BYTES_PER_ELEMENT));
     this.#restarts = this.#names.map(() => Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<WorkerScriptEndReason, number>);
   }
 
@@ -61,6 +69,7 @@ export class WorkerScripts {
         this.log.info(fields, 'worker script restarting');
       }
     }
+    Atomics.store(this.brokenFlags, e.script, this.isBroken(e.script) ? 1 : 0);
     if (this.ready !== wasReady) this.onReadiness(this.ready);
   }
 
