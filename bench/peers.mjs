@@ -123,16 +123,18 @@ http {
 }
 
 /**
- * tokio-php on `port` with `workers` PHP workers for classic scripts and as many again for the
- * worker scripts (site/worker/), `workers` threads each; `processes` is the CLI's
- * ['--processes', N] or []. Access log lines go to a file, as in production: the terminal would
- * be the bottleneck.
+ * tokio-php on `port` with `workers` PHP workers for classic scripts and, with `workerMode`, as
+ * many again for the worker scripts (site/worker/), `workers` threads each; `processes` is the
+ * CLI's ['--processes', N] or []. Access log lines go to a file, as in production: the terminal
+ * would be the bottleneck.
  */
-export function startTokio({ port, workers, processes, log, env }) {
+export function startTokio({ port, workers, processes, log, env, workerMode = true }) {
+  const threads = workerMode
+    ? ['--workers', String(2 * workers), '--worker-threads', String(workers),
+      '--worker', 'worker/hello.php=/worker/hello,worker/bootstrap.php=/worker/bootstrap']
+    : ['--workers', String(workers)];
   return spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${port}`,
-    '--workers', String(2 * workers), '--worker-threads', String(workers),
-    '--worker', 'worker/hello.php=/worker/hello,worker/bootstrap.php=/worker/bootstrap',
-    '--queue', '100000', '--log-file', log, ...processes],
+    ...threads, '--queue', '100000', '--log-file', log, ...processes],
   { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'info', ...env } });
 }
 
@@ -148,7 +150,7 @@ export async function waitFor(port, urlPath) {
 }
 
 /** These processes and all their descendants. */
-function processTree(pids) {
+export function processTree(pids) {
   const children = (pid) => {
     try {
       return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -160,7 +162,7 @@ function processTree(pids) {
   return all;
 }
 
-/** The sum of one kB field of /proc/PID/`file` over a process tree, MiB. */
+/** The sum of one kB field (VmRSS in status, Pss in smaps_rollup) over a process tree, MiB. */
 function sumMiB(pids, file, field) {
   let kib = 0;
   for (const pid of processTree(pids)) {
@@ -171,6 +173,9 @@ function sumMiB(pids, file, field) {
 
 /** Resident memory of these processes and all their descendants, MiB. */
 export const rssMiB = (pids) => sumMiB(pids, 'status', 'VmRSS');
+
+/** Proportional set size (shared pages split among their users) of a process tree, MiB. */
+export const pssMiB = (pids) => sumMiB(pids, 'smaps_rollup', 'Pss');
 
 // nginx -v prints on stderr
 export const nginxVersion = () => /nginx\/[\d.]+/.exec(spawnSync('/usr/sbin/nginx', ['-v'], { encoding: 'utf8' }).stderr)?.[0] ?? 'nginx';
