@@ -267,6 +267,8 @@ test('a worker script that never boots stops startup with a message naming it, a
   assert.match(out, /PHP Fatal error:  Uncaught LogicException: this worker script cannot boot/);
   assert.equal(out.match(/"msg":"worker script failed before tokio_handle_request\(\): starting it again"/g)?.length, 2);
   assert.match(out, new RegExp(`WORKER_SCRIPT ${path.join(root, 'failing.php').replace(/[.]/g, '\\.')} did not reach tokio_handle_request\\(\\) in 3 attempts \\(exit status 255`));
+  // one story: startup stops; nothing says it serves 503 meanwhile, nor that a process is replaced
+  assert.doesNotMatch(out, /503 while it retries|replacing it|EPIPE|\n\s+at /);
 });
 
 test('a worker script that fails its first boots is started again until it serves', async () => {

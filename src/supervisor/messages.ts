@@ -16,10 +16,13 @@ export type SupervisorMessage =
   /** worker mode: restart the worker scripts, a thread at a time (SIGUSR2, POST /workers/restart, WORKER_WATCH) */
   | { type: 'restart-workers'; reason: 'reload' | 'watch' };
 
-/** To the supervisor, when there is one (a server run in-process has no channel); resolves once sent. */
+/**
+ * To the supervisor, when there is one (a server run in-process has no channel, and a supervisor
+ * that exited has closed it); resolves once sent or dropped.
+ */
 export function send(message: ProcessMessage): Promise<void> {
   return new Promise((resolve) => {
-    if (!process.send) return resolve();
+    if (!process.send || !process.connected) return resolve();
     process.send({ tokio: message }, undefined, {}, () => resolve());
   });
 }

@@ -51,6 +51,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     logger: phpLogger(log, (id) => server?.traceOf(id) ?? ''),
   });
   let threads: HttpThreads | null = null;
+  if (lifecycle) lifecycle.serving = true;
   const onStuck = (requestId: string, all: boolean) => {
     log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
     if (all) {

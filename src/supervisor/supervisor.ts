@@ -54,6 +54,7 @@ export class Supervisor {
   #listenFd = -1;
   #stopping = false;
   #reloading = false;
+  #started = false; // every first process was ready: from then on, one that exits is replaced
   readonly #reports = new ProcessReports();
   readonly #replaced: Record<Replacement, number> = { crash: 0, stuck: 0, reload: 0 };
   readonly #startedAt = Date.now();
@@ -81,7 +82,11 @@ export class Supervisor {
       this.#slots.push({ index: i, current: null, broken: false, starting: null, startedAt: 0, crashes: 0 });
     }
     const ready = await Promise.all(this.#slots.map((slot) => this.#spawn(slot)));
-    if (ready.some((r) => !r)) throw new Error('a server process exited before it was ready (see the log above)');
+    if (ready.some((r) => !r)) {
+      for (const w of this.#workers()) w.process.kill('SIGKILL'); // the others would serve alone, for nothing
+      throw new Error('a server process exited before it was ready (see the log above)');
+    }
+    this.#started = true;
     process.on('SIGTERM', () => void this.stop('SIGTERM'));
     process.on('SIGINT', () => void this.stop('SIGINT'));
     process.on('SIGHUP', () => void this.reload('SIGHUP'));
@@ -166,6 +171,11 @@ export class Supervisor {
 
   #exited(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (this.#retiring.delete(worker) || this.#stopping) return;
+    if (!this.#started) {
+      // startup stops with the reason the process printed: nothing to replace
+      this.#log.error({ process: slot.index, pid: worker.process.pid, signal, code }, 'server process exited before it was ready');
+      return;
+    }
     const wasServing = slot.current === worker;
     if (!wasServing && slot.starting !== worker) return;
     if (wasServing) slot.current = null;

@@ -21,6 +21,8 @@ export class WorkerScripts {
   readonly #threads: number; // of each script, in this process
   readonly #broken: Set<number>[]; // per script: its threads past WORKER_MAX_FAILURES
   readonly #restarts: Record<WorkerScriptEndReason, number>[];
+  /** the engine has started: a script broken from now on serves 503 while it retries */
+  serving = false;
   /** 1 where a script is broken, in memory the process's HTTP threads read (sharedBrokenView) */
   readonly brokenFlags: Int32Array;
 
@@ -56,8 +58,11 @@ export class WorkerScripts {
       if (e.reason === 'boot_failed') {
         if (e.failures >= this.#maxFailures) this.#broken[e.script].add(e.worker);
         if (e.failures === this.#maxFailures) {
-          this.log.error({ ...fields, failures: e.failures },
-            'worker script is broken: it keeps failing before tokio_handle_request() (see the PHP errors above); its requests get 503 while it retries');
+          // while the engine starts, the start itself fails, saying why
+          if (this.serving) {
+            this.log.error({ ...fields, failures: e.failures },
+              'worker script is broken: it keeps failing before tokio_handle_request() (see the PHP errors above); its requests get 503 while it retries');
+          }
         } else {
           this.log.warn({ ...fields, failures: e.failures }, 'worker script failed before tokio_handle_request(): starting it again');
         }
