@@ -282,6 +282,13 @@ Napi::Value Gate::Share(const Napi::CallbackInfo& info) {
 // setFree(n, admitted): this process has n PHP threads free, after an admission or a release
 Napi::Value Gate::SetFree(const Napi::CallbackInfo& info) {
   siblings_.SetFree(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean());  // ignored once it left
+  // A gate that leaves connections to a sibling looks again at once when this process's room
+  // changes, not at its next poll: else a client opening connections one after another waited
+  // up to 5 ms for each while every process deferred to the other's stale figure.
+  if (deferring_.load(std::memory_order_relaxed)) {
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
   return info.Env().Undefined();
 }
 
@@ -345,6 +352,7 @@ void Gate::Run() {
     // A sibling process has a free thread: it takes new connections. One that waits anyway (the
     // sibling is slow or stuck) is taken here after kSiblingSlow.
     bool defer = listen_fd_ >= 0 && siblings_.ShouldDefer();
+    deferring_.store(defer, std::memory_order_relaxed);
     if (defer) {
       pollfd queued{listen_fd_, POLLIN, 0};
       if (poll(&queued, 1, 0) != 1) waiting_since = std::chrono::steady_clock::time_point::max();

@@ -67,7 +67,8 @@ class Gate : public Napi::ObjectWrap<Gate> {
   Napi::FunctionReference on_connection_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> stop_accepting_{false};  // drain: connections already accepted are still handed over
+  std::atomic<bool> stop_accepting_{false};
+  std::atomic<bool> deferring_{false};      // the gate thread leaves new connections to a sibling  // drain: connections already accepted are still handed over
   Siblings siblings_;                        // the other processes on this socket, if any
   int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
   std::unordered_map<int, Pending> pending_;  // gate thread only
