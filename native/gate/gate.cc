@@ -154,6 +154,7 @@ Napi::Object Gate::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Gate::Close>("close"),
       StaticMethod<&Gate::ListenSocket>("listenSocket"),
       StaticMethod<&Gate::Duplicate>("duplicate"),
+      StaticMethod<&Gate::StopAcceptingAll>("stopAcceptingAll"),
   });
   exports.Set("Gate", cls);
   return exports;
@@ -292,13 +293,14 @@ Napi::Value Gate::SetFree(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// stopAccepting(everyLoop): this gate, or every gate of the process (every PHP thread is held by
-// a stuck script: no event loop may take a connection the replacement could serve)
 Napi::Value Gate::StopAccepting(const Napi::CallbackInfo& info) {
-  if (!info[0].ToBoolean()) {
-    StopAcceptingHere();
-    return info.Env().Undefined();
-  }
+  StopAcceptingHere();
+  return info.Env().Undefined();
+}
+
+// stopAcceptingAll(): every gate of the process stops at once (the process drains, or every PHP
+// thread is held by a stuck script): no event loop takes a connection another process could serve
+Napi::Value Gate::StopAcceptingAll(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(gates_mutex);
   for (Gate* gate : gates) gate->StopAcceptingHere();
   return info.Env().Undefined();

@@ -50,6 +50,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   Napi::Value SetFree(const Napi::CallbackInfo& info);
   Napi::Value Share(const Napi::CallbackInfo& info);
   static Napi::Value Duplicate(const Napi::CallbackInfo& info);
+  static Napi::Value StopAcceptingAll(const Napi::CallbackInfo& info);
   static Napi::Value SiblingBoard(const Napi::CallbackInfo& info);
   static Napi::Value MarkGone(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

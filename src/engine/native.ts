@@ -112,8 +112,8 @@ export interface NativeGate {
    * 400 and 505 answers ('' for none).
    */
   listen(fd: number, headTimeoutMs: number, peek: boolean, serverHeader: string): number;
-  /** no new connections (`everyLoop`: on every gate of the process): those accepted are still handed over */
-  stopAccepting(everyLoop?: boolean): void;
+  /** no new connections: those accepted are still handed over */
+  stopAccepting(): void;
   /** this process has `free` PHP threads free, after an admission or a release: the least loaded process gets the next connections */
   setFree(free: number, admitted: boolean): void;
   /** this process is `slot` of the sibling board (from siblingBoard()) */
@@ -145,6 +145,8 @@ function load(): {
     new (onConnection: GateCallback): NativeGate;
     /** a listening socket, shareable with server processes; throws with the system's reason */
     listenSocket(host: string, port: number): { fd: number; port: number };
+    /** stopAccepting() on every gate of the process, at once */
+    stopAcceptingAll(): void;
     /** another descriptor of the listening socket `fd`, for another event loop's gate to own */
     duplicate(fd: number): number;
     /** shared memory where server processes say which of them has a free PHP thread (native/gate/siblings.cc) */

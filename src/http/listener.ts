@@ -31,6 +31,15 @@ export interface SharedSocket {
 type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
 const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '' };
 
+/**
+ * No event loop of this process accepts new connections from now on (each listener's close()
+ * follows as its loop drains): the other processes, or the kernel's backlog for a replacement,
+ * get them.
+ */
+export function stopAcceptingInProcess(): void {
+  nativeAddon().Gate.stopAcceptingAll();
+}
+
 export class Listener {
   readonly #config: Config;
   readonly #log: Logger;
@@ -141,12 +150,9 @@ export class Listener {
     if (this.#shared) this.#gate?.setFree(free, admitted);
   }
 
-  /**
-   * No new connections; those already accepted are still handed over and served. `everyLoop`:
-   * no event loop of the process accepts either, from now on.
-   */
-  stopAccepting(everyLoop = false): void {
-    this.#gate?.stopAccepting(everyLoop);
+  /** No new connections; those already accepted are still handed over and served. */
+  stopAccepting(): void {
+    this.#gate?.stopAccepting();
   }
 
   close(): void {

@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import { discardBody, framing, readBody, type RequestBody } from '../body/request-body.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
-import { Listener, type SharedSocket } from '../http/listener.js';
+import { Listener, stopAcceptingInProcess, type SharedSocket } from '../http/listener.js';
 import { refusal } from '../http/refusal.js';
 import { builtInMiddleware } from '../middleware/built-in.js';
 import { Chain, type Middleware } from '../middleware/chain.js';
@@ -230,7 +230,7 @@ export class TokioServer {
     if (!this.#options.onStuck) return;
     const all = this.#admission.stuck() >= this.#config.workers;
     if (all) {
-      this.#listener.stopAccepting(true);
+      stopAcceptingInProcess();
       this.refuseWhileStuck();
     }
     this.#options.onStuck(requestId, all);

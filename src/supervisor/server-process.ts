@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js';
 import { Engine } from '../engine/engine.js';
 import { HttpThreads } from '../http-threads/http-threads.js';
 import { exitAfterLog, phpLogger, reopenLog, type Logger } from '../log.js';
-import type { SharedSocket } from '../http/listener.js';
+import { stopAcceptingInProcess, type SharedSocket } from '../http/listener.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { Admission } from '../queue/admission.js';
 import { TokioServer } from '../server/server.js';
@@ -90,6 +90,8 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   process.on('SIGTERM', () => {
     if (stopping) return;
     stopping = true;
+    // every loop at once, before the line a load balancer's health check may follow
+    stopAcceptingInProcess();
     void (async () => {
       log.info({ drainTimeoutMs: config.drainTimeout }, 'shutting down: draining requests in flight');
       const [drained, threadsDrained] = await Promise.all([server.close(config.drainTimeout), threads?.close(config.drainTimeout) ?? true]);
