@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FIXTURES } from './helpers/php.js';
 import { startCli, type RunningCli } from './helpers/cli.js';
+import { serverExecArgv } from '../src/supervisor/supervisor.js';
 
 const root = path.join(FIXTURES, 'site');
 
@@ -164,4 +165,11 @@ test('LOG_FILE: logs go to the file; after a logrotate-style rename, SIGUSR1 ope
     assert.equal(await stopCli(cli), 0);
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("server processes get small V8 semi-spaces, unless node's options or NODE_OPTIONS set their own", () => {
+  assert.deepEqual(serverExecArgv([], ''), ['--max-semi-space-size=2']);
+  assert.deepEqual(serverExecArgv(['--enable-source-maps'], '--no-warnings'), ['--enable-source-maps', '--max-semi-space-size=2']);
+  assert.deepEqual(serverExecArgv(['--max-semi-space-size=16'], ''), ['--max-semi-space-size=16']);
+  assert.deepEqual(serverExecArgv([], '--max_semi_space_size=8'), []);
 });

@@ -1,7 +1,9 @@
 #include "engine.h"
 
+#include <malloc.h>
 #include <sys/time.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace tokio {
@@ -179,6 +181,20 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
 
 Engine::~Engine() = default;
 
+namespace {
+// glibc raises its mmap threshold (from 128 KiB up to 32 MiB) each time a mapped block is freed,
+// so request bodies and buffers of a few hundred KB to a few MB then come from the arenas, which
+// fragment and keep their pages: 2,000 uploads of 1 MB, 20 at a time, left the server process
+// at 280 MiB PSS (and growing), 147 MiB (steady after the first 500) with the threshold fixed.
+// A fixed threshold sends those blocks to mmap, given back at free. The user's own setting
+// (GLIBC_TUNABLES=glibc.malloc.mmap_threshold=..., MALLOC_MMAP_THRESHOLD_) wins.
+void FixMmapThreshold() {
+  const char* tunables = getenv("GLIBC_TUNABLES");
+  if (getenv("MALLOC_MMAP_THRESHOLD_") || (tunables && strstr(tunables, "mmap_threshold"))) return;
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+}  // namespace
+
 Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   start_deferred_.emplace(Napi::Promise::Deferred::New(env));
@@ -193,6 +209,7 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
     phase_ = Phase::kStopped;
     return promise;
   }
+  FixMmapThreshold();
   tsfn_ = Tsfn::New(env, "tokio-php", 0, 1, this);
   owned_pool_ = std::make_unique<WorkerPool>(config_, this);
   pool_ = owned_pool_.get();

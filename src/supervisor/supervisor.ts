@@ -30,6 +30,20 @@ const BACKOFF_MAX_MS = 10_000;
 // What a process may take beyond DRAIN_TIMEOUT to exit before it is killed.
 const EXIT_GRACE_MS = 10_000;
 
+/**
+ * V8 flags of every server process (all its isolates: the main thread and each HTTP thread).
+ * V8 grows an isolate's young generation up to 2 × 16 MiB under load and keeps it (the memory
+ * reducer does not shrink a worker_thread's): about 28 MiB touched per event loop, for objects that
+ * live one request. Semi-spaces of 2 MiB cut that to 4 MiB per loop (measured: hello world and the
+ * 100-class autoload on HTTP_THREADS=2, the server process went from 129 to 80 MiB PSS) for more,
+ * cheaper scavenges (about +400 ms of GC over 16 s of full load: within the noise of
+ * requests per second). A flag of the user's own (node's options or NODE_OPTIONS) wins.
+ */
+export function serverExecArgv(execArgv = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  const own = (flag: string) => [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => a.replace(/_/g, '-').startsWith(flag));
+  return own('--max-semi-space-size') ? execArgv : [...execArgv, '--max-semi-space-size=2'];
+}
+
 type Ready = Extract<ProcessMessage, { type: 'ready' }> & { internalPort?: number };
 type Replacement = 'crash' | 'stuck' | 'reload';
 
@@ -74,7 +88,7 @@ export class Supervisor {
     this.#listenFd = socket.fd;
     this.#boardFd = Gate.siblingBoard();
     const rateTable = this.#config.rateLimit ? [nativeAddon().RateTable.create()] : [];
-    cluster.setupPrimary({ stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd, ...rateTable] });
+    cluster.setupPrimary({ execArgv: serverExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd, ...rateTable] });
     const internal = this.#config.internal;
     // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
     const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log).listen(internal.host, internal.port) : undefined;
