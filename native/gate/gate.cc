@@ -31,6 +31,7 @@ namespace {
 // every listening gate of the process, one per event loop
 std::mutex gates_mutex;
 std::unordered_set<Gate*> gates;
+std::atomic<size_t> gate_count{0};  // gates.size(), read without the lock
 
 constexpr size_t kMaxHead = 16 * 1024;  // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
 constexpr long kUwsMaxHeaderLines = 90;  // uws-pack 20.0.8 refuses 98 and more
@@ -244,6 +245,7 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   thread_ = std::thread([this] { Run(); });
   std::lock_guard<std::mutex> lock(gates_mutex);
   gates.insert(this);
+  gate_count = gates.size();
   return Napi::Number::New(env, BoundPort(fd));
 }
 
@@ -326,6 +328,7 @@ bool Gate::Stop() {
   {
     std::lock_guard<std::mutex> lock(gates_mutex);
     gates.erase(this);
+    gate_count = gates.size();
   }
   stopping_ = true;
   uint64_t one = 1;
@@ -360,7 +363,7 @@ void Gate::Run() {
       if (poll(&queued, 1, 0) != 1) waiting_since = std::chrono::steady_clock::time_point::max();
       else if (waiting_since == std::chrono::steady_clock::time_point::max()) waiting_since = now;
       else if (now - waiting_since > kSiblingSlow) {
-        Accept(now, 1);
+        Accept(now, 1, false);
         waiting_since = std::chrono::steady_clock::time_point::max();
       }
     }
@@ -382,7 +385,9 @@ void Gate::Run() {
         continue;
       }
       if (fd == listen_fd_ && listen_fd_ >= 0) {
-        Accept(now, SIZE_MAX);
+        // With other event loops' gates on the socket, one connection per wake: they all wake
+        // for a burst, and each takes its share instead of the first one taking the whole backlog.
+        Accept(now, gate_count.load(std::memory_order_relaxed) > 1 ? 1 : SIZE_MAX, true);
         continue;
       }
       auto it = pending_.find(fd);
@@ -420,9 +425,9 @@ void Gate::Run() {
   }
 }
 
-void Gate::Accept(std::chrono::steady_clock::time_point now, size_t most) {
+void Gate::Accept(std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings) {
   // siblings are asked again at each accept: they change meanwhile
-  for (size_t taken = 0; taken < most && (most == 1 || !siblings_.ShouldDefer()); taken++) {
+  for (size_t taken = 0; taken < most && !(ask_siblings && siblings_.ShouldDefer()); taken++) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
     int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);

@@ -57,7 +57,8 @@ class Gate : public Napi::ObjectWrap<Gate> {
   void StopAcceptingHere();
   bool Stop();
   void Run();
-  void Accept(std::chrono::steady_clock::time_point now, size_t most);
+  // `ask_siblings` false: taken even though a sibling process has more room (it left it too long)
+  void Accept(std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings);
   void Drop(int fd);
   void Refuse(int fd, Verdict verdict);
   void Hand(int fd, Verdict verdict, Peer peer);
