@@ -39,6 +39,7 @@ test('a bad value stops startup with exit code 2, naming the variable and what i
     [{ HEADER_TIMEOUT: '0' }, [], /HEADER_TIMEOUT="0" is not valid: expected a duration like 60s or 2m/],
     [{}, ['--workers', '0'], /PHP_WORKERS="0" is not valid/],
     [{ PHP_WORKERS: '2', PROCESSES: '3' }, [], /PROCESSES="3" is not valid: expected an integer from 1 to 32, at most PHP_WORKERS/],
+    [{ HTTP_THREADS: '64' }, [], /HTTP_THREADS="64" is not valid: expected an integer from 1 to 63/],
     [{ LOG_FILE: '/no/such/dir/tokio.log' }, [], /LOG_FILE="\/no\/such\/dir\/tokio.log" is not valid: expected a file path in an existing directory/],
     [{}, ['--bogus'], /unknown option "--bogus"/],
     [{ WORKER_SCRIPT: 'missing.php' }, [], /WORKER_SCRIPT="missing.php" is not valid: \/\S+\/missing\.php is not a PHP file \(expected a PHP file/],
@@ -78,7 +79,7 @@ test('a port already taken stops startup with exit code 1 and one line saying so
 test('--help lists every option with its variable; --version prints the version', () => {
   const help = run(['--help']);
   assert.equal(help.status, 0);
-  for (const name of ['LISTEN_ADDR', 'DOCUMENT_ROOT', 'INDEX_FILE', 'PHP_WORKERS', 'PROCESSES', 'LOG_FILE', 'QUEUE_CAPACITY', 'REQUEST_TIMEOUT',
+  for (const name of ['LISTEN_ADDR', 'DOCUMENT_ROOT', 'INDEX_FILE', 'PHP_WORKERS', 'PROCESSES', 'HTTP_THREADS', 'LOG_FILE', 'QUEUE_CAPACITY', 'REQUEST_TIMEOUT',
     'MAX_BODY_SIZE', 'TLS_CERT', 'TLS_KEY', 'PHP_INI_PATH', 'DRAIN_TIMEOUT', '--docroot', '--listen']) {
     assert.ok(help.stdout.includes(name), name);
   }
