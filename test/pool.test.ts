@@ -95,3 +95,30 @@ test('HTTP_THREADS=2: both event loops accept and feed the one pool; /metrics an
     assert.equal(await cli.exited, 0);
   }
 });
+
+test('HTTP_THREADS=2: spooled uploads on both loops leave Node no descriptor it thinks open (no "unmanaged mode" warning)', async () => {
+  // A worker_thread's Node counts the descriptors its fs opened; the spool's was closed by the
+  // addon, so Node warned when the number came back, and would close it again when the thread ends.
+  const cli = await startCli(['--docroot', root, '--workers', '2', '--http-threads', '2', '--body-buffer', '64k']);
+  try {
+    const body = Buffer.alloc(512 * 1024, 'x');
+    for (let i = 0; i < 12; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: cli.port, path: '/upload.php', method: 'POST', agent: false,
+          headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(status, 200);
+    }
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+    assert.doesNotMatch(cli.output(), /unmanaged mode/);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});

@@ -265,13 +265,13 @@ Napi::Object Engine::Info(Napi::Env env) const {
 //   flags >> 8: 0 a classic script, 1 + k worker script k
 //   wire: latin1, NUL-joined: WireField values, then header name, value, ...
 //   text: UTF-8, NUL-joined: TextField values, then $_SERVER name, value, ...
-//   body: a Buffer, null, or the descriptor of a spooled body of contentLength bytes, which
-//         this call owns from now on (closed with the request, or at once if the call throws)
+//   body: a Buffer, null, or the descriptor of a spooled body of contentLength bytes, read until
+//         onDone (the caller closes it then, or when this call throws)
 //   flags: 1 https, 2 streaming (parts go to onStream), 4 the client accepts text/event-stream
 // The answer comes through onDone(id, ...).
 Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto owner = std::make_unique<Job>();  // closes a spooled body's descriptor on every early return
+  auto owner = std::make_unique<Job>();
   if (info.Length() > 3 && info[3].IsNumber()) owner->body_fd = info[3].As<Napi::Number>().Int32Value();
   if (phase_ != Phase::kRunning || (attached_ && !primary)) {
     Napi::Error::New(env, "the engine is not running").ThrowAsJavaScriptException();

@@ -42,14 +42,13 @@ struct Job {
   tokio_request request{};
   const char* cookies = nullptr;
   const char* body = nullptr;  // points into a JS Buffer kept alive by body_ref
-  int body_fd = -1;            // or a body spooled to an unlinked file: read with pread, closed with the job
+  // or a body spooled to an unlinked file, read with pread. JS closes it once the job is answered,
+  // through Node's fs, which counts the descriptors it opened (a close here left Node thinking the
+  // number still open: a warning when it came back, and a stray close when a worker_thread ends).
+  int body_fd = -1;
   size_t body_len = 0;
   size_t body_read = 0;        // worker
   Napi::Reference<Napi::Value> body_ref;
-
-  ~Job() {
-    if (body_fd >= 0) close(body_fd);
-  }
 
   // Answer
   bool streaming = false;              // flush() sends parts to JS as they come

@@ -203,6 +203,8 @@ export interface EngineInfo extends NativeStartInfo {}
 interface Pending {
   resolve: (response: PhpResponse) => void;
   hooks?: ExecuteHooks;
+  /** a spooled body's descriptor, closed (through Node's fs, which opened it) once answered */
+  bodyFd?: number;
 }
 
 
@@ -221,6 +223,7 @@ function answers(pending: Map<number, Pending>, logger: (entry: PhpLogEntry) => 
       const p = pending.get(id);
       if (!p) return;
       pending.delete(id);
+      if (p.bodyFd !== undefined) close(p.bodyFd, () => {});
       if (outputFailed) logger({ level: 3, message: 'the response could not be captured (memory or memfd): answered 500', requestId: undefined });
       p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, queueMs, execMs });
     },
@@ -352,14 +355,16 @@ export class Engine {
     const flags = (request.https ? ExecuteFlag.Https : 0) | (streaming ? ExecuteFlag.Streaming : 0) |
       (request.eventStream ? ExecuteFlag.EventStream : 0) |
       (request.workerScript === undefined ? 0 : (request.workerScript + 1) << ExecuteFlag.TargetShift);
+    const bodyFd = body && !Buffer.isBuffer(body) ? body.fd : undefined;
     const result = new Promise<PhpResponse>((resolve) => {
-      this.#pending.set(id, { resolve, hooks: streaming ? hooks : undefined });
+      this.#pending.set(id, { resolve, hooks: streaming ? hooks : undefined, bodyFd });
     });
     try {
-      this.#native.execute(id, wire, text, body && !Buffer.isBuffer(body) ? body.fd : body, flags, body ? body.length : -1,
+      this.#native.execute(id, wire, text, bodyFd ?? (body as Buffer | null), flags, body ? body.length : -1,
         (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0);
     } catch (err) {
       this.#pending.delete(id);
+      if (bodyFd !== undefined) close(bodyFd, () => {});
       return Promise.reject(err);
     }
     if (!signal) return result;
