@@ -242,3 +242,20 @@ test('open_connections counts the client connections open on the public port, ov
     await cli.exited;
   }
 });
+
+test('MAX_REQUESTS replaces a classic PHP thread after that many requests, as php-fpm\'s pm.max_requests: requests go on, /metrics counts it', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '1', '--max-requests', '3']);
+  try {
+    for (let i = 0; i < 7; i++) assert.equal((await get(`http://127.0.0.1:${cli.port}/whoami.php`)).status, 200);
+    // after the 3rd and the 6th request (a thread's replacement starts as its last answer goes out)
+    let restarts = 0;
+    for (let i = 0; i < 40 && restarts < 2; i++) {
+      restarts = sum((await scrape(cli.internalPort)).samples, 'tokio_php_worker_restarts_total');
+      if (restarts < 2) await sleep(50);
+    }
+    assert.equal(restarts, 2);
+  } finally {
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+  }
+});

@@ -76,6 +76,8 @@ export interface Config {
   /** threads of each worker script, in all (shared out among the processes like `workers`) */
   workerThreads: number;
   workerMaxRequests: number;
+  /** classic PHP threads are replaced after this many requests (php-fpm's pm.max_requests); 0 never */
+  maxRequests: number;
   /** bytes; 0 = off */
   workerMaxMemory: number;
   workerMaxFailures: number;
@@ -139,6 +141,7 @@ const SETTINGS = {
   errorPages: { env: 'ERROR_PAGES_DIR', flag: '--error-pages', accepts: 'an existing directory holding 404.html, 5xx.html, ...', help: 'the site\'s pages for error answers, for clients that accept HTML' },
   workerScript: { env: 'WORKER_SCRIPT', flag: '--worker', accepts: 'a PHP file (relative to DOCUMENT_ROOT, or absolute), or several separated by commas, each optionally =/path/* to match', help: 'worker mode: the script boots once per thread and serves requests in a loop on tokio_handle_request()' },
   workerThreads: { env: 'WORKER_THREADS', flag: '--worker-threads', accepts: 'an integer from 1 to 1024, at least PROCESSES', help: 'threads of each worker script, in all (default PHP_WORKERS); classic scripts keep the rest, at least 1 per process' },
+  maxRequests: { env: 'MAX_REQUESTS', flag: '--max-requests', accepts: 'an integer from 0 (never)', help: 'replace a classic PHP thread after this many requests, as php-fpm\'s pm.max_requests (default 0: never)' },
   workerMaxRequests: { env: 'WORKER_MAX_REQUESTS', flag: '--worker-max-requests', accepts: 'an integer from 0 (never)', help: 'restart a worker script after about this many requests (default 0: never)' },
   workerMaxMemory: { env: 'WORKER_MAX_MEMORY', flag: '--worker-max-memory', accepts: 'a size like 128m, or 0 for off', help: 'restart a worker script after a request that left it using more memory (default off)' },
   workerMaxFailures: { env: 'WORKER_MAX_FAILURES', flag: '--worker-max-failures', accepts: 'an integer from 1 to 1000', help: 'consecutive failed boots before a worker script is reported broken (default 6)' },
@@ -280,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     throw new ConfigError(`WORKER_SCRIPT needs the ext executor (EXECUTOR=ext, USE_EXT=1, no USE_STUB): it is ${executor}`);
   }
   const workerThreads = raw.workerThreads === undefined ? workers : parseInteger(S.workerThreads, raw.workerThreads, processes, 1024);
+  const maxRequests = raw.maxRequests === undefined ? 0 : parseInteger(S.maxRequests, raw.maxRequests, 0, Number.MAX_SAFE_INTEGER);
   const workerMaxRequests = raw.workerMaxRequests === undefined ? 0 : parseInteger(S.workerMaxRequests, raw.workerMaxRequests, 0, Number.MAX_SAFE_INTEGER);
   const workerMaxMemory = /^(off|0)$/i.test((raw.workerMaxMemory ?? '0').trim()) ? 0 : parseSize(raw.workerMaxMemory!) ?? fail(S.workerMaxMemory, raw.workerMaxMemory!);
   const workerMaxFailures = raw.workerMaxFailures === undefined ? 6 : parseInteger(S.workerMaxFailures, raw.workerMaxFailures, 1, 1000);
@@ -336,6 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     workerScripts,
     workerThreads,
     workerMaxRequests,
+    maxRequests,
     workerMaxMemory,
     workerMaxFailures,
     workerWatch,

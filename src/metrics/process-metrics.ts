@@ -84,7 +84,7 @@ export class ProcessMetrics {
         ]),
         counter('worker_requests_total', 'Requests each PHP worker thread has run.',
           workers.map((w) => ({ value: w.requests, labels: { process, worker: w.id } }))),
-        counter('worker_restarts_total', 'PHP worker threads replaced (MAX_REQUESTS or a broken thread).',
+        counter('worker_restarts_total', 'PHP worker threads replaced (MAX_REQUESTS, or a thread whose PHP context broke).',
           [{ value: workers.reduce((n, w) => n + w.threads - 1, 0), labels: { process } }]),
         gauge('worker_peak_memory_bytes', 'Peak PHP memory of the last request of each worker thread.',
           workers.map((w) => ({ value: w.peakMemory, labels: { process, worker: w.id } }))),

@@ -45,6 +45,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     })),
     onWorkerScript: (event) => lifecycle?.event(event),
     process: index,
+    maxRequests: config.maxRequests,
     iniPath: config.phpIniPath,
     executor: config.executor,
     executionTimeClock: config.executionTimeClock,
