@@ -427,7 +427,9 @@ void Gate::Run() {
 
 void Gate::Accept(std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings) {
   // siblings are asked again at each accept: they change meanwhile
-  for (size_t taken = 0; taken < most && !(ask_siblings && siblings_.ShouldDefer()); taken++) {
+  // stop_accepting_ is asked too: set from another thread, it holds from then on, even while this
+  // thread has not yet woken to close the socket
+  for (size_t taken = 0; taken < most && !stop_accepting_ && !(ask_siblings && siblings_.ShouldDefer()); taken++) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
     int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
