@@ -18,7 +18,7 @@ const log = createLogger(config.logLevel, config.logFile, { process: data.proces
 let server: TokioServer | undefined; // PHP may log before the server exists
 const engine = config.executor === 'stub' ? null : await Engine.attach(data.index, phpLogger(log, (id) => server?.traceOf(id) ?? ''));
 server = new TokioServer(config, engine, log, {
-  workerScripts: sharedBrokenView(data.brokenScripts),
+  workerScripts: data.brokenScripts && sharedBrokenView(data.brokenScripts),
   rateTableFd: data.rateTableFd,
   admissionCounts: data.admissionCounts,
   onStuck: (requestId, all) => tell({ type: 'stuck', requestId, all }),

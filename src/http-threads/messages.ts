@@ -19,7 +19,7 @@ export interface HttpThreadData {
   rateTableFd?: number;
   admissionCounts: SharedArrayBuffer;
   /** worker mode: 1 where a worker script is broken (see WorkerScripts.brokenFlags) */
-  brokenScripts: Int32Array;
+  brokenScripts?: Int32Array;
 }
 
 /** A thread's figures: its metrics, and the requests it received. */

@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import { discardBody, framing, readBody, type RequestBody } from '../body/request-body.js';
 import type { Engine, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
-import { Listener, stopAcceptingInProcess, type SharedSocket } from '../http/listener.js';
+import { Listener, type SharedSocket } from '../http/listener.js';
 import { refusal } from '../http/refusal.js';
 import { builtInMiddleware } from '../middleware/built-in.js';
 import { Chain, type Middleware } from '../middleware/chain.js';
@@ -36,7 +36,7 @@ export interface ServerOptions {
   /**
    * A script is stuck where PHP cannot stop it: its thread stays taken until the process ends.
    * Given, the caller replaces this process; once every thread is stuck (`all`) this server stops
-   * accepting, and so must the other event loops of the process.
+   * accepting, and the caller stops the process's other event loops.
    */
   onStuck?: (requestId: string, all: boolean) => void;
   /** the library user's own middleware, beside the built-in ones the configuration enables */
@@ -230,7 +230,7 @@ export class TokioServer {
     if (!this.#options.onStuck) return;
     const all = this.#admission.stuck() >= this.#config.workers;
     if (all) {
-      stopAcceptingInProcess();
+      this.#listener.stopAccepting();
       this.refuseWhileStuck();
     }
     this.#options.onStuck(requestId, all);

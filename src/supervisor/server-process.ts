@@ -54,11 +54,13 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   let threads: HttpThreads | null = null;
   if (lifecycle) lifecycle.serving = true;
   const onStuck = (requestId: string, all: boolean) => {
-    log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
     if (all) {
+      // every loop at once, before the line: no loop takes a connection the replacement could serve
+      stopAcceptingInProcess();
       server?.refuseWhileStuck();
       threads?.refuseWhileStuck();
     }
+    log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
     void send({ type: 'replace-me', reason: 'stuck script' });
   };
   const rateTableFd = config.rateLimit ? RATE_TABLE_FD : undefined;
@@ -68,7 +70,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   const port = server.listen(shared);
   threads = config.httpThreads > 1 ? await HttpThreads.start(config.httpThreads - 1, {
     process: index, argv: process.argv.slice(2), workers: mine.workers, queueCapacity: mine.queueCapacity, listenFd: shared.listenFd, board: shared.board, rateTableFd, admissionCounts,
-    brokenScripts: lifecycle?.brokenFlags ?? new Int32Array(new SharedArrayBuffer(4)),
+    brokenScripts: lifecycle?.brokenFlags,
   }, log, onStuck, () => exitAfterLog(1)) : null;
   if (engine && !engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
   if (engine && !engine.info.umaskPerThread && mine.workers > 1) {
