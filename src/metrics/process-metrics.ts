@@ -77,14 +77,14 @@ export class ProcessMetrics {
       const idle = workers.filter((w) => w.state === 'idle').length;
       families.push(
         // busy counts threads running a script, not requests waiting for one
-        gauge('workers', 'PHP worker threads by state: busy (running a script), idle, other (starting, replaced, broken).', [
+        gauge('workers', 'PHP worker threads by state: busy (running a script), idle, other (starting, a worker script booting, exiting to be replaced, broken).', [
           { value: busy, labels: { process, state: 'busy' } },
           { value: idle, labels: { process, state: 'idle' } },
           { value: workers.length - busy - idle, labels: { process, state: 'other' } },
         ]),
         counter('worker_requests_total', 'Requests each PHP worker thread has run.',
           workers.map((w) => ({ value: w.requests, labels: { process, worker: w.id } }))),
-        counter('worker_restarts_total', 'PHP worker threads replaced (MAX_REQUESTS, or a thread whose PHP context broke).',
+        counter('worker_restarts_total', 'PHP threads replaced by a new thread: a classic one after MAX_REQUESTS requests, or one whose PHP context could not start (worker scripts restart in place: worker_script_restarts_total).',
           [{ value: workers.reduce((n, w) => n + w.threads - 1, 0), labels: { process } }]),
         gauge('worker_peak_memory_bytes', 'Peak PHP memory of the last request of each worker thread.',
           workers.map((w) => ({ value: w.peakMemory, labels: { process, worker: w.id } }))),

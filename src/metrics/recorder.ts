@@ -95,9 +95,9 @@ export class Recorder {
         values: UPSTREAMS.flatMap((upstream, i) => this.#durations[i].values({ upstream }, duration)) },
       { name: execution, help: 'Time PHP scripts ran on a worker thread.', type: 'histogram', aggregator: 'sum', values: this.#execution.values({}, execution) },
       { name: queueWait, help: 'Time PHP requests waited for a worker thread.', type: 'histogram', aggregator: 'sum', values: this.#queueWait.values({}, queueWait) },
-      counter('rejected_total', 'PHP requests refused with 503 before they ran: the queue was full, they waited past QUEUE_TIMEOUT, or the client left while they waited.',
+      counter('rejected_total', 'PHP requests that never ran, by reason: queue_full (503, QUEUE_CAPACITY reached), wait_timeout (503, waited past QUEUE_TIMEOUT), client_gone (the client left while they waited; no answer).',
         (Object.keys(this.rejected) as Rejection[]).map((reason) => ({ value: this.rejected[reason], labels: { reason } }))),
-      counter('timeouts_total', 'PHP requests stopped at REQUEST_TIMEOUT (504).', [{ value: this.timeouts, labels: {} }]),
+      counter('timeouts_total', 'PHP scripts stopped for running too long: past REQUEST_TIMEOUT (504, or the stream cut when it had started), SSE_TIMEOUT, or a tokio_request_heartbeat() that was not renewed.', [{ value: this.timeouts, labels: {} }]),
       counter('rate_limited_total', 'Requests refused by RATE_LIMIT (429).', [{ value: this.rateLimited, labels: {} }]),
       counter('sent_bytes_total', 'Response body bytes handed to the sockets.', [{ value: this.#bytesSent, labels: {} }]),
     ];

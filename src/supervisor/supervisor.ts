@@ -132,7 +132,7 @@ export class Supervisor {
         const { reports, retired } = await this.#reports.collect(serving, metrics);
         const own = [
           gauge('processes', 'Server processes serving.', [{ value: this.#slots.filter((s) => s.current).length, labels: {} }]),
-          counter('process_replacements_total', 'Server processes replaced: after a crash, a stuck script, or a reload (SIGHUP/SIGUSR2).',
+          counter('process_replacements_total', 'Server processes replaced: after a crash, a stuck script, or a reload (SIGHUP; SIGUSR2 outside worker mode).',
             (Object.keys(this.#replaced) as Replacement[]).map((reason) => ({ value: this.#replaced[reason], labels: { reason } }))),
         ];
         return { reports, retired, own };
