@@ -421,3 +421,19 @@ test('a worker script that ends by itself between requests is started again, and
     assert.doesNotMatch(cli.output(), /ended inside a request/);
   });
 });
+
+test('/health and /status count every PHP thread: the worker scripts\' and the classic ones beside them', async () => {
+  // PHP_WORKERS=4, all of them worker-script threads, over 2 processes: each process keeps one
+  // classic thread beside its 2 worker-script threads, so 6 threads run
+  const cli = await startCli(['--docroot', root, '--worker', 'index.php', '--workers', '4', '--worker-threads', '4', '--processes', '2']);
+  try {
+    const internal = `http://127.0.0.1:${cli.internalPort}`;
+    assert.equal(JSON.parse((await get(`${internal}/health`)).body.toString()).workers, 6);
+    assert.equal(JSON.parse((await get(`${internal}/status?json`)).body.toString())['total processes'], 6);
+    assert.match(cli.output(), /"msg":"tokio-php is serving"/);
+    assert.match(cli.output(), /"workers":6,/);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});

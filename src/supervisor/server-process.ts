@@ -87,7 +87,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
       log.info({ reason: m.reason, threads: n }, 'restarting the worker scripts, a thread at a time');
     }
   });
-  void send({ type: 'ready', port, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
+  void send({ type: 'ready', port, workers: mine.workers, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
 
   let stopping = false;
   process.on('SIGTERM', () => {

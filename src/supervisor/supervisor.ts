@@ -51,6 +51,8 @@ interface Slot {
   index: number;
   /** the process serving this slot (a replacement takes over once it is ready) */
   current: Worker | null;
+  /** the PHP threads of the current process (worker mode adds the worker scripts' to PHP_WORKERS' share) */
+  workers: number;
   /** worker mode: the current process said a worker script of its is broken */
   broken: boolean;
   starting: Worker | null;
@@ -93,7 +95,7 @@ export class Supervisor {
     // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
     const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log).listen(internal.host, internal.port) : undefined;
     for (let i = 0; i < this.#config.processes; i++) {
-      this.#slots.push({ index: i, current: null, broken: false, starting: null, startedAt: 0, crashes: 0 });
+      this.#slots.push({ index: i, current: null, workers: 0, broken: false, starting: null, startedAt: 0, crashes: 0 });
     }
     const ready = await Promise.all(this.#slots.map((slot) => this.#spawn(slot)));
     if (ready.some((r) => !r)) {
@@ -116,14 +118,16 @@ export class Supervisor {
       reopenLog();
       for (const w of this.#workers()) w.process.kill('SIGUSR1');
     });
-    return { ...ready[0]!, internalPort };
+    // the PHP threads of every process (worker mode adds the worker scripts' own)
+    return { ...ready[0]!, workers: ready.reduce((n, r) => n + r!.workers, 0), internalPort };
   }
 
   #internalSource(): InternalSource {
     return {
       health: () => ({
         uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000), version: VERSION, php: this.#php,
-        processes: this.#slots.filter((s) => s.current).length, workers: this.#config.workers,
+        processes: this.#slots.filter((s) => s.current).length,
+        workers: this.#slots.reduce((n, s) => n + (s.current ? s.workers : 0), 0),
       }),
       ready: () => !this.#stopping && this.#slots.some((s) => s.current) && !this.#slots.some((s) => s.current && s.broken),
       restartWorkers: this.#config.workerScripts.length ? () => this.restartWorkers('reload') : undefined,
@@ -160,6 +164,7 @@ export class Supervisor {
           if (slot.starting === worker) {
             const previous = slot.current;
             slot.current = worker;
+            slot.workers = message.workers;
             slot.broken = false;
             slot.starting = null;
             if (previous) this.#retire(previous);
@@ -277,7 +282,7 @@ export function servingSummary(config: Config, ready: Ready): Record<string, unk
     listen: `${config.tlsCert ? 'https' : 'http'}://${host}:${ready.port}`,
     internal: config.internal ? `http://${config.internal.host.includes(':') ? `[${config.internal.host}]` : config.internal.host}:${ready.internalPort}` : 'off',
     documentRoot: config.documentRoot, indexFile: config.indexFile || undefined,
-    processes: config.processes, workers: config.workers, executor: config.executor,
+    processes: config.processes, workers: ready.workers, executor: config.executor,
     php: ready.php, zts: ready.zts, opcache: ready.opcache, pid: process.pid, cpus: os.availableParallelism(),
   };
 }
