@@ -2,7 +2,7 @@
 // `tokio-php` / `npm start`: read the configuration, then be the supervisor (src/supervisor/),
 // or, in a process it started, a server.
 import cluster from 'node:cluster';
-import { ConfigError, HELP, loadConfig } from './config/config.js';
+import { ConfigError, HELP, configWarnings, loadConfig } from './config/config.js';
 import { createLogger, exitAfterLog } from './log.js';
 import { VERSION } from './package.js';
 import { BOARD_FD, LISTEN_FD, Supervisor, servingSummary } from './supervisor/supervisor.js';
@@ -33,6 +33,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger(config.logLevel, config.logFile, {}, config.logFormat);
+  for (const w of configWarnings(config)) log.warn(w.fields, w.msg);
   const supervisor = new Supervisor(config, log);
   const ready = await supervisor.start();
   log.info(servingSummary(config, ready), 'tokio-php is serving');

@@ -141,3 +141,28 @@ test('with no configuration it serves the bundled demo: PHP version, ZTS, OPcach
     child.kill('SIGTERM');
   }
 });
+
+test('an INDEX_FILE that does not exist is named in one warning at startup; one that exists is not', async () => {
+  const missing = await startCli(['--docroot', root, '--workers', '1', '--index', 'app.php']);
+  try {
+    const warnings = missing.output().split('\n').filter((l) => l.includes('INDEX_FILE'));
+    assert.equal(warnings.length, 1, missing.output());
+    const line = JSON.parse(warnings[0]);
+    assert.equal(line.level, 40);
+    assert.equal(line.INDEX_FILE, 'app.php');
+    assert.equal(line.path, path.join(root, 'app.php'));
+    assert.match(line.msg, /does not exist/);
+    assert.equal((await fetch(`http://127.0.0.1:${missing.port}/some/route`)).status, 404);
+  } finally {
+    missing.child.kill('SIGTERM');
+    await missing.exited;
+  }
+  const present = await startCli(['--docroot', root, '--workers', '1', '--index', 'index.php']);
+  try {
+    assert.doesNotMatch(present.output(), /"INDEX_FILE"/);
+    assert.equal((await fetch(`http://127.0.0.1:${present.port}/some/route`)).status, 200);
+  } finally {
+    present.child.kill('SIGTERM');
+    await present.exited;
+  }
+});

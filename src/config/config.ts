@@ -347,6 +347,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   };
 }
 
+/**
+ * What in a valid configuration still looks wrong, for the log at startup: one entry per problem,
+ * its fields and its message.
+ */
+export function configWarnings(config: Config): { fields: Record<string, unknown>; msg: string }[] {
+  const out: { fields: Record<string, unknown>; msg: string }[] = [];
+  if (config.indexFile) {
+    // a warning, not a refusal: a deployment may put the file there after the start, and the
+    // router sees a new file at once
+    const file = path.join(config.documentRoot, config.indexFile);
+    if (!existsSync(file)) {
+      out.push({ fields: { INDEX_FILE: config.indexFile, path: file },
+        msg: `INDEX_FILE: ${file} does not exist: every path that is not a file gets 404 until it does` });
+    }
+  }
+  return out;
+}
+
 function parseWorkerScripts(text: string, documentRoot: string): WorkerScriptConfig[] {
   const s = SETTINGS.workerScript;
   const out: WorkerScriptConfig[] = [];
