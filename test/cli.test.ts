@@ -1,8 +1,8 @@
 // The tokio-php command: configuration errors, help, and graceful shutdown, as a real process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -164,5 +164,47 @@ test('an INDEX_FILE that does not exist is named in one warning at startup; one 
   } finally {
     present.child.kill('SIGTERM');
     await present.exited;
+  }
+});
+
+test('TLS_CERT and TLS_KEY are checked at startup: not PEM, not a key, encrypted, or not the certificate\'s key stops it with one line naming the variable and the file', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-tls-'));
+  try {
+    const f = (name: string) => path.join(dir, name);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('key.pem'), '-out', f('cert.pem'),
+      '-days', '1', '-subj', '/CN=tokio.test'], { stdio: 'ignore' });
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', f('other.pem')], { stdio: 'ignore' });
+    execFileSync('openssl', ['x509', '-in', f('cert.pem'), '-outform', 'DER', '-out', f('cert.der')], { stdio: 'ignore' });
+    execFileSync('openssl', ['pkey', '-in', f('key.pem'), '-aes256', '-passout', 'pass:secret', '-out', f('encrypted.pem')], { stdio: 'ignore' });
+    writeFileSync(f('garbage.pem'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n');
+    const cases: [string, string, RegExp][] = [
+      ['cert.der', 'key.pem', new RegExp(`^tokio-php: TLS_CERT="${f('cert.der')}" is not valid: the file holds no PEM certificate`)],
+      ['garbage.pem', 'key.pem', new RegExp(`^tokio-php: TLS_CERT="${f('garbage.pem')}" is not valid: its PEM certificate cannot be parsed`)],
+      ['cert.pem', 'cert.pem', new RegExp(`^tokio-php: TLS_KEY="${f('cert.pem')}" is not valid: the file holds no PEM private key`)],
+      ['cert.pem', 'encrypted.pem', new RegExp(`^tokio-php: TLS_KEY="${f('encrypted.pem')}" is not valid: the private key is encrypted`)],
+      ['cert.pem', 'other.pem', new RegExp(`^tokio-php: TLS_KEY="${f('other.pem')}" is not valid: it is not the private key of the certificate in TLS_CERT="${f('cert.pem')}" \\(subject CN=tokio\\.test\\)\n$`)],
+    ];
+    for (const [cert, key, message] of cases) {
+      const r = run(['--listen', '127.0.0.1:0', '--internal', 'off'], { TLS_CERT: f(cert), TLS_KEY: f(key) });
+      assert.equal(r.status, 2, `${cert} + ${key}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /App construction failed/);
+    }
+    // the matching pair serves HTTPS
+    const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--internal', 'off', '--docroot', root, '--workers', '1',
+      '--tls-cert', f('cert.pem'), '--tls-key', f('key.pem')], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d;
+        if (/"listen":"https:\/\/127\.0\.0\.1:\d+"/.test(out)) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    child.kill('SIGTERM');
+    assert.equal(await new Promise((resolve) => child.on('exit', resolve)), 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

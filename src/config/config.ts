@@ -2,7 +2,8 @@
 // over them. A bad value stops startup with a message naming the variable and what it accepts.
 import os from 'node:os';
 import path from 'node:path';
-import { existsSync, statSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { BlockList } from 'node:net';
 import { parseTrustedProxies } from '../middleware/client-address.js';
 import type { RateLimit } from '../middleware/rate-limit.js';
@@ -251,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     const file = raw[key];
     if (file && (!existsSync(file) || !statSync(file).isFile())) fail(S[key], file);
   }
+  if (raw.tlsCert && raw.tlsKey) checkTls(raw.tlsCert, raw.tlsKey);
   if (raw.phpIni && !existsSync(raw.phpIni)) fail(S.phpIni, raw.phpIni);
   const logFile = raw.logFile ? path.resolve(raw.logFile) : undefined;
   if (logFile && !existsSync(path.dirname(logFile))) fail(S.logFile, raw.logFile!);
@@ -345,6 +347,46 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     workerMaxFailures,
     workerWatch,
   };
+}
+
+/**
+ * TLS_CERT and TLS_KEY as uWebSockets.js will read them: PEM, a certificate, a private key, and
+ * the key the certificate's. Checked here because uWS says only "App construction failed".
+ */
+function checkTls(certFile: string, keyFile: string): void {
+  const S = SETTINGS;
+  const bad = (s: Setting, file: string, why: string): never => {
+    throw new ConfigError(`${s.env}=${JSON.stringify(file)} is not valid: ${why} (expected ${s.accepts})`);
+  };
+  const read = (s: Setting, file: string): string => {
+    try {
+      return readFileSync(file, 'latin1');
+    } catch (err) {
+      return bad(s, file, `the file cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const certPem = read(S.tlsCert, certFile);
+  if (!/-----BEGIN CERTIFICATE-----/.test(certPem)) bad(S.tlsCert, certFile, 'the file holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" line)');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (err) {
+    return bad(S.tlsCert, certFile, `its PEM certificate cannot be parsed (${(err as Error).message})`);
+  }
+  const keyPem = read(S.tlsKey, keyFile);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyPem)) bad(S.tlsKey, keyFile, 'the file holds no PEM private key (no "-----BEGIN ... PRIVATE KEY-----" line)');
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyPem)) {
+    bad(S.tlsKey, keyFile, 'the private key is encrypted, and no passphrase can be given (openssl pkey -in KEY -out PLAIN decrypts it)');
+  }
+  let key;
+  try {
+    key = createPrivateKey({ key: keyPem, format: 'pem' });
+  } catch (err) {
+    return bad(S.tlsKey, keyFile, `its PEM private key cannot be parsed (${(err as Error).message})`);
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new ConfigError(`TLS_KEY=${JSON.stringify(keyFile)} is not valid: it is not the private key of the certificate in TLS_CERT=${JSON.stringify(certFile)} (subject ${cert.subject.replace(/\n/g, ', ')})`);
+  }
 }
 
 /**
