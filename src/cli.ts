@@ -32,6 +32,9 @@ async function main(argv: string[]): Promise<void> {
     await runServerProcess(config, log, index, { listenFd: LISTEN_FD, board: { fd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) } });
     return;
   }
+  // the supervisor alone serves the internal port: neither the server processes nor PHP's
+  // getenv(), $_SERVER or phpinfo() get the token
+  delete process.env.ADMIN_TOKEN;
   const log = createLogger(config.logLevel, config.logFile, {}, config.logFormat);
   for (const w of configWarnings(config)) log.warn(w.fields, w.msg);
   const supervisor = new Supervisor(config, log);

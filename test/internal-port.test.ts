@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
@@ -11,6 +12,8 @@ import { CLI, startCli } from './helpers/cli.js';
 import { get } from './helpers/server.js';
 
 const root = path.join(FIXTURES, 'site');
+const workerRoot = path.join(FIXTURES, 'worker');
+const WORKER_MODE = ['--docroot', workerRoot, '--worker', 'index.php', '--workers', '1', '--worker-threads', '1', '--processes', '1'];
 
 /** Prometheus's text exposition as name{labels} -> value. */
 function parseExposition(text: string): Map<string, number> {
@@ -257,5 +260,126 @@ test('MAX_REQUESTS replaces a classic PHP thread after that many requests, as ph
   } finally {
     cli.child.kill('SIGTERM');
     assert.equal(await cli.exited, 0);
+  }
+});
+
+test('ADMIN_TOKEN: POST /workers/restart needs it as a bearer token (401 without it or with a wrong one, 202 with it); reading endpoints stay open; the token is never logged nor seen by PHP', async () => {
+  const token = 'tok_' + 'x'.repeat(12) + '-42';
+  const cli = await startCli(WORKER_MODE, { ADMIN_TOKEN: token });
+  try {
+    const restart = `http://127.0.0.1:${cli.internalPort}/workers/restart`;
+    const none = await get(restart, { method: 'POST' });
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="tokio-php"');
+    for (const authorization of [`Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, 'Bearer ', `Basic ${token}`, token]) {
+      const wrong = await get(restart, { method: 'POST', headers: { Authorization: authorization } });
+      assert.equal(wrong.status, 401, authorization);
+      assert.match(String(wrong.headers['www-authenticate']), /^Bearer realm="tokio-php"/);
+    }
+    assert.equal((await get(restart, { headers: { Authorization: `Bearer ${token}` } })).status, 405, 'GET');
+    const right = await get(restart, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(right.status, 202);
+    assert.deepEqual(JSON.parse(right.body.toString()), { restarting: true });
+    await cli.waitFor(/"reason":"reload"[^\n]*"msg":"worker script restarting"/);
+    for (const page of ['/health', '/ready', '/metrics', '/status', '/status?json']) {
+      assert.equal((await get(`http://127.0.0.1:${cli.internalPort}${page}`)).status, 200, page);
+    }
+    const env = JSON.parse((await get(`http://127.0.0.1:${cli.port}/env.php?name=ADMIN_TOKEN`)).body.toString());
+    assert.deepEqual(env, { getenv: false, server: null, env: null });
+    await cli.waitFor(/bearer token: 401/, 6, 5_000);
+    assert.ok(!cli.output().includes(token), 'the token is not in the log');
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
+
+test('ADMIN_TOKEN set but empty, or not a bearer token, stops startup naming the variable (and not showing the value)', () => {
+  for (const [value, message] of [['', /^tokio-php: ADMIN_TOKEN is set but empty/], ['two words', /^tokio-php: ADMIN_TOKEN is not valid \(its value is not shown\)/]] as const) {
+    const r = spawnSync(process.execPath, [CLI, '--internal', 'off'], { env: { PATH: process.env.PATH, ADMIN_TOKEN: value }, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, message);
+    if (value) assert.ok(!r.stderr.includes(value));
+  }
+  const help = execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+  assert.match(help, /\(no flag: environment only\) +ADMIN_TOKEN +the internal port's state-changing endpoints/);
+});
+
+/**
+ * A client that is not on loopback: a network namespace joined to this one by a veth pair, the
+ * host's end 10.200.N.1, the namespace's 10.200.N.2. Null (the test skipped, saying why) without
+ * root or iproute2.
+ */
+function otherHost(t: TestContext): { hostAddress: string; clientAddress: string; curl(args: string[]): string; remove(): void } | null {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to make a network namespace (CI runs as root)');
+    return null;
+  }
+  for (const tool of ['ip', 'curl']) {
+    if (spawnSync(tool, ['-V']).error) {
+      t.skip(`needs ${tool} (Debian: apt-get install ${tool === 'ip' ? 'iproute2' : tool}; npm test's test/tools/install.sh does it as root)`);
+      return null;
+    }
+  }
+  const id = process.pid % 100_000;
+  const ns = `tokio-admin-${id}`;
+  const hostEnd = `tka${id}h`;
+  const nsEnd = `tka${id}n`;
+  const net = `10.200.${id % 250}`;
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const remove = () => {
+    spawnSync('ip', ['netns', 'del', ns]);
+    spawnSync('ip', ['link', 'del', hostEnd]); // gone with the namespace, unless that failed first
+  };
+  remove(); // what a killed run may have left
+  try {
+    ip('netns', 'add', ns);
+    ip('link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', nsEnd);
+    ip('link', 'set', nsEnd, 'netns', ns);
+    ip('addr', 'add', `${net}.1/24`, 'dev', hostEnd);
+    ip('link', 'set', hostEnd, 'up');
+    ip('-n', ns, 'addr', 'add', `${net}.2/24`, 'dev', nsEnd);
+    ip('-n', ns, 'link', 'set', nsEnd, 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return {
+    hostAddress: `${net}.1`,
+    clientAddress: `${net}.2`,
+    // prints the status code
+    curl: (args) => execFileSync('ip', ['netns', 'exec', ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', ...args], { encoding: 'utf8' }),
+    remove,
+  };
+}
+
+test('without ADMIN_TOKEN, POST /workers/restart answers loopback clients only: a client from another network namespace gets 403, and reads the other pages', async (t) => {
+  const other = otherHost(t);
+  if (!other) return;
+  try {
+    const cli = await startCli([...WORKER_MODE, '--internal', '0.0.0.0:0']);
+    try {
+      const remote = `http://${other.hostAddress}:${cli.internalPort}`;
+      assert.equal(other.curl(['-X', 'POST', `${remote}/workers/restart`]), '403');
+      await cli.waitFor(new RegExp(`"remote":"${other.clientAddress.replace(/\./g, '\\.')}"[^\n]*: 403`), 1, 5_000);
+      for (const page of ['/health', '/ready', '/metrics', '/status']) assert.equal(other.curl([`${remote}${page}`]), '200', page);
+      assert.equal((await get(`http://127.0.0.1:${cli.internalPort}/workers/restart`, { method: 'POST' })).status, 202, 'from loopback');
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+    }
+    // with ADMIN_TOKEN, the token opens it from anywhere the port is bound
+    const cli2 = await startCli([...WORKER_MODE, '--internal', `${other.hostAddress}:0`], { ADMIN_TOKEN: 'remote-admin-token' });
+    try {
+      const restart = `http://${other.hostAddress}:${cli2.internalPort}/workers/restart`;
+      assert.equal(other.curl(['-X', 'POST', restart]), '401');
+      assert.equal(other.curl(['-X', 'POST', '-H', 'Authorization: Bearer remote-admin-token', restart]), '202');
+    } finally {
+      cli2.child.kill('SIGTERM');
+      await cli2.exited;
+    }
+  } finally {
+    other.remove();
   }
 });

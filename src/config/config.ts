@@ -58,6 +58,11 @@ export interface Config {
   serverHeader: string;
   /** /health, /ready, /metrics and /status, served by the supervisor; null = off */
   internal: { host: string; port: number } | null;
+  /**
+   * the bearer token the internal port's state-changing endpoints (POST /workers/restart) require;
+   * null: they answer loopback clients only. Never logged, and kept from the server processes.
+   */
+  adminToken: string | null;
   /** one JSON line per request */
   accessLog: boolean;
   /** ms; 0 = off: the longest a PHP request may wait for a worker before 503 */
@@ -99,6 +104,7 @@ export class ConfigError extends Error {}
 
 interface Setting {
   env: string;
+  /** '' = none: the variable alone (a secret, which a command line would show to every user) */
   flag: string;
   accepts: string;
   help: string;
@@ -129,7 +135,8 @@ const SETTINGS = {
   heartbeat: { env: 'REQUEST_HEARTBEAT_MAX', flag: '--heartbeat-max', accepts: 'a duration like 30s or 5m', help: 'most time one tokio_request_heartbeat() may grant (default 5m)' },
   executionClock: { env: 'EXECUTION_TIME_CLOCK', flag: '--execution-time-clock', accepts: 'cpu or wall', help: 'what max_execution_time counts: cpu (default, as php-fpm) or wall' },
   serverHeader: { env: 'SERVER_HEADER', flag: '--server-header', accepts: 'printable ASCII text, or empty for no header', help: 'Server header, unless the script sends its own (default tokio-php; empty: none)' },
-  internal: { env: 'INTERNAL_ADDR', flag: '--internal', accepts: 'HOST:PORT, e.g. 0.0.0.0:9090, or off', help: '/health, /ready, /metrics (Prometheus) and /status, never on the public port (default 0.0.0.0:9090)' },
+  internal: { env: 'INTERNAL_ADDR', flag: '--internal', accepts: 'HOST:PORT, e.g. 0.0.0.0:9090, or off', help: '/health, /ready, /metrics (Prometheus), /status and POST /workers/restart, never on the public port (default 0.0.0.0:9090)' },
+  adminToken: { env: 'ADMIN_TOKEN', flag: '', accepts: 'a non-empty bearer token: letters, digits and -._~+/ (then = signs), e.g. from openssl rand -hex 32', help: 'the internal port\'s state-changing endpoints (POST /workers/restart) need "Authorization: Bearer <token>"; unset, they answer loopback clients only' },
   accessLog: { env: 'ACCESS_LOG', flag: '--access-log', accepts: 'on or off', help: 'one JSON log line per request (default off)' },
   queueTimeout: { env: 'QUEUE_TIMEOUT', flag: '--queue-timeout', accepts: 'a duration like 5s or 500ms, or off', help: 'longest a PHP request may wait for a worker before 503 (default off)' },
   rateLimit: { env: 'RATE_LIMIT', flag: '--rate-limit', accepts: 'a rate like 100/s, 600/m or 10000/h, or off', help: 'requests per client address before 429 (default off)' },
@@ -201,7 +208,7 @@ export const HELP = `tokio-php — a PHP application server on Node.js
 Usage: tokio-php [options]
 
 Options (each also an environment variable):
-${Object.values(SETTINGS).map((s) => `  ${(s.flag + ' <value>').padEnd(32)} ${s.env.padEnd(22)} ${s.help}`).join('\n')}
+${Object.values(SETTINGS).map((s: Setting) => `  ${(s.flag ? `${s.flag} <value>` : '(no flag: environment only)').padEnd(32)} ${s.env.padEnd(22)} ${s.help}`).join('\n')}
   --help                           show this help
   --version                        print the version
 `;
@@ -216,7 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     const arg = argv[i];
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const entry = (Object.entries(SETTINGS) as [Key, Setting][]).find(([, s]) => s.flag === flag);
+    const entry = (Object.entries(SETTINGS) as [Key, Setting][]).find(([, s]) => s.flag !== '' && s.flag === flag);
     if (!entry) throw new ConfigError(`unknown option ${JSON.stringify(arg)} (see --help)`);
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ConfigError(`option ${flag} needs a value: ${entry[1].accepts}`);
@@ -271,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   if (!/^[\x20-\x7e]*$/.test(serverHeader)) fail(S.serverHeader, serverHeader);
   const internalText = (raw.internal ?? '0.0.0.0:9090').trim();
   const internal = /^off$/i.test(internalText) ? null : parseListen(S.internal, internalText);
+  const adminToken = parseAdminToken(raw.adminToken);
   const accessLog = onOff(S.accessLog, raw.accessLog ?? 'off');
   const queueTimeout = parseTimeout(S.queueTimeout, raw.queueTimeout ?? 'off');
   const rateLimit = parseRateLimit(raw.rateLimit ?? 'off', raw.rateLimitBurst);
@@ -332,6 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     heartbeatMax,
     serverHeader,
     internal,
+    adminToken,
     accessLog,
     queueTimeout,
     rateLimit,
@@ -347,6 +356,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     workerMaxFailures,
     workerWatch,
   };
+}
+
+/** ADMIN_TOKEN: a bearer token (RFC 6750's token68), never repeated in a message. */
+function parseAdminToken(token: string | undefined): string | null {
+  if (token === undefined) return null;
+  const s = SETTINGS.adminToken;
+  if (token === '') throw new ConfigError(`ADMIN_TOKEN is set but empty: expected ${s.accepts}, or leave it unset (then loopback clients only)`);
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw new ConfigError(`ADMIN_TOKEN is not valid (its value is not shown): expected ${s.accepts}`);
+  return token;
 }
 
 /**

@@ -1,7 +1,9 @@
 // The internal port (INTERNAL_ADDR, never the public one), served by the supervisor so that one
 // scrape sees every server process: /health (liveness), /ready (readiness), /metrics
 // (Prometheus, counters summed over the processes, gauges labelled by process) and /status
-// (php-fpm's status page).
+// (php-fpm's status page) read, open to whoever reaches the address; POST /workers/restart
+// changes state, and needs ADMIN_TOKEN as a bearer token, or without one a loopback client.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import client from 'prom-client';
 import type { Logger } from '../log.js';
@@ -26,11 +28,25 @@ export interface InternalSource {
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json';
 
+/** 127.0.0.0/8, ::1, and IPv4 loopback as an IPv4-mapped IPv6 address (::ffff:127.x.y.z). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = /^(?:::ffff:)?(\d+)\.\d+\.\d+\.\d+$/i.exec(address);
+  if (v4) return v4[1] === '127';
+  return address === '::1'; // as Node writes it
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
 export class InternalServer {
   readonly #server: Server;
   readonly #startedAt = new Date();
+  /** ADMIN_TOKEN's digest: compared in constant time, whatever the length sent */
+  readonly #tokenDigest: Buffer | null;
 
-  constructor(readonly source: InternalSource, readonly log: Logger) {
+  /** `adminToken`: what POST /workers/restart requires as a bearer token; null: loopback clients only */
+  constructor(readonly source: InternalSource, readonly log: Logger, adminToken: string | null = null) {
+    this.#tokenDigest = adminToken === null ? null : sha256(adminToken);
     this.#server = createServer((req, res) => {
       this.#route(req, res).catch((err) => {
         log.error({ err, url: req.url }, 'internal port: answering failed');
@@ -59,9 +75,11 @@ export class InternalServer {
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://internal');
-    if (url.pathname === '/workers/restart' && this.source.restartWorkers) {
+    if (url.pathname === '/workers/restart') {
       // FrankenPHP's POST /frankenphp/workers/restart
+      if (!this.source.restartWorkers) return reply(res, 404, TEXT, 'not found: /workers/restart is there in worker mode (WORKER_SCRIPT)\n');
       if (req.method !== 'POST') return reply(res, 405, TEXT, 'only POST\n', ['Allow', 'POST']);
+      if (!this.#mayChange(req, res)) return;
       this.source.restartWorkers();
       return reply(res, 202, JSON_TYPE, JSON.stringify({ restarting: true }));
     }
@@ -86,8 +104,28 @@ export class InternalServer {
           : reply(res, 200, TEXT, fpmStatusText(status));
       }
       default:
-        return reply(res, 404, TEXT, 'not found: /health, /ready, /metrics, /status\n');
+        return reply(res, 404, TEXT, `not found: /health, /ready, /metrics, /status${this.source.restartWorkers ? ', POST /workers/restart' : ''}\n`);
     }
+  }
+
+  /**
+   * May this request change state? With ADMIN_TOKEN, when it carries the token (else 401); without,
+   * when it comes from this machine's loopback (else 403). Answers the refusal itself.
+   */
+  #mayChange(req: IncomingMessage, res: ServerResponse): boolean {
+    const remote = req.socket.remoteAddress;
+    if (this.#tokenDigest) {
+      const sent = /^Bearer +([^ ]+) *$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (sent !== undefined && timingSafeEqual(sha256(sent), this.#tokenDigest)) return true;
+      this.log.warn({ remote, path: req.url }, `internal port: ${sent === undefined ? 'no' : 'a wrong'} bearer token: 401`);
+      reply(res, 401, TEXT, 'unauthorized: send Authorization: Bearer <ADMIN_TOKEN>\n',
+        ['WWW-Authenticate', sent === undefined ? 'Bearer realm="tokio-php"' : 'Bearer realm="tokio-php", error="invalid_token"']);
+      return false;
+    }
+    if (isLoopback(remote)) return true;
+    this.log.warn({ remote, path: req.url }, 'internal port: a state-changing request from beyond loopback without ADMIN_TOKEN set: 403');
+    reply(res, 403, TEXT, 'forbidden: without ADMIN_TOKEN, this answers clients on this machine\'s loopback only\n');
+    return false;
   }
 }
 

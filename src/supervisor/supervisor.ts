@@ -93,7 +93,7 @@ export class Supervisor {
     cluster.setupPrimary({ execArgv: serverExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd, ...rateTable] });
     const internal = this.#config.internal;
     // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
-    const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log).listen(internal.host, internal.port) : undefined;
+    const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log, this.#config.adminToken).listen(internal.host, internal.port) : undefined;
     for (let i = 0; i < this.#config.processes; i++) {
       this.#slots.push({ index: i, current: null, workers: 0, broken: false, starting: null, startedAt: 0, crashes: 0 });
     }

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # What the tests need beyond npm, from Debian's packages: Prometheus's promtool, which checks the
-# /metrics exposition, and Symfony's HttpKernel and Routing, a real framework booted in worker
-# mode. Installed with apt-get when missing (as root on Debian/Ubuntu); otherwise says what to do.
+# /metrics exposition, Symfony's HttpKernel and Routing, a real framework booted in worker mode,
+# and (as root) iproute2 and curl, for a client that is not on loopback. Installed with apt-get
+# when missing (as root on Debian/Ubuntu); otherwise says what to do.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
+# a client in another network namespace (ip netns, a veth pair): the test needs root, else skips
+if [ "$(id -u)" = 0 ]; then
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v curl >/dev/null || missing+=(curl)
+fi
 [ -f /usr/share/php/Symfony/Component/HttpKernel/autoload.php ] || missing+=(php-symfony-http-kernel)
 [ -f /usr/share/php/Symfony/Component/Routing/autoload.php ] || missing+=(php-symfony-routing)
 [ ${#missing[@]} = 0 ] && exit 0
