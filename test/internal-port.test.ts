@@ -383,3 +383,40 @@ test('without ADMIN_TOKEN, POST /workers/restart answers loopback clients only: 
     other.remove();
   }
 });
+
+test('/status as php-fpm defines it, over 2 processes and 2 event loops: max active processes is 1 after sequential requests and 2 after two at once; accepted conn counts PHP requests', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '4', '--processes', '2', '--http-threads', '2']);
+  try {
+    const base = `http://127.0.0.1:${cli.port}`;
+    const status = async () => JSON.parse((await get(`http://127.0.0.1:${cli.internalPort}/status?json`)).body.toString());
+    // one connection each: the processes and their loops share them out
+    for (let i = 0; i < 8; i++) assert.equal((await get(`${base}/info.php?i=${i}`, { agent: false })).status, 200);
+    assert.equal((await get(`${base}/hello.txt`, { agent: false })).status, 200); // static: not the pool's
+    let s = await status();
+    assert.equal(s['accepted conn'], 8);
+    assert.equal(s['max active processes'], 1, 'requests one after another: never two PHP threads at once');
+    assert.equal(s['max listen queue'], 0);
+    assert.equal(s['active processes'], 0);
+    assert.equal(s['idle processes'], 4);
+    assert.equal(s['slow requests'], 0);
+
+    // two held at once
+    const held = Promise.all([0, 1].map(() => get(`${base}/slow.php?ms=1000`, { agent: false })));
+    let active = 0;
+    for (let i = 0; i < 40 && active < 2; i++) {
+      await sleep(25);
+      active = (await status())['active processes'];
+    }
+    assert.equal(active, 2, 'two PHP threads run the two requests');
+    assert.match((await get(`http://127.0.0.1:${cli.internalPort}/status`)).body.toString(), /^active processes: +2$/m);
+    assert.deepEqual((await held).map((r) => r.status), [200, 200]);
+    s = await status();
+    assert.equal(s['accepted conn'], 10);
+    assert.equal(s['max active processes'], 2);
+    assert.equal(s['active processes'], 0);
+    assert.match((await get(`http://127.0.0.1:${cli.internalPort}/status`)).body.toString(), /^max active processes: 2$/m);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});

@@ -152,6 +152,7 @@ Napi::Object Gate::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Gate::Share>("share"),
       StaticMethod<&Gate::SiblingBoard>("siblingBoard"),
       StaticMethod<&Gate::MarkGone>("markGone"),
+      StaticMethod<&Gate::BoardMaxima>("boardMaxima"),
       InstanceMethod<&Gate::Close>("close"),
       StaticMethod<&Gate::ListenSocket>("listenSocket"),
       StaticMethod<&Gate::Duplicate>("duplicate"),
@@ -276,15 +277,27 @@ Napi::Value Gate::MarkGone(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// share(boardFd, slot): this process is `slot` of several accepting on one socket
+// boardMaxima(boardFd) -> { maxActive, maxWaiting }: the most PHP requests running at once and
+// waiting at once in all the processes together
+Napi::Value Gate::BoardMaxima(const Napi::CallbackInfo& info) {
+  int64_t active = 0, waiting = 0;
+  Siblings::Maxima(info[0].As<Napi::Number>().Int32Value(), &active, &waiting);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("maxActive", static_cast<double>(active));
+  out.Set("maxWaiting", static_cast<double>(waiting));
+  return out;
+}
+
+// share(boardFd, slot, threads): this process is `slot` of several accepting on one socket, with `threads` PHP threads
 Napi::Value Gate::Share(const Napi::CallbackInfo& info) {
-  siblings_.Join(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  siblings_.Join(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                 info[2].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }
 
-// setFree(n, admitted): this process has n PHP threads free, after an admission or a release
+// setFree(n, change): this process has n PHP threads free, after an admission (+1), a release (-1) or neither (0)
 Napi::Value Gate::SetFree(const Napi::CallbackInfo& info) {
-  siblings_.SetFree(info[0].As<Napi::Number>().Int32Value(), info[1].ToBoolean());  // ignored once it left
+  siblings_.SetFree(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
   // A gate that leaves connections to a sibling looks again at once when this process's room
   // changes, not at its next poll: else a client opening connections one after another waited
   // up to 5 ms for each while every process deferred to the other's stale figure.

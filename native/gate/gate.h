@@ -48,6 +48,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   Napi::Value Listen(const Napi::CallbackInfo& info);
   Napi::Value StopAccepting(const Napi::CallbackInfo& info);
   Napi::Value SetFree(const Napi::CallbackInfo& info);
+  static Napi::Value BoardMaxima(const Napi::CallbackInfo& info);
   Napi::Value Share(const Napi::CallbackInfo& info);
   static Napi::Value Duplicate(const Napi::CallbackInfo& info);
   static Napi::Value StopAcceptingAll(const Napi::CallbackInfo& info);

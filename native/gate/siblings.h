@@ -11,14 +11,22 @@ namespace tokio {
 class Siblings {
  public:
   static constexpr int kSlots = 64;
+  // The board's words: each slot's free threads (or kGone); each slot's PHP requests admitted and
+  // not yet answered; each slot's PHP threads; then the most requests running at once and waiting
+  // at once in all the processes together, since the board was made (/status).
+  static constexpr int kInFlight = kSlots, kThreads = 2 * kSlots, kMaxActive = 3 * kSlots, kMaxWaiting = kMaxActive + 1;
+  static constexpr int kWords = kMaxWaiting + 1;
 
   static int Create();  // the board's memfd, for the supervisor; -1 on error
   static void MarkGone(int board_fd, int slot);
+  // the supervisor: the pool's maxima, as above
+  static void Maxima(int board_fd, int64_t* max_active, int64_t* max_waiting);
 
-  void Join(int board_fd, int slot);  // this process is `slot`
+  void Join(int board_fd, int slot, int threads);  // this process is `slot`, with `threads` PHP threads
   bool joined() const { return board_ != nullptr; }
-  // JS thread: PHP threads free now, after an admission (which used up a reservation) or a release
-  void SetFree(int free, bool admitted);
+  // JS thread: PHP threads free now, after an admission (change +1: it used up a reservation), a
+  // release (-1), or neither (0)
+  void SetFree(int free, int change);
   // Gate thread: a connection was just accepted, and will likely want a thread
   void Reserve();
   void Leave();  // draining: it accepts no more

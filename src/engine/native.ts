@@ -114,10 +114,14 @@ export interface NativeGate {
   listen(fd: number, headTimeoutMs: number, peek: boolean, serverHeader: string): number;
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
-  /** this process has `free` PHP threads free, after an admission or a release: the least loaded process gets the next connections */
-  setFree(free: number, admitted: boolean): void;
-  /** this process is `slot` of the sibling board (from siblingBoard()) */
-  share(boardFd: number, slot: number): void;
+  /**
+   * this process has `free` PHP threads free, after an admission (`change` +1), a release (-1) or
+   * neither (0): the least loaded process gets the next connections, and the board keeps the
+   * pool's maxima (boardMaxima)
+   */
+  setFree(free: number, change: 1 | -1 | 0): void;
+  /** this process is `slot` of the sibling board (from siblingBoard()), with `threads` PHP threads */
+  share(boardFd: number, slot: number, threads: number): void;
   close(): void;
 }
 
@@ -153,6 +157,8 @@ function load(): {
     siblingBoard(): number;
     /** the process of `slot` is gone */
     markGone(boardFd: number, slot: number): void;
+    /** the most PHP requests running at once, and waiting at once, in all the board's processes together */
+    boardMaxima(boardFd: number): { maxActive: number; maxWaiting: number };
   };
   uws: NativeUwsSocket;
   RateTable: {

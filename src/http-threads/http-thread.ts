@@ -27,7 +27,7 @@ const serving = server;
 serving.listen({ listenFd: data.listenFd, board: data.board });
 
 function figures(): ThreadFigures {
-  return { families: [...serving.metrics.families(), ...serving.metrics.gauges(data.process)], accepted: serving.status().accepted };
+  return { families: [...serving.metrics.families(), ...serving.metrics.gauges(data.process)] };
 }
 
 port.on('message', (m: ToThread) => {

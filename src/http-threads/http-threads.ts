@@ -43,7 +43,7 @@ export class HttpThreads {
 
   #spawn(data: HttpThreadData, log: Logger, onStuck: (requestId: string, all: boolean) => void, onFailed: () => void): Promise<void> {
     const worker = new Worker(new URL('./http-thread.js', import.meta.url), { workerData: data });
-    const loop: Loop = { worker, last: { families: [], accepted: 0 } };
+    const loop: Loop = { worker, last: { families: [] } };
     this.#loops.push(loop);
     return new Promise((resolve, reject) => {
       worker.on('message', (m: FromThread) => {
@@ -67,8 +67,8 @@ export class HttpThreads {
     });
   }
 
-  /** every thread's counters and histograms (a thread that does not answer in time: its last), and the requests they received */
-  async collect(): Promise<{ families: MetricFamily[][]; accepted: number }> {
+  /** every thread's counters and histograms (a thread that does not answer in time: its last) */
+  async collect(): Promise<{ families: MetricFamily[][] }> {
     if (!this.#closing) {
       const id = this.#nextId++;
       let answers = 0;
@@ -85,7 +85,6 @@ export class HttpThreads {
     }
     return {
       families: this.#loops.map((l) => l.last.families),
-      accepted: this.#loops.reduce((n, l) => n + l.last.accepted, 0),
     };
   }
 

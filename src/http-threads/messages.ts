@@ -22,10 +22,9 @@ export interface HttpThreadData {
   brokenScripts?: Int32Array;
 }
 
-/** A thread's figures: its metrics, and the requests it received. */
+/** A thread's figures: its metrics. */
 export interface ThreadFigures {
   families: MetricFamily[];
-  accepted: number;
 }
 
 export type ToThread =

@@ -117,7 +117,7 @@ export class Listener {
     this.#open = true;
     this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr) =>
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
-    if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot);
+    if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
     this.#port = this.#gate.listen(fd, headerTimeout, !tlsCert, this.#config.serverHeader);
     return this.#port;
@@ -146,8 +146,8 @@ export class Listener {
   }
 
   /** How many PHP threads this process has free, after an admission or a release: siblings with more room accept first. */
-  setFree(free: number, admitted: boolean): void {
-    if (this.#shared) this.#gate?.setFree(free, admitted);
+  setFree(free: number, change: 1 | -1 | 0): void {
+    if (this.#shared) this.#gate?.setFree(free, change);
   }
 
   /** No new connections; those already accepted are still handed over and served. */

@@ -9,7 +9,7 @@ import client from 'prom-client';
 import type { Logger } from '../log.js';
 import type { ProcessReport } from '../metrics/process-metrics.js';
 import type { MetricFamily } from '../metrics/recorder.js';
-import { fpmStatus, fpmStatusText } from './status.js';
+import { fpmStatus, fpmStatusText, type PoolMaxima } from './status.js';
 
 export interface InternalSource {
   /** liveness facts: version, PHP, processes, workers */
@@ -21,6 +21,8 @@ export interface InternalSource {
    * `metrics` false: the processes' status figures are enough (/status)
    */
   collect(metrics: boolean): Promise<{ reports: ProcessReport[]; retired: MetricFamily[]; own: MetricFamily[] }>;
+  /** the most PHP requests running and waiting at once in all the processes together, if known */
+  poolMaxima?: () => PoolMaxima | null;
   /** worker mode: restart the worker scripts in every process (POST /workers/restart) */
   restartWorkers?: () => void;
 }
@@ -98,7 +100,7 @@ export class InternalServer {
       }
       case '/status': {
         const { reports } = await this.source.collect(false);
-        const status = fpmStatus(reports.map((r) => r.status), this.#startedAt);
+        const status = fpmStatus(reports.map((r) => r.status), this.#startedAt, this.source.poolMaxima?.() ?? null);
         return url.searchParams.has('json')
           ? reply(res, 200, JSON_TYPE, JSON.stringify(status))
           : reply(res, 200, TEXT, fpmStatusText(status));

@@ -60,11 +60,11 @@ export class ProcessMetrics {
     const process = this.index;
     const recorder = this.server.metrics;
     const own = [...recorder.families(), ...recorder.gauges(process)];
+    // the admission counts behind the status figures are the process's, every loop's
+    const status = { ...this.server.status() };
+    if (!metrics) return { families: [], status };
     // the other event loops' counters, summed with this one's
     const loops = await this.threads?.collect();
-    const status = { ...this.server.status() };
-    status.accepted += loops?.accepted ?? 0;
-    if (!metrics) return { families: [], status };
     const families = [...await sumFamilies([own, ...loops?.families ?? []]),
       gauge('queue_depth', 'PHP requests waiting for a worker thread.', [{ value: status.waiting, labels: { process } }]),
       gauge('queue_capacity', 'PHP requests that may wait before 503 (QUEUE_CAPACITY).', [{ value: status.capacity, labels: { process } }]),

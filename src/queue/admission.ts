@@ -9,12 +9,13 @@ const MAX_ACTIVE = 1;
 const MAX_WAITING = 2;
 const SATURATED = 3;
 const STUCK = 4;
-const CELLS = 5;
+const ADMITTED = 5;
+const CELLS = 6;
 
 export class Admission {
   readonly #workers: number;
   readonly #capacity: number;
-  readonly #onFree: (free: number, admitted: boolean) => void;
+  readonly #onFree: (free: number, change: 1 | -1) => void;
   readonly #cells: Int32Array;
 
   /** Counts another thread's Admission can share (pass to its constructor). */
@@ -22,8 +23,8 @@ export class Admission {
     return new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT);
   }
 
-  /** `onFree`: told how many workers are free after each admission and release */
-  constructor(workers: number, capacity: number, onFree: (free: number, admitted: boolean) => void, counts?: SharedArrayBuffer) {
+  /** `onFree`: told how many workers are free after each admission (+1) and release (-1) */
+  constructor(workers: number, capacity: number, onFree: (free: number, change: 1 | -1) => void, counts?: SharedArrayBuffer) {
     this.#workers = workers;
     this.#capacity = capacity;
     this.#onFree = onFree;
@@ -49,13 +50,14 @@ export class Admission {
       raise(c, MAX_WAITING, inFlight - this.#workers);
     }
     raise(c, MAX_ACTIVE, Math.min(inFlight, this.#workers));
-    this.#onFree(Math.max(0, this.#workers - inFlight), true);
+    Atomics.add(c, ADMITTED, 1);
+    this.#onFree(Math.max(0, this.#workers - inFlight), 1);
     return true;
   }
 
   release(): void {
     const inFlight = Atomics.sub(this.#cells, IN_FLIGHT, 1) - 1;
-    this.#onFree(Math.max(0, this.#workers - inFlight), false);
+    this.#onFree(Math.max(0, this.#workers - inFlight), -1);
   }
 
   /** A script is stuck in C: its thread is held until the process is replaced. Returns how many are. */
@@ -82,6 +84,11 @@ export class Admission {
 
   get maxWaiting(): number {
     return Atomics.load(this.#cells, MAX_WAITING);
+  }
+
+  /** requests admitted since the start: php-fpm's "accepted conn" */
+  get admitted(): number {
+    return Atomics.load(this.#cells, ADMITTED);
   }
 
   /** requests that arrived with every worker busy */

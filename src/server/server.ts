@@ -75,7 +75,6 @@ export class TokioServer {
   readonly metrics = new Recorder();
   #draining = false;
   #lastRequestAt = 0;
-  #accepted = 0;
   #idleWaiters: (() => void)[] = [];
   #inFlight = 0; // this loop's PHP requests: the admission's count is the process's, every loop's
 
@@ -89,7 +88,7 @@ export class TokioServer {
     this.#chain = new Chain([...builtInMiddleware(config, log, this.metrics, options.rateTableFd), ...options.middleware ?? []]);
     // with other processes on the socket, new connections go to the least loaded (native/gate/siblings.cc)
     this.#admission = new Admission(config.workers, config.queueCapacity,
-      (free, admitted) => this.#listener.setFree(free, admitted), options.admissionCounts);
+      (free, change) => this.#listener.setFree(free, change), options.admissionCounts);
     this.#listener = new Listener(config, log, (head, raw) => {
       const ex = this.#chain.wrap(raw, head);
       try {
@@ -115,7 +114,7 @@ export class TokioServer {
   status(): ProcessStatus {
     const a = this.#admission;
     return {
-      accepted: this.#accepted, active: a.inFlight - a.waiting, waiting: a.waiting, capacity: a.capacity,
+      accepted: a.admitted, active: a.inFlight - a.waiting, waiting: a.waiting, capacity: a.capacity,
       maxActive: a.maxActive, maxWaiting: a.maxWaiting, saturated: a.saturated, workers: this.#config.workers,
     };
   }
@@ -123,7 +122,7 @@ export class TokioServer {
   /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
   listen(shared?: SharedSocket): number {
     const port = this.#listener.listen(shared);
-    this.#listener.setFree(this.#admission.free, false);
+    this.#listener.setFree(this.#admission.free, 0);
     return port;
   }
 
@@ -171,7 +170,6 @@ export class TokioServer {
 
   #handle(head: RequestHead, ex: Exchange): void {
     this.#lastRequestAt = Date.now();
-    this.#accepted++;
     ex.closeAfter = this.#draining; // served, and the client moves to a process that stays
     const refused = refusal(head);
     if (refused) return sendError(ex, refused, [], true);

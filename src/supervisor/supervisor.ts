@@ -131,6 +131,7 @@ export class Supervisor {
       }),
       ready: () => !this.#stopping && this.#slots.some((s) => s.current) && !this.#slots.some((s) => s.current && s.broken),
       restartWorkers: this.#config.workerScripts.length ? () => this.restartWorkers('reload') : undefined,
+      poolMaxima: () => (this.#boardFd >= 0 ? nativeAddon().Gate.boardMaxima(this.#boardFd) : null),
       collect: async (metrics) => {
         const serving = [...this.#slots.flatMap((s) => (s.current ? [s.current] : [])), ...this.#retiring];
         const { reports, retired } = await this.#reports.collect(serving, metrics);
