@@ -420,3 +420,68 @@ test('/status as php-fpm defines it, over 2 processes and 2 event loops: max act
     await cli.exited;
   }
 });
+
+test('/status?full: php-fpm\'s block per PHP thread of every process, the request it runs or the last it ran, as text and ?full&json', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '4', '--processes', '2']);
+  try {
+    const base = `http://127.0.0.1:${cli.port}`;
+    const full = async () => JSON.parse((await get(`http://127.0.0.1:${cli.internalPort}/status?full&json`)).body.toString());
+    let s = await full();
+    assert.equal(s.processes.length, 4, 'a block per PHP thread of every process');
+    assert.deepEqual(Object.keys(s.processes[0]), ['pid', 'state', 'start time', 'start since', 'requests', 'request duration', 'request method',
+      'request uri', 'content length', 'user', 'script', 'last request cpu', 'last request memory']);
+    assert.deepEqual(s.processes.map((p: Record<string, unknown>) => [p.state, p.requests, p['request method'], p.script]),
+      Array(4).fill(['Idle', 0, '-', '-']));
+
+    // two held: their blocks show them running
+    const held = Promise.all([0, 1].map(() => get(`${base}/slow.php?ms=1000`, { agent: false })));
+    let running: Record<string, unknown>[] = [];
+    for (let i = 0; i < 40 && running.length < 2; i++) {
+      await sleep(25);
+      running = (await full()).processes.filter((p: Record<string, unknown>) => p.state === 'Running');
+    }
+    assert.equal(running.length, 2, 'two PHP threads run the two requests');
+    for (const p of running) {
+      assert.equal(p['request method'], 'GET');
+      assert.equal(p['request uri'], '/slow.php?ms=1000');
+      assert.equal(p.script, path.join(root, 'slow.php'));
+      assert.ok(Number(p['request duration']) > 0);
+      assert.equal(p['last request cpu'], 0, 'known once the request ends');
+      assert.equal(p['last request memory'], 0);
+    }
+    assert.deepEqual((await held).map((r) => r.status), [200, 200]);
+    // a Basic user's POST: its user, never its password
+    const auth = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
+    assert.equal((await get(`${base}/info.php?x=1`, { method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=12345', agent: false })).status, 200);
+
+    s = await full();
+    assert.equal(new Set(s.processes.map((p: Record<string, number>) => p.pid)).size, 4, 'thread ids, one each');
+    assert.ok(s.processes.every((p: Record<string, number>) => p.pid > 0 && p.pid !== cli.child.pid));
+    assert.equal(s.processes.reduce((n: number, p: Record<string, number>) => n + p.requests, 0), 3);
+    const post = s.processes.find((p: Record<string, unknown>) => p['request method'] === 'POST');
+    assert.ok(post, JSON.stringify(s.processes));
+    assert.equal(post.state, 'Idle');
+    assert.equal(post['request uri'], '/info.php?x=1');
+    assert.equal(post.user, 'alice');
+    assert.equal(post['content length'], 7);
+    assert.ok(post['last request memory'] > 0);
+    assert.ok(post['last request cpu'] >= 0 && post['last request cpu'] <= 100.5, String(post['last request cpu']));
+    assert.ok(post['request duration'] > 0);
+    assert.ok(!JSON.stringify(s).includes('secret'), 'the password is not shown');
+    assert.equal(s.processes.filter((p: Record<string, unknown>) => p['request uri'] === '/slow.php?ms=1000').length, 2,
+      'idle threads show their last request');
+
+    const text = (await get(`http://127.0.0.1:${cli.internalPort}/status?full`)).body.toString();
+    const blocks = text.split('\n************************\n');
+    assert.match(blocks[0], /^pool: +tokio-php\n[^]*\nslow requests: +0\n$/);
+    assert.equal(blocks.length, 5);
+    for (const block of blocks.slice(1)) {
+      assert.match(block, /^pid: +\d+\nstate: +Idle\nstart time: +\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\nstart since: +\d+\nrequests: +\d+\nrequest duration: +\d+\nrequest method: +\S+\nrequest URI: +\S+\ncontent length: +\d+\nuser: +\S+\nscript: +\S+\nlast request cpu: +\d+\.\d\d\nlast request memory: +\d+\n$/);
+    }
+    assert.match(text, /^request URI: +\/info\.php\?x=1\nrequest method: |^request method: +POST\nrequest URI: +\/info\.php\?x=1$/m);
+    assert.match(text, /^user: +alice$/m);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});

@@ -429,7 +429,9 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   size_t queued = 0;
-  std::vector<WorkerStats> stats = pool_ ? pool_->Stats(&queued) : std::vector<WorkerStats>();
+  bool full = info.Length() > 0 && info[0].ToBoolean();
+  std::vector<WorkerStats> stats = pool_ ? pool_->Stats(&queued, full) : std::vector<WorkerStats>();
+  auto now = std::chrono::steady_clock::now();
   Napi::Array workers = Napi::Array::New(env, stats.size());
   for (size_t i = 0; i < stats.size(); i++) {
     Napi::Object w = Napi::Object::New(env);
@@ -442,6 +444,24 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     if (stats[i].script >= 0) {
       w.Set("script", stats[i].script);
       w.Set("failures", stats[i].failures);
+    }
+    if (full) {
+      const RequestFacts& f = stats[i].facts;
+      w.Set("tid", stats[i].tid);
+      w.Set("startedAt", static_cast<double>(stats[i].started_ms));
+      w.Set("threadRequests", static_cast<double>(stats[i].thread_requests));
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("method", f.method);
+      r.Set("uri", f.uri);
+      r.Set("script", f.script);
+      r.Set("user", f.user);
+      r.Set("contentLength", static_cast<double>(f.content_length));
+      r.Set("running", f.running);
+      r.Set("durationUs", static_cast<double>(f.running
+          ? std::chrono::duration_cast<std::chrono::microseconds>(now - f.started).count() : f.duration_us));
+      r.Set("cpuPercent", f.cpu_percent);
+      r.Set("memory", static_cast<double>(f.memory));
+      w.Set("request", r);
     }
     workers.Set(static_cast<uint32_t>(i), w);
   }

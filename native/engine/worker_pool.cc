@@ -1,8 +1,11 @@
 #include "worker_pool.h"
 
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "job.h"
@@ -20,6 +23,85 @@ const char* WorkerStateName(WorkerState state) {
     case WorkerState::kBroken: return "broken";
   }
   return "unknown";
+}
+
+namespace {
+
+bool EqualsIgnoringCase(tokio_str s, const char* lower) {
+  size_t n = std::strlen(lower);
+  if (s.len != n) return false;
+  for (size_t i = 0; i < n; i++) {
+    if (std::tolower(static_cast<unsigned char>(s.ptr[i])) != lower[i]) return false;
+  }
+  return true;
+}
+
+// PHP_AUTH_USER as PHP finds it: the user part of "Authorization: Basic base64(user:password)".
+// The password is never kept.
+std::string BasicUser(const tokio_str* headers, size_t pairs) {
+  for (size_t i = 0; i < pairs; i++) {
+    if (!EqualsIgnoringCase(headers[2 * i], "authorization")) continue;
+    tokio_str v = headers[2 * i + 1];
+    if (v.len < 6 || !EqualsIgnoringCase(tokio_str{v.ptr, 6}, "basic ")) return "";
+    std::string user;
+    uint32_t bits = 0;
+    int count = 0;
+    for (size_t j = 6; j < v.len; j++) {
+      char c = v.ptr[j];
+      int x = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+      if (x < 0) {
+        if (c == '=' || c == ' ') continue;
+        return "";
+      }
+      bits = (bits << 6) | static_cast<uint32_t>(x);
+      if ((count += 6) >= 8) {
+        count -= 8;
+        char byte = static_cast<char>((bits >> count) & 0xff);
+        if (byte == ':') return user;
+        user.push_back(byte);
+      }
+    }
+    return "";  // no ':': not user:password
+  }
+  return "";
+}
+
+int64_t CpuMicros(const timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1000000 + t.tv_nsec / 1000;
+}
+
+}  // namespace
+
+void WorkerPool::BeginFacts(Worker* w, const Job* job) {
+  timespec cpu{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  const tokio_request& r = job->request;
+  std::lock_guard<std::mutex> lock(w->facts_mutex);
+  RequestFacts& f = w->facts;
+  f.method.assign(r.method.ptr, r.method.len);
+  f.uri.assign(r.request_uri.ptr, r.request_uri.len);
+  f.script.assign(r.script_filename.ptr, r.script_filename.len);
+  f.user = BasicUser(r.headers, r.header_count);
+  f.content_length = r.content_length > 0 ? r.content_length : 0;
+  f.running = true;
+  f.started = job->started;
+  f.duration_us = 0;
+  f.cpu_percent = 0;
+  f.memory = 0;
+  f.cpu_start = cpu;
+}
+
+void WorkerPool::EndFacts(Worker* w, const Job* job, size_t peak_memory) {
+  timespec cpu{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  std::lock_guard<std::mutex> lock(w->facts_mutex);
+  RequestFacts& f = w->facts;
+  f.running = false;
+  f.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(job->ended - f.started).count();
+  int64_t cpu_us = CpuMicros(cpu) - CpuMicros(f.cpu_start);
+  f.cpu_percent = f.duration_us > 0 ? 100.0 * static_cast<double>(cpu_us) / static_cast<double>(f.duration_us) : 0;
+  f.memory = peak_memory;
 }
 
 WorkerPool::WorkerPool(PoolConfig config, PoolListener* listener)
@@ -175,9 +257,18 @@ void WorkerPool::RunWorker(Worker* w) {
   // umask (and the real working directory) of this thread alone: PHP's umask() in one request
   // must not change the files another request creates. PHP restores it after each request.
   if (unshare(CLONE_FS) != 0) fs_shared_ = true;  // refused by a seccomp profile (Docker's default)
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch()).count();
+  {
+    std::lock_guard<std::mutex> lock(w->facts_mutex);
+    w->facts = RequestFacts{};  // nothing from the thread this one replaces
+  }
   bool ok = tokio_thread_startup(&w->php) == 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    w->tid = tid;
+    w->started_ms = started_ms;
     w->state = ok ? WorkerState::kIdle : WorkerState::kBroken;
     // a worker script's thread is ready once the script reached tokio_handle_request()
     if (w->generation == 1 && (w->script < 0 || !ok)) ready_++;
@@ -187,8 +278,10 @@ void WorkerPool::RunWorker(Worker* w) {
   while (ok && w->script < 0) {
     Job* job = NextJob(w);
     if (!job) break;
+    BeginFacts(w, job);
     tokio_execute(&w->php, &job->request, job, &job->result);
     job->ended = std::chrono::steady_clock::now();
+    EndFacts(w, job, job->result.peak_memory);
     bool recycle;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -319,6 +412,8 @@ const tokio_request* WorkerPool::NextRequest(void* loop, void** host) {
   Job* job = Take(w, queue);
   w->run_requests++;
   *host = job;
+  lock.unlock();
+  BeginFacts(w, job);
   return &job->request;
 }
 
@@ -328,6 +423,7 @@ void WorkerPool::RequestDone(void* loop, const tokio_result* result) {
   if (!job) return;
   job->result = *result;
   job->ended = std::chrono::steady_clock::now();
+  EndFacts(w, job, result->peak_memory);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     w->current = nullptr;
@@ -419,14 +515,27 @@ void WorkerPool::Stop() {
   main_cv_.notify_all();
 }
 
-std::vector<WorkerStats> WorkerPool::Stats(size_t* queued) {
+std::vector<WorkerStats> WorkerPool::Stats(size_t* queued, bool full) {
   std::lock_guard<std::mutex> lock(mutex_);
   *queued = 0;
   for (auto& queue : queues_) *queued += queue.size();
   std::vector<WorkerStats> out;
   for (auto& w : workers_) {
-    out.push_back({w->index, w->state, w->lifetime_requests, w->generation, w->last_peak,
-                   w->current ? w->current->id : 0, w->script, w->failures});
+    WorkerStats& s = out.emplace_back();
+    s.index = w->index;
+    s.state = w->state;
+    s.requests = w->lifetime_requests;
+    s.generation = w->generation;
+    s.last_peak_memory = w->last_peak;
+    s.current_job = w->current ? w->current->id : 0;
+    s.script = w->script;
+    s.failures = w->failures;
+    if (!full) continue;
+    s.tid = w->tid;
+    s.started_ms = w->started_ms;
+    s.thread_requests = w->requests;
+    std::lock_guard<std::mutex> facts(w->facts_mutex);
+    s.facts = w->facts;
   }
   return out;
 }

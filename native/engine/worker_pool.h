@@ -3,6 +3,8 @@
 #pragma once
 
 #include <pthread.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include <atomic>
 #include <chrono>
@@ -45,15 +47,34 @@ struct PoolConfig {
 enum class WorkerState { kStarting, kBooting, kIdle, kBusy, kExiting, kStopped, kBroken };
 const char* WorkerStateName(WorkerState state);
 
+// What /status?full shows of a thread's request, as php-fpm's per-process block: the one it runs,
+// or the last one it ran.
+struct RequestFacts {
+  std::string method, uri, script;
+  std::string user;  // PHP_AUTH_USER: the user of a Basic Authorization header, else empty
+  int64_t content_length = 0;
+  bool running = false;
+  std::chrono::steady_clock::time_point started;
+  int64_t duration_us = 0;  // once it ended
+  double cpu_percent = 0;   // once it ended: the thread's CPU time over the wall time, in %
+  size_t memory = 0;        // once it ended: its peak PHP memory
+  timespec cpu_start{};
+};
+
 struct WorkerStats {
-  int index;
-  WorkerState state;
-  uint64_t requests;
-  uint64_t generation;  // how many threads have held this slot
-  size_t last_peak_memory;
-  uint32_t current_job;
-  int script;        // the worker script it runs, -1 for classic scripts
-  int failures;      // its script's consecutive failed boots
+  int index = 0;
+  WorkerState state = WorkerState::kStarting;
+  uint64_t requests = 0;
+  uint64_t generation = 0;  // how many threads have held this slot
+  size_t last_peak_memory = 0;
+  uint32_t current_job = 0;
+  int script = -1;   // the worker script it runs, -1 for classic scripts
+  int failures = 0;  // its script's consecutive failed boots
+  // Stats(full) only: the thread now holding the slot and its current or last request
+  pid_t tid = 0;               // its Linux thread id (0 before it started)
+  int64_t started_ms = 0;      // when it started, ms since the epoch
+  uint64_t thread_requests = 0;  // requests this thread (not the slot) ran
+  RequestFacts facts;
 };
 
 // A worker script's run on one thread ended, or it booted.
@@ -100,6 +121,12 @@ class WorkerPool {
     const char* stop = nullptr;   // why the run must end at its next tokio_handle_request()
     uint64_t run_requests = 0, run_limit = 0;
     std::chrono::steady_clock::time_point run_started;
+    // for Stats(full): written under mutex_, by the thread as it starts
+    pid_t tid = 0;
+    int64_t started_ms = 0;
+    // written by the thread itself at each request's start and end, read by Stats(full)
+    std::mutex facts_mutex;
+    RequestFacts facts;
   };
 
   WorkerPool(PoolConfig config, PoolListener* listener);
@@ -115,7 +142,8 @@ class WorkerPool {
   // Worker mode: restarts every worker script, one thread at a time (each next one once the
   // last has booted); a boot that fails stops the round. Returns the threads to restart.
   int RestartScripts(const char* reason);
-  std::vector<WorkerStats> Stats(size_t* queued);
+  // `full`: with each thread's id, start and current or last request (/status?full)
+  std::vector<WorkerStats> Stats(size_t* queued, bool full = false);
 
   // From the SAPI layer, on a worker-script thread (tokio_host_next_request / _request_done)
   const tokio_request* NextRequest(void* worker, void** host);
@@ -132,6 +160,9 @@ class WorkerPool {
   Job* NextJob(Worker* w);
   Job* Take(Worker* w, std::deque<Job*>& queue);
   bool AllStopped() const;
+  // on the worker's thread, around each request: what Stats(full) reports of it
+  static void BeginFacts(Worker* w, const Job* job);
+  static void EndFacts(Worker* w, const Job* job, size_t peak_memory);
   void NextInRound();  // under mutex_
 
   PoolConfig config_;

@@ -189,6 +189,33 @@ export interface WorkerStats {
   script?: number;
   /** worker mode: its consecutive failed boots */
   failures?: number;
+  /** stats(true) only: the thread now holding the slot (its Linux thread id, 0 before it ran) */
+  tid?: number;
+  /** stats(true): when that thread started, ms since the epoch */
+  startedAt?: number;
+  /** stats(true): requests that thread ran (`requests` counts the slot's) */
+  threadRequests?: number;
+  /** stats(true): the request it runs, or else the last it ran (empty strings before any) */
+  request?: ThreadRequest;
+}
+
+/** A PHP thread's current or last request, as php-fpm's per-process status block shows it. */
+export interface ThreadRequest {
+  method: string;
+  /** as received: path and query */
+  uri: string;
+  /** SCRIPT_FILENAME */
+  script: string;
+  /** PHP_AUTH_USER: a Basic Authorization header's user, else '' */
+  user: string;
+  contentLength: number;
+  running: boolean;
+  /** so far, while running */
+  durationUs: number;
+  /** once it ended: the thread's CPU time over the request's wall time, in % */
+  cpuPercent: number;
+  /** once it ended: its peak PHP memory, bytes */
+  memory: number;
 }
 
 export interface EngineStats {
@@ -402,8 +429,9 @@ export class Engine {
     return this.#native.runningFor(id);
   }
 
-  stats(): EngineStats {
-    return this.#native.stats();
+  /** `full`: with each thread's id, start, and current or last request (/status?full) */
+  stats(full = false): EngineStats {
+    return this.#native.stats(full);
   }
 
   /**

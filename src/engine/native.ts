@@ -97,7 +97,8 @@ export interface NativeEngine {
   ack(id: number, bytes: number): void;
   /** frees a body from onDone or onStream at once; it reads as empty afterwards */
   releaseBody(body: Buffer): void;
-  stats(): EngineStats;
+  /** `full`: with each thread's id, start, and current or last request (/status?full) */
+  stats(full?: boolean): EngineStats;
   /** worker mode: restarts every worker script, a thread at a time; returns how many */
   restartScripts(reason: 'reload' | 'watch'): number;
   shutdown(): Promise<void>;

@@ -9,7 +9,7 @@ import client from 'prom-client';
 import type { Logger } from '../log.js';
 import type { ProcessReport } from '../metrics/process-metrics.js';
 import type { MetricFamily } from '../metrics/recorder.js';
-import { fpmStatus, fpmStatusText, type PoolMaxima } from './status.js';
+import { fpmProcesses, fpmStatus, fpmStatusText, type PoolMaxima } from './status.js';
 
 export interface InternalSource {
   /** liveness facts: version, PHP, processes, workers */
@@ -18,9 +18,10 @@ export interface InternalSource {
   ready(): boolean;
   /**
    * Every live process's report, the counters of processes that are gone, the supervisor's own;
-   * `metrics` false: the processes' status figures are enough (/status)
+   * `metrics` false: the processes' status figures are enough (/status); `full`: with each PHP
+   * thread's (/status?full)
    */
-  collect(metrics: boolean): Promise<{ reports: ProcessReport[]; retired: MetricFamily[]; own: MetricFamily[] }>;
+  collect(metrics: boolean, full?: boolean): Promise<{ reports: ProcessReport[]; retired: MetricFamily[]; own: MetricFamily[] }>;
   /** the most PHP requests running and waiting at once in all the processes together, if known */
   poolMaxima?: () => PoolMaxima | null;
   /** worker mode: restart the worker scripts in every process (POST /workers/restart) */
@@ -99,11 +100,16 @@ export class InternalServer {
         return reply(res, 200, registry.contentType, await registry.metrics());
       }
       case '/status': {
-        const { reports } = await this.source.collect(false);
-        const status = fpmStatus(reports.map((r) => r.status), this.#startedAt, this.source.poolMaxima?.() ?? null);
-        return url.searchParams.has('json')
-          ? reply(res, 200, JSON_TYPE, JSON.stringify(status))
-          : reply(res, 200, TEXT, fpmStatusText(status));
+        // php-fpm's query: ?json, ?full, ?full&json
+        const full = url.searchParams.has('full');
+        const json = url.searchParams.has('json');
+        const { reports } = await this.source.collect(false, full);
+        const statuses = reports.map((r) => r.status);
+        const status = fpmStatus(statuses, this.#startedAt, this.source.poolMaxima?.() ?? null);
+        const processes = full ? fpmProcesses(statuses, json) : [];
+        return json
+          ? reply(res, 200, JSON_TYPE, JSON.stringify(full ? { ...status, processes } : status))
+          : reply(res, 200, TEXT, fpmStatusText(status, processes));
       }
       default:
         return reply(res, 404, TEXT, `not found: /health, /ready, /metrics, /status${this.source.restartWorkers ? ', POST /workers/restart' : ''}\n`);

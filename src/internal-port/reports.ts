@@ -48,9 +48,10 @@ export class ProcessReports {
 
   /**
    * Asks every process in `workers` for a report (with its metric families, or `metrics` false:
-   * its status figures alone); one that does not answer in time gives its last.
+   * its status figures alone; `full`: with each PHP thread's); one that does not answer in time
+   * gives its last.
    */
-  async collect(workers: readonly Worker[], metrics: boolean): Promise<{ reports: ProcessReport[]; retired: MetricFamily[] }> {
+  async collect(workers: readonly Worker[], metrics: boolean, full = false): Promise<{ reports: ProcessReport[]; retired: MetricFamily[] }> {
     const answers = await Promise.all(workers.map((worker) => new Promise<ProcessReport | undefined>((resolve) => {
       const id = this.#nextId++;
       const timer = setTimeout(() => {
@@ -58,7 +59,7 @@ export class ProcessReports {
         resolve(this.#last.get(worker));
       }, ANSWER_WAIT_MS);
       this.#waiting.set(id, { worker, resolve: (r) => { clearTimeout(timer); resolve(r); } });
-      tell(worker, { type: 'collect', id, metrics });
+      tell(worker, { type: 'collect', id, metrics, full });
     })));
     await this.#folding;
     return { reports: answers.filter((r): r is ProcessReport => r !== undefined), retired: this.#retired };

@@ -1,6 +1,7 @@
 // /status: php-fpm's status page (pm.status_path) with the same field names, as text or, with
-// ?json, as JSON, so that tools written for php-fpm's page read ours. A "process" there is a PHP
-// worker thread here; the listen queue is the admission queue.
+// ?json, as JSON, and with ?full a block per PHP thread, so that tools written for php-fpm's page
+// read ours. A "process" there is a PHP worker thread here; the listen queue is the admission queue.
+import type { WorkerStats } from '../engine/engine.js';
 
 /** One server process's figures for the page (TokioServer.status()). */
 export interface ProcessStatus {
@@ -17,6 +18,8 @@ export interface ProcessStatus {
   /** requests that arrived with every worker busy */
   saturated: number;
   workers: number;
+  /** ?full: each PHP thread, with its current or last request (engine.stats(true)) */
+  threads?: WorkerStats[];
 }
 
 /** The most PHP requests running at once and waiting at once in every process together. */
@@ -54,12 +57,47 @@ export function fpmStatus(statuses: readonly ProcessStatus[], startedAt: Date, m
   };
 }
 
+// what php-fpm's states are called for a PHP thread's
+const STATES: Record<WorkerStats['state'], string> = {
+  starting: 'Starting', booting: 'Booting', idle: 'Idle', busy: 'Running', exiting: 'Ending', stopped: 'Ending', broken: 'Broken',
+};
+
+/**
+ * php-fpm's per-process blocks (?full), one per PHP thread of every process: if it runs a request,
+ * that one's method, URI, ... so far; else its last one's, with the CPU and memory it took.
+ */
+export function fpmProcesses(statuses: readonly ProcessStatus[], json: boolean): Record<string, string | number>[] {
+  const now = Date.now();
+  return statuses.flatMap((s) => s.threads ?? []).map((t) => {
+    const r = t.request;
+    const running = Boolean(r?.running);
+    return {
+      // the thread's Linux thread id (ps -L shows it as LWP): unique, and not a process to signal
+      'pid': t.tid ?? 0,
+      'state': running ? 'Running' : STATES[t.state] ?? t.state,
+      'start time': Math.floor((t.startedAt ?? now) / 1000),
+      'start since': Math.floor((now - (t.startedAt ?? now)) / 1000),
+      'requests': t.threadRequests ?? t.requests,
+      'request duration': Math.round(r?.durationUs ?? 0),
+      'request method': r?.method || '-',
+      [json ? 'request uri' : 'request URI']: r?.uri || '-',
+      'content length': r?.contentLength ?? 0,
+      'user': r?.user || '-',
+      'script': r?.script || '-',
+      // as php-fpm: known once a request has ended, 0 while one runs
+      'last request cpu': running ? 0 : Number((r?.cpuPercent ?? 0).toFixed(2)),
+      'last request memory': running ? 0 : r?.memory ?? 0,
+    };
+  });
+}
+
 // php-fpm's text page: names padded to one column, the start time as in its access log
-export function fpmStatusText(status: Record<string, string | number>): string {
-  return Object.entries(status).map(([name, value]) => {
-    const shown = name === 'start time' ? fpmDate(new Date(Number(value) * 1000)) : value;
+export function fpmStatusText(status: Record<string, string | number>, processes: Record<string, string | number>[] = []): string {
+  return [status, ...processes].map((fields, i) => (i ? '\n************************\n' : '') + Object.entries(fields).map(([name, value]) => {
+    const shown = name === 'start time' ? fpmDate(new Date(Number(value) * 1000))
+      : name === 'last request cpu' ? Number(value).toFixed(2) : value;
     return `${`${name}:`.padEnd(21)} ${shown}\n`;
-  }).join('');
+  }).join('')).join('');
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -55,13 +55,17 @@ export class ProcessMetrics {
     collectDefaultMetrics({ register: this.#registry });
   }
 
-  /** `metrics` false: the status figures alone, without running OPcache's script or reading /proc */
-  async report(metrics = true): Promise<ProcessReport> {
+  /**
+   * `metrics` false: the status figures alone, without running OPcache's script or reading /proc;
+   * `full`: with each PHP thread's current or last request (/status?full)
+   */
+  async report(metrics = true, full = false): Promise<ProcessReport> {
     const process = this.index;
     const recorder = this.server.metrics;
     const own = [...recorder.families(), ...recorder.gauges(process)];
     // the admission counts behind the status figures are the process's, every loop's
     const status = { ...this.server.status() };
+    if (full && this.engine) status.threads = this.engine.stats(true).workers;
     if (!metrics) return { families: [], status };
     // the other event loops' counters, summed with this one's
     const loops = await this.threads?.collect();

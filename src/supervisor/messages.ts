@@ -11,9 +11,9 @@ export type ProcessMessage =
   /** an answer to `collect`; id -1: the last one, as the process exits */
   | { type: 'report'; id: number; report: ProcessReport };
 
-/** `metrics`: the metric families too, or only the status figures (/status) */
+/** `metrics`: the metric families too, or only the status figures (/status); `full`: each PHP thread's too (/status?full) */
 export type SupervisorMessage =
-  | { type: 'collect'; id: number; metrics: boolean }
+  | { type: 'collect'; id: number; metrics: boolean; full?: boolean }
   /** worker mode: restart the worker scripts, a thread at a time (SIGUSR2, POST /workers/restart, WORKER_WATCH) */
   | { type: 'restart-workers'; reason: 'reload' | 'watch' };
 

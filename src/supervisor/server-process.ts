@@ -81,7 +81,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   const metrics = config.internal ? new ProcessMetrics(index, server, engine, lifecycle, threads) : null;
   process.on('message', (raw) => {
     const m = received<SupervisorMessage>(raw);
-    if (m?.type === 'collect' && metrics) void metrics.report(m.metrics).then((report) => send({ type: 'report', id: m.id, report }));
+    if (m?.type === 'collect' && metrics) void metrics.report(m.metrics, m.full).then((report) => send({ type: 'report', id: m.id, report }));
     if (m?.type === 'restart-workers' && engine) {
       const n = engine.restartWorkerScripts(m.reason);
       log.info({ reason: m.reason, threads: n }, 'restarting the worker scripts, a thread at a time');

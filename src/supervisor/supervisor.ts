@@ -132,9 +132,9 @@ export class Supervisor {
       ready: () => !this.#stopping && this.#slots.some((s) => s.current) && !this.#slots.some((s) => s.current && s.broken),
       restartWorkers: this.#config.workerScripts.length ? () => this.restartWorkers('reload') : undefined,
       poolMaxima: () => (this.#boardFd >= 0 ? nativeAddon().Gate.boardMaxima(this.#boardFd) : null),
-      collect: async (metrics) => {
+      collect: async (metrics, full) => {
         const serving = [...this.#slots.flatMap((s) => (s.current ? [s.current] : [])), ...this.#retiring];
-        const { reports, retired } = await this.#reports.collect(serving, metrics);
+        const { reports, retired } = await this.#reports.collect(serving, metrics, full);
         const own = [
           gauge('processes', 'Server processes serving.', [{ value: this.#slots.filter((s) => s.current).length, labels: {} }]),
           counter('process_replacements_total', 'Server processes replaced: after a crash, a stuck script, or a reload (SIGHUP; SIGUSR2 outside worker mode).',
