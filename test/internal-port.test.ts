@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { FIXTURES } from './helpers/php.js';
 import { CLI, startCli } from './helpers/cli.js';
-import { get } from './helpers/server.js';
+import { get, raw } from './helpers/server.js';
 
 const root = path.join(FIXTURES, 'site');
 const workerRoot = path.join(FIXTURES, 'worker');
@@ -480,6 +480,31 @@ test('/status?full: php-fpm\'s block per PHP thread of every process, the reques
     }
     assert.match(text, /^request URI: +\/info\.php\?x=1\nrequest method: |^request method: +POST\nrequest URI: +\/info\.php\?x=1$/m);
     assert.match(text, /^user: +alice$/m);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
+
+test('/status?html and ?full&html: php-fpm\'s HTML tables, every value escaped', async () => {
+  const cli = await startCli(['--docroot', root, '--workers', '2']);
+  try {
+    // as sent, unencoded (a browser or Node's client would percent-encode it)
+    assert.match(await raw(cli.port, 'GET /info.php?q=<b>"x"&amp HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 /);
+    const internal = `http://127.0.0.1:${cli.internalPort}`;
+    const page = await get(`${internal}/status?html`);
+    assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+    const html = page.body.toString();
+    assert.match(html, /^<!DOCTYPE html>\n/);
+    assert.match(html, /<tr><th>accepted conn<\/th><td>1<\/td><\/tr>/);
+    assert.match(html, /<tr><th>max active processes<\/th><td>1<\/td><\/tr>/);
+    assert.equal(html.match(/<table/g)?.length, 1, 'no per-thread table without ?full');
+    const full = (await get(`${internal}/status?full&html`)).body.toString();
+    assert.equal(full.match(/<table/g)?.length, 2);
+    assert.match(full, /<tr><th>pid<\/th><th>state<\/th>[^\n]*<th>last request memory<\/th><\/tr>/);
+    assert.equal(full.match(/<tr><td>/g)?.length, 2, 'a row per PHP thread');
+    assert.match(full, /<td>\/info\.php\?q=&#60;b&#62;&#34;x&#34;&#38;amp<\/td>/);
+    assert.ok(!full.includes('<b>'));
   } finally {
     cli.child.kill('SIGTERM');
     await cli.exited;

@@ -9,7 +9,7 @@ import client from 'prom-client';
 import type { Logger } from '../log.js';
 import type { ProcessReport } from '../metrics/process-metrics.js';
 import type { MetricFamily } from '../metrics/recorder.js';
-import { fpmProcesses, fpmStatus, fpmStatusText, type PoolMaxima } from './status.js';
+import { fpmProcesses, fpmStatus, fpmStatusHtml, fpmStatusText, type PoolMaxima } from './status.js';
 
 export interface InternalSource {
   /** liveness facts: version, PHP, processes, workers */
@@ -100,13 +100,14 @@ export class InternalServer {
         return reply(res, 200, registry.contentType, await registry.metrics());
       }
       case '/status': {
-        // php-fpm's query: ?json, ?full, ?full&json
+        // php-fpm's query: ?json, ?html, ?full, ?full&json, ...
         const full = url.searchParams.has('full');
         const json = url.searchParams.has('json');
         const { reports } = await this.source.collect(false, full);
         const statuses = reports.map((r) => r.status);
         const status = fpmStatus(statuses, this.#startedAt, this.source.poolMaxima?.() ?? null);
         const processes = full ? fpmProcesses(statuses, json) : [];
+        if (url.searchParams.has('html')) return reply(res, 200, 'text/html; charset=utf-8', fpmStatusHtml(status, full ? processes : null));
         return json
           ? reply(res, 200, JSON_TYPE, JSON.stringify(full ? { ...status, processes } : status))
           : reply(res, 200, TEXT, fpmStatusText(status, processes));

@@ -1,5 +1,5 @@
 // /status: php-fpm's status page (pm.status_path) with the same field names, as text or, with
-// ?json, as JSON, and with ?full a block per PHP thread, so that tools written for php-fpm's page
+// ?json or ?html, as JSON or HTML, and with ?full a block per PHP thread, so that tools written for php-fpm's page
 // read ours. A "process" there is a PHP worker thread here; the listen queue is the admission queue.
 import type { WorkerStats } from '../engine/engine.js';
 
@@ -98,6 +98,23 @@ export function fpmStatusText(status: Record<string, string | number>, processes
       : name === 'last request cpu' ? Number(value).toFixed(2) : value;
     return `${`${name}:`.padEnd(21)} ${shown}\n`;
   }).join('')).join('');
+}
+
+const escape = (v: string | number) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// php-fpm's ?html page: the figures in a table, and with ?full a table with a row per process
+export function fpmStatusHtml(status: Record<string, string | number>, processes: Record<string, string | number>[] | null): string {
+  const shown = (name: string, value: string | number) => escape(name === 'start time' ? fpmDate(new Date(Number(value) * 1000))
+    : name === 'last request cpu' ? Number(value).toFixed(2) : value);
+  const rows = Object.entries(status).map(([name, value]) => `<tr><th>${escape(name)}</th><td>${shown(name, value)}</td></tr>\n`).join('');
+  let out = '<!DOCTYPE html>\n<html lang="en">\n<head><title>tokio-php status</title></head>\n<body>\n<table>\n' + rows + '</table>\n';
+  if (processes) {
+    const names = processes.length ? Object.keys(processes[0]) : [];
+    out += '<table border="1">\n<tr>' + names.map((n) => `<th>${escape(n)}</th>`).join('') + '</tr>\n'
+      + processes.map((p) => '<tr>' + Object.entries(p).map(([n, v]) => `<td>${shown(n, v)}</td>`).join('') + '</tr>\n').join('')
+      + '</table>\n';
+  }
+  return out + '</body></html>\n';
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
