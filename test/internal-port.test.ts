@@ -510,3 +510,22 @@ test('/status?html and ?full&html: php-fpm\'s HTML tables, every value escaped',
     await cli.exited;
   }
 });
+
+test('every variable a metric\'s help text names is one the server reads (--help lists it)', async () => {
+  const help = execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+  const variables = new Set([...help.matchAll(/ ([A-Z][A-Z0-9_]+) {2,}/g)].map((m) => m[1]));
+  assert.ok(variables.has('MAX_REQUESTS') && variables.has('QUEUE_TIMEOUT'), help);
+  // worker mode: every family, the worker scripts' included
+  const cli = await startCli(WORKER_MODE);
+  try {
+    const { text } = await scrape(cli.internalPort);
+    const helps = text.split('\n').filter((l) => l.startsWith('# HELP tokio_php_'));
+    assert.ok(helps.length > 20);
+    const named = helps.flatMap((l) => [...l.matchAll(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/g)].map((m) => m[0]));
+    assert.ok(named.length >= 5, named.join(' '));
+    for (const name of named) assert.ok(variables.has(name), `${name} in ${helps.find((l) => l.includes(name))}`);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
