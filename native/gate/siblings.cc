@@ -80,27 +80,27 @@ void Siblings::SetFree(int free, int change) {
   free_ = free;
   if (change > 0) admitted_++;
   if (!board_) return;
-  if (change) {
-    // every event loop of the process adds its own admissions and releases to the process's word,
-    // draining or not: the words always add up to what runs and waits now
-    board_[kInFlight + slot_].fetch_add(change);
-    if (change > 0) {
-      // only an admission can raise a maximum; with sequentially consistent atomics, of two
-      // processes admitting at once at least one sees both admissions
-      int64_t active = 0, waiting = 0;
-      for (int i = 0; i < kSlots; i++) {
-        int64_t in_flight = board_[kInFlight + i].load(), threads = board_[kThreads + i].load();
-        active += std::min(in_flight, threads);
-        waiting += std::max<int64_t>(0, in_flight - threads);
-      }
-      Raise(board_[kMaxActive], active);
-      Raise(board_[kMaxWaiting], waiting);
-    }
+  if (!left_) {
+    // first what the gates balance on: what the gate thread would publish, give or take a
+    // connection it is accepting right now
+    UpdatePending();
+    board_[slot_].store(free - pending_total_.load());
   }
-  if (left_) return;
-  // what the gate thread would publish, give or take a connection it is accepting right now
-  UpdatePending();
-  board_[slot_].store(free - pending_total_.load());
+  if (!change) return;
+  // then /status's figures. Every event loop of the process adds its own admissions and releases
+  // to the process's word, draining or not: the words always add up to what runs and waits now.
+  board_[kInFlight + slot_].fetch_add(change);
+  if (change < 0) return;
+  // only an admission can raise a maximum; with sequentially consistent atomics, of two processes
+  // admitting at once at least one sees both admissions
+  int64_t active = 0, waiting = 0;
+  for (int i = 0; i < kSlots; i++) {
+    int64_t in_flight = board_[kInFlight + i].load(), threads = board_[kThreads + i].load();
+    active += std::min(in_flight, threads);
+    waiting += std::max<int64_t>(0, in_flight - threads);
+  }
+  Raise(board_[kMaxActive], active);
+  Raise(board_[kMaxWaiting], waiting);
 }
 
 void Siblings::UpdatePending() {
