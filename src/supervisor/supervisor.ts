@@ -9,7 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { closeSync } from 'node:fs';
 import os from 'node:os';
 import type { Config } from '../config/config.js';
-import { nativeAddon } from '../engine/native.js';
+import { netAddon } from '../engine/native.js';
 import { InternalServer, type InternalSource } from '../internal-port/internal-server.js';
 import { ProcessReports } from '../internal-port/reports.js';
 import { exitAfterLog, reopenLog, type Logger } from '../log.js';
@@ -83,11 +83,11 @@ export class Supervisor {
   /** Binds, starts every process and resolves once all serve. */
   async start(): Promise<Ready> {
     const { listenHost, listenPort } = this.#config;
-    const { Gate } = nativeAddon();
+    const { Gate } = netAddon();
     const socket = Gate.listenSocket(listenHost, listenPort);
     this.#listenFd = socket.fd;
     this.#boardFd = Gate.siblingBoard();
-    const rateTable = this.#config.rateLimit ? [nativeAddon().RateTable.create()] : [];
+    const rateTable = this.#config.rateLimit ? [netAddon().RateTable.create()] : [];
     cluster.setupPrimary({ execArgv: serverExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd, ...rateTable] });
     const internal = this.#config.internal;
     // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
@@ -174,7 +174,7 @@ export class Supervisor {
         }
       });
       worker.on('exit', (code, signal) => {
-        nativeAddon().Gate.markGone(this.#boardFd, place);
+        netAddon().Gate.markGone(this.#boardFd, place);
         this.#boardSlots.delete(worker);
         this.#reports.gone(worker);
         resolve(null);
