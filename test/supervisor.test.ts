@@ -167,12 +167,11 @@ test('LOG_FILE: logs go to the file; after a logrotate-style rename, SIGUSR1 ope
   }
 });
 
-test("server processes get small V8 semi-spaces and optimize for size, unless node's options or NODE_OPTIONS say otherwise", () => {
-  const both = ['--max-semi-space-size=2', '--optimize-for-size'];
+test("server processes get small V8 semi-spaces and a slow-growing old generation, unless node's options or NODE_OPTIONS say otherwise", () => {
+  const both = ['--max-semi-space-size=2', '--heap-growing-percent=20'];
   assert.deepEqual(serverExecArgv([], ''), both);
   assert.deepEqual(serverExecArgv(['--enable-source-maps'], '--no-warnings'), ['--enable-source-maps', ...both]);
-  assert.deepEqual(serverExecArgv(['--max-semi-space-size=16'], ''), ['--max-semi-space-size=16', '--optimize-for-size']);
-  assert.deepEqual(serverExecArgv([], '--max_semi_space_size=8'), ['--optimize-for-size']);
-  assert.deepEqual(serverExecArgv(['--no-optimize-for-size'], ''), ['--no-optimize-for-size', '--max-semi-space-size=2']);
-  assert.deepEqual(serverExecArgv(['--optimize_for_size'], ''), ['--optimize_for_size', '--max-semi-space-size=2']);
+  assert.deepEqual(serverExecArgv(['--max-semi-space-size=16'], ''), ['--max-semi-space-size=16', '--heap-growing-percent=20']);
+  assert.deepEqual(serverExecArgv([], '--max_semi_space_size=8'), ['--heap-growing-percent=20']);
+  assert.deepEqual(serverExecArgv(['--heap_growing_percent=50'], ''), ['--heap_growing_percent=50', '--max-semi-space-size=2']);
 });
