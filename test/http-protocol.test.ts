@@ -165,6 +165,39 @@ test('BODY_TIMEOUT is between two reads: a slow body is read to the end; a stall
   }
 });
 
+test('an upload under 16 KB/s is read to its end, and a body stalled past 10 s gets 408 at BODY_TIMEOUT', async () => {
+  // uWS itself closes a connection 10 s after the head unless 160 KB came since: nginx's
+  // client_body_timeout, like BODY_TIMEOUT, is between two reads
+  const slow = await startServer(engine, { DOCUMENT_ROOT: root, BODY_TIMEOUT: '12s' });
+  try {
+    const send = (length: number, piece: number, every: number, stopAfter = length) => new Promise<{ reply: string; ms: number }>((resolve, reject) => {
+      const started = Date.now();
+      const sock = connect(slow.port, '127.0.0.1');
+      let reply = '';
+      let sent = 0;
+      let timer: NodeJS.Timeout | undefined;
+      sock.on('data', (d) => (reply += d.toString('latin1')));
+      sock.on('close', () => { clearInterval(timer); resolve({ reply, ms: Date.now() - started }); });
+      sock.on('error', reject);
+      sock.write(`POST /upload.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${length}\r\n\r\n`);
+      timer = setInterval(() => {
+        if (sent >= stopAfter) return clearInterval(timer);
+        const n = Math.min(piece, stopAfter - sent);
+        sock.write(Buffer.alloc(n, 'x'));
+        sent += n;
+      }, every);
+    });
+    // 100 KB at 8 KB/s (12.5 s), and 10 of 100 bytes then nothing, at once
+    const [uploaded, stalled] = await Promise.all([send(100_000, 1000, 125), send(100, 10, 10, 10)]);
+    assert.match(uploaded.reply, /^HTTP\/1\.1 200 /);
+    assert.ok(uploaded.reply.endsWith(`{"input_len":100000,"input_sha1":"${createHash('sha1').update(Buffer.alloc(100_000, 'x')).digest('hex')}"}`), uploaded.reply);
+    assert.match(stalled.reply, /^HTTP\/1\.1 408 /);
+    assert.ok(stalled.ms >= 12_000, `408 after ${stalled.ms} ms`);
+  } finally {
+    await slow.close();
+  }
+});
+
 /** Sends raw bytes; resolves with what came back and whether the server closed the connection. */
 function exchange(bytes: string | Buffer): Promise<{ reply: string; closed: boolean }> {
   return new Promise((resolve, reject) => {

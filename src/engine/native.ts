@@ -131,6 +131,8 @@ export interface NativeUwsSocket {
   socketFd(res: object): number;
   /** stops the `uWebSockets: 20` response header on the loop serving `res`; false if it could not */
   silence(res: object, ssl: boolean): boolean;
+  /** the socket of `res` closes after `seconds` without data, not uWS's own 10 s (re-armed per 160 KB); false if it could not */
+  keepReading(res: object, ssl: boolean, seconds: number): boolean;
 }
 
 /** RATE_LIMIT's token buckets in shared memory (native/ratelimit/rate_table.cc) */

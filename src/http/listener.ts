@@ -67,7 +67,7 @@ export class Listener {
       : uws.App()) as TemplatedApp;
     this.#app.any('/*', (res: HttpResponse, req: HttpRequest) => {
       if (this.#marked) this.#unmark(res, tls);
-      const ex = new UwsExchange(res, req.getCaseSensitiveMethod(), config.serverHeader);
+      const ex = new UwsExchange(res, req.getCaseSensitiveMethod(), config.serverHeader, tls);
       const headers: string[] = [];
       req.forEach((name, value) => {
         headers.push(name, value);
