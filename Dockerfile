@@ -25,9 +25,9 @@ COPY docker/runtime-packages.sh docker/
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund \
  && php=$(ls -d /opt/tokio-php/php-*) \
  && rm -rf "$php/src" "$php/php" "$php/bin/phar"* \
- && strip --strip-unneeded "$php/bin/php" "$php/lib/libphp.so" "$php/lib/php/extensions/"*/*.so build/Release/tokio_php.node \
+ && strip --strip-unneeded "$php/bin/php" "$php/lib/libphp.so" "$php/lib/php/extensions/"*/*.so build/Release/tokio_php.node build/Release/tokio_net.node \
  && find node_modules/uWebSockets.js -name 'uws_*.node' ! -name "uws_linux_$(node -p process.arch)_$(node -p process.versions.modules).node" -delete \
- && bash docker/runtime-packages.sh "$php/lib/libphp.so" build/Release/tokio_php.node "$php/lib/php/extensions/"*/*.so > /runtime-packages \
+ && bash docker/runtime-packages.sh "$php/lib/libphp.so" build/Release/tokio_php.node build/Release/tokio_net.node "$php/lib/php/extensions/"*/*.so > /runtime-packages \
  && rm -rf build/Release/obj.target build/Release/.deps
 
 # ---- runtime ----
@@ -49,7 +49,7 @@ COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # the same path as in the build: the addon finds libphp.so there (its rpath)
 COPY --from=build /opt/tokio-php /opt/tokio-php
 COPY --from=build /src/node_modules /app/node_modules
-COPY --from=build /src/build/Release/tokio_php.node /app/build/Release/tokio_php.node
+COPY --from=build /src/build/Release/tokio_php.node /src/build/Release/tokio_net.node /app/build/Release/
 COPY --from=build /src/dist/src /app/dist/src
 COPY --from=build /src/package.json /app/package.json
 COPY --from=build /src/src/metrics/opcache-status.php /app/src/metrics/opcache-status.php

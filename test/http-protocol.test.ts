@@ -165,6 +165,39 @@ test('BODY_TIMEOUT is between two reads: a slow body is read to the end; a stall
   }
 });
 
+test('an upload under 16 KB/s is read to its end, and a body stalled past 10 s gets 408 at BODY_TIMEOUT', async () => {
+  // uWS itself closes a connection 10 s after the head unless 160 KB came since: nginx's
+  // client_body_timeout, like BODY_TIMEOUT, is between two reads
+  const slow = await startServer(engine, { DOCUMENT_ROOT: root, BODY_TIMEOUT: '12s' });
+  try {
+    const send = (length: number, piece: number, every: number, stopAfter = length) => new Promise<{ reply: string; ms: number }>((resolve, reject) => {
+      const started = Date.now();
+      const sock = connect(slow.port, '127.0.0.1');
+      let reply = '';
+      let sent = 0;
+      let timer: NodeJS.Timeout | undefined;
+      sock.on('data', (d) => (reply += d.toString('latin1')));
+      sock.on('close', () => { clearInterval(timer); resolve({ reply, ms: Date.now() - started }); });
+      sock.on('error', reject);
+      sock.write(`POST /upload.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${length}\r\n\r\n`);
+      timer = setInterval(() => {
+        if (sent >= stopAfter) return clearInterval(timer);
+        const n = Math.min(piece, stopAfter - sent);
+        sock.write(Buffer.alloc(n, 'x'));
+        sent += n;
+      }, every);
+    });
+    // 100 KB at 8 KB/s (12.5 s), and 10 of 100 bytes then nothing, at once
+    const [uploaded, stalled] = await Promise.all([send(100_000, 1000, 125), send(100, 10, 10, 10)]);
+    assert.match(uploaded.reply, /^HTTP\/1\.1 200 /);
+    assert.ok(uploaded.reply.endsWith(`{"input_len":100000,"input_sha1":"${createHash('sha1').update(Buffer.alloc(100_000, 'x')).digest('hex')}"}`), uploaded.reply);
+    assert.match(stalled.reply, /^HTTP\/1\.1 408 /);
+    assert.ok(stalled.ms >= 12_000, `408 after ${stalled.ms} ms`);
+  } finally {
+    await slow.close();
+  }
+});
+
 /** Sends raw bytes; resolves with what came back and whether the server closed the connection. */
 function exchange(bytes: string | Buffer): Promise<{ reply: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
@@ -241,29 +274,36 @@ test('a bad request line → 400', async () => {
   assert.match(await raw(site.port, 'GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 400 /);
 });
 
-test('HEADER_TIMEOUT counts silence: a head sent slowly is served, a stalled one is dropped', async () => {
-  const slow = await startServer(engine, { DOCUMENT_ROOT: root, HEADER_TIMEOUT: '1s' });
+test('HEADER_TIMEOUT bounds the whole head: one sent in pieces in time is served, one trickled past it is dropped', async () => {
+  const slow = await startServer(engine, { DOCUMENT_ROOT: root, HEADER_TIMEOUT: '2s' });
   try {
-    const send = (parts: string[], pauseMs: number) => new Promise<string>((resolve, reject) => {
+    const send = (parts: string[], pauseMs: number) => new Promise<{ out: string; ms: number }>((resolve, reject) => {
+      const started = Date.now();
       const sock = connect(slow.port, '127.0.0.1');
       let out = '';
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => { clearTimeout(timer); resolve({ out, ms: Date.now() - started }); };
       sock.on('data', (d) => (out += d.toString()));
-      sock.on('close', () => resolve(out));
+      sock.on('close', done);
       // dropped with the unread head still queued: the kernel resets the connection
-      sock.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(out) : reject(err)));
+      sock.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? done() : reject(err)));
       const next = (i: number) => {
+        if (sock.destroyed) return;
         if (i < parts.length) sock.write(parts[i]);
-        if (i < parts.length - 1) setTimeout(() => next(i + 1), pauseMs);
+        if (i < parts.length - 1) timer = setTimeout(() => next(i + 1), pauseMs);
       };
       next(0);
       setTimeout(() => sock.destroy(new Error('still open after 20 s')), 20_000).unref();
     });
-    // 3 s in all, never 1 s silent
     const head = 'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
-    const served = await send(head.match(/.{1,8}/gs)!, 400);
-    assert.match(served, /^HTTP\/1\.1 200 /);
+    const served = await send(head.match(/.{1,8}/gs)!, 100); // whole in under 1 s
+    assert.match(served.out, /^HTTP\/1\.1 200 /);
+    // a byte every 300 ms: never silent for long, but 17 s for the whole head
+    const trickled = await send([...head], 300);
+    assert.equal(trickled.out, '');
+    assert.ok(trickled.ms >= 2000 && trickled.ms < 8000, `dropped after ${trickled.ms} ms`);
     const stalled = await send(['GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-Slow: '], 0); // and nothing more
-    assert.equal(stalled, '');
+    assert.equal(stalled.out, '');
   } finally {
     await slow.close();
   }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { nativeAddon } from '../src/engine/native.js';
+import { netAddon } from '../src/engine/native.js';
 import { clientAddress, parseTrustedProxies } from '../src/middleware/client-address.js';
 import { FIXTURES } from './helpers/php.js';
 import { startCli } from './helpers/cli.js';
@@ -87,7 +87,7 @@ test('the client address behind proxies, as nginx\'s realip with real_ip_recursi
 });
 
 test('the rate table stays bounded after 200k distinct clients, and still limits the latest ones', () => {
-  const { RateTable } = nativeAddon();
+  const { RateTable } = netAddon();
   const table = new RateTable(RateTable.create());
   const before = process.memoryUsage().rss;
   for (let i = 0; i < 200_000; i++) table.take(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 1 / 3600, 1);

@@ -167,9 +167,11 @@ test('LOG_FILE: logs go to the file; after a logrotate-style rename, SIGUSR1 ope
   }
 });
 
-test("server processes get small V8 semi-spaces, unless node's options or NODE_OPTIONS set their own", () => {
-  assert.deepEqual(serverExecArgv([], ''), ['--max-semi-space-size=2']);
-  assert.deepEqual(serverExecArgv(['--enable-source-maps'], '--no-warnings'), ['--enable-source-maps', '--max-semi-space-size=2']);
-  assert.deepEqual(serverExecArgv(['--max-semi-space-size=16'], ''), ['--max-semi-space-size=16']);
-  assert.deepEqual(serverExecArgv([], '--max_semi_space_size=8'), []);
+test("server processes get small V8 semi-spaces and a slow-growing old generation, unless node's options or NODE_OPTIONS say otherwise", () => {
+  const both = ['--max-semi-space-size=2', '--heap-growing-percent=20'];
+  assert.deepEqual(serverExecArgv([], ''), both);
+  assert.deepEqual(serverExecArgv(['--enable-source-maps'], '--no-warnings'), ['--enable-source-maps', ...both]);
+  assert.deepEqual(serverExecArgv(['--max-semi-space-size=16'], ''), ['--max-semi-space-size=16', '--heap-growing-percent=20']);
+  assert.deepEqual(serverExecArgv([], '--max_semi_space_size=8'), ['--heap-growing-percent=20']);
+  assert.deepEqual(serverExecArgv(['--heap_growing_percent=50'], ''), ['--heap_growing_percent=50', '--max-semi-space-size=2']);
 });

@@ -413,10 +413,7 @@ void Gate::Run() {
       }
       bool complete = false;
       Verdict verdict = Classify(std::string_view(peek, static_cast<size_t>(got)), &complete);
-      if (!complete) {  // edge-triggered: woken again when more arrives
-        it->second.since = now;  // the head timeout counts silence, not the whole head
-        continue;
-      }
+      if (!complete) continue;  // edge-triggered: woken again when more arrives
       if (verdict == kBadRequest || verdict == kVersionNotSupported) {
         Refuse(fd, verdict);
         continue;
@@ -426,7 +423,8 @@ void Gate::Run() {
       pending_.erase(it);
       Hand(fd, verdict, std::move(peer));
     }
-    // heads that stall for HEADER_TIMEOUT are dropped
+    // heads not whole HEADER_TIMEOUT after the accept are dropped: nginx's client_header_timeout
+    // bounds the whole head, so a head trickled a byte at a time holds no connection for long
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (now - it->second.since > head_timeout_) {
         close(it->first);

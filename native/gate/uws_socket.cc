@@ -2,8 +2,10 @@
 // request's us_socket_t in internal field 0 of the `res` object it hands to handlers, and its
 // binary exports uSockets' C API. From these the listener learns which accepted socket (the
 // gate's fd, whose addresses the gate already knows) a request arrived on, since this build has
-// no getRemotePort, and silences the `uWebSockets: 20` response header (uWS's Loop::setSilent,
-// which uWebSockets.js does not bind).
+// no getRemotePort, silences the `uWebSockets: 20` response header (uWS's Loop::setSilent,
+// which uWebSockets.js does not bind), and sets a socket's timeout while a body arrives: uWS only
+// re-arms its 10 s one after each 160 KB (HttpContext.h: "clients uploading less than 16kB/sec
+// get dropped"), which cuts slow honest uploads that nginx serves (its timeout is per read).
 #include "uws_socket.h"
 
 #include <dlfcn.h>
@@ -25,6 +27,8 @@ struct USockets {
   us_socket_context_t* (*socket_context)(int ssl, us_socket_t*);
   us_loop_t* (*context_loop)(int ssl, us_socket_context_t*);
   char* (*loop_ext)(us_loop_t*);
+  void (*timeout)(int ssl, us_socket_t*, unsigned int seconds);
+  void (*long_timeout)(int ssl, us_socket_t*, unsigned int minutes);
 } us;
 
 us_socket_t* SocketOf(Napi::Value res) {
@@ -66,8 +70,11 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   us.socket_context = reinterpret_cast<decltype(us.socket_context)>(dlsym(handle, "us_socket_context"));
   us.context_loop = reinterpret_cast<decltype(us.context_loop)>(dlsym(handle, "us_socket_context_loop"));
   us.loop_ext = reinterpret_cast<decltype(us.loop_ext)>(dlsym(handle, "us_loop_ext"));
+  us.timeout = reinterpret_cast<decltype(us.timeout)>(dlsym(handle, "us_socket_timeout"));
+  us.long_timeout = reinterpret_cast<decltype(us.long_timeout)>(dlsym(handle, "us_socket_long_timeout"));
   dlclose(handle);  // RTLD_NOLOAD took a reference of its own; Node's stays
-  return Napi::Boolean::New(info.Env(), us.poll_fd && us.socket_context && us.context_loop && us.loop_ext);
+  return Napi::Boolean::New(info.Env(), us.poll_fd && us.socket_context && us.context_loop && us.loop_ext && us.timeout &&
+                                            us.long_timeout);
 }
 
 // socketFd(res) -> the descriptor the request arrived on, -1 if `res` holds no live socket
@@ -87,6 +94,23 @@ Napi::Value Silence(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), no_mark != nullptr);
 }
 
+// keepReading(res, ssl, seconds): the socket of `res` is closed after `seconds` without data
+// (uSockets counts in 4 s ticks, up to 240 of them; beyond, in minutes), unless data re-arms it
+Napi::Value KeepReading(const Napi::CallbackInfo& info) {
+  us_socket_t* socket = us.timeout ? SocketOf(info[0]) : nullptr;
+  if (socket == nullptr) return Napi::Boolean::New(info.Env(), false);
+  int ssl = info[1].ToBoolean() ? 1 : 0;
+  uint32_t seconds = info[2].As<Napi::Number>().Uint32Value();
+  if (seconds <= 900) {
+    us.long_timeout(ssl, socket, 0);
+    us.timeout(ssl, socket, seconds);
+  } else {
+    us.timeout(ssl, socket, 0);
+    us.long_timeout(ssl, socket, (seconds + 59) / 60);
+  }
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 }  // namespace
 
 void InitUwsSocket(Napi::Env env, Napi::Object exports) {
@@ -94,6 +118,7 @@ void InitUwsSocket(Napi::Env env, Napi::Object exports) {
   uws.Set("attach", Napi::Function::New<Attach>(env, "attach"));
   uws.Set("socketFd", Napi::Function::New<SocketFd>(env, "socketFd"));
   uws.Set("silence", Napi::Function::New<Silence>(env, "silence"));
+  uws.Set("keepReading", Napi::Function::New<KeepReading>(env, "keepReading"));
   exports.Set("uws", uws);
 }
 

@@ -116,7 +116,7 @@ export function readBody(ex: Exchange, framing: BodyFraming, limits: BodyLimits,
         then({ fd, length: received });
       }
     });
-  });
+  }, limits.bodyTimeout);
 }
 
 /**

@@ -34,7 +34,7 @@ export interface Config {
   bodyBufferSize: number;
   /** ms: the longest wait between two reads of a request body before 408 */
   bodyTimeout: number;
-  /** ms: the longest silence while a connection's first request head arrives */
+  /** ms: the longest a connection's first request head may take to arrive whole */
   headerTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -121,7 +121,7 @@ const SETTINGS = {
   timeout: { env: 'REQUEST_TIMEOUT', flag: '--timeout', accepts: 'a duration like 30s, 2m, 500ms, or off', help: 'longest a PHP request may run before 504 (default 60s)' },
   maxBody: { env: 'MAX_BODY_SIZE', flag: '--max-body', accepts: 'a size like 8m, 512k, 1g or a number of bytes', help: 'largest request body before 413 (default 16m, above PHP\'s post_max_size 8M)' },
   bodyBuffer: { env: 'BODY_BUFFER_SIZE', flag: '--body-buffer', accepts: 'a size like 1m, 64k or a number of bytes', help: 'request bodies larger than this wait for PHP in a temporary file, not in memory (default 1m)' },
-  headerTimeout: { env: 'HEADER_TIMEOUT', flag: '--header-timeout', accepts: 'a duration like 60s or 2m', help: 'longest silence while a request head arrives before the connection is closed (default 60s)' },
+  headerTimeout: { env: 'HEADER_TIMEOUT', flag: '--header-timeout', accepts: 'a duration like 60s or 2m', help: "longest a connection's first request head may take to arrive whole before the connection is closed (default 60s)" },
   bodyTimeout: { env: 'BODY_TIMEOUT', flag: '--body-timeout', accepts: 'a duration like 60s or 2m', help: 'longest wait between two reads of a request body before 408 (default 60s)' },
   tlsCert: { env: 'TLS_CERT', flag: '--tls-cert', accepts: 'a readable PEM certificate file (with TLS_KEY)', help: 'serve HTTPS with this certificate' },
   tlsKey: { env: 'TLS_KEY', flag: '--tls-key', accepts: 'a readable PEM key file (with TLS_CERT)', help: 'the certificate\'s private key' },

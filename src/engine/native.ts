@@ -136,6 +136,8 @@ export interface NativeUwsSocket {
   socketFd(res: object): number;
   /** stops the `uWebSockets: 20` response header on the loop serving `res`; false if it could not */
   silence(res: object, ssl: boolean): boolean;
+  /** the socket of `res` closes after `seconds` without data, not uWS's own 10 s (re-armed per 160 KB); false if it could not */
+  keepReading(res: object, ssl: boolean, seconds: number): boolean;
 }
 
 /** RATE_LIMIT's token buckets in shared memory (native/ratelimit/rate_table.cc) */
@@ -144,8 +146,13 @@ export interface NativeRateTable {
   take(client: string, perSecond: number, burst: number): number;
 }
 
-function load(): {
+/** tokio_php.node: the engine; it links libphp, so only server processes load it. */
+interface PhpAddon {
   Engine: new (options: NativeEngineOptions | NativeChannelOptions) => NativeEngine;
+}
+
+/** tokio_net.node: sockets and shared tables, without PHP (the supervisor loads only this one). */
+interface NetAddon {
   Gate: {
     new (onConnection: GateCallback): NativeGate;
     /** a listening socket, shareable with server processes; throws with the system's reason */
@@ -167,8 +174,10 @@ function load(): {
     /** a new empty table's memfd, shareable with server processes */
     create(): number;
   };
-} {
-  const file = path.join(PACKAGE_ROOT, 'build/Release/tokio_php.node');
+}
+
+function load<T>(name: string): T {
+  const file = path.join(PACKAGE_ROOT, `build/Release/${name}.node`);
   try {
     return createRequire(import.meta.url)(file);
   } catch (err) {
@@ -178,8 +187,14 @@ function load(): {
   }
 }
 
-let addon: ReturnType<typeof load> | undefined;
-export function nativeAddon(): ReturnType<typeof load> {
-  addon ??= load();
-  return addon;
+let php: PhpAddon | undefined;
+export function nativeAddon(): PhpAddon {
+  php ??= load<PhpAddon>('tokio_php');
+  return php;
+}
+
+let net: NetAddon | undefined;
+export function netAddon(): NetAddon {
+  net ??= load<NetAddon>('tokio_net');
+  return net;
 }

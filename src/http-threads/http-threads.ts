@@ -5,7 +5,7 @@
 // caches and counters, which are summed into the process's when Prometheus scrapes.
 import { Worker } from 'node:worker_threads';
 import client from 'prom-client';
-import { nativeAddon } from '../engine/native.js';
+import { netAddon } from '../engine/native.js';
 import type { Logger } from '../log.js';
 import type { MetricFamily } from '../metrics/recorder.js';
 import type { FromThread, HttpThreadData, ThreadFigures, ToThread } from './messages.js';
@@ -35,7 +35,7 @@ export class HttpThreads {
   static async start(count: number, data: Omit<HttpThreadData, 'index'>, log: Logger,
     onStuck: (requestId: string, all: boolean) => void, onFailed: () => void): Promise<HttpThreads> {
     const threads = new HttpThreads();
-    const { Gate } = nativeAddon();
+    const { Gate } = netAddon();
     await Promise.all(Array.from({ length: count }, (_, i) =>
       threads.#spawn({ ...data, index: i + 1, listenFd: Gate.duplicate(data.listenFd) }, log, onStuck, onFailed)));
     return threads;

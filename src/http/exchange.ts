@@ -40,8 +40,12 @@ export interface Exchange {
   sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void;
   /** A body of `total` bytes read from `source`, paced by the socket. */
   stream(status: number, headers: readonly string[], total: number, source: Readable): void;
-  /** The request body, chunk by chunk; `chunk` must be copied if kept past the call. */
-  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void;
+  /**
+   * The request body, chunk by chunk; `chunk` must be copied if kept past the call. The transport
+   * keeps the connection at least `idleMs` between two reads, however slowly they come (the
+   * caller answers 408 itself after that long).
+   */
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void, idleMs: number): void;
   /** Starts a body of unknown length: chunked for HTTP/1.1, up to the close for HTTP/1.0. */
   startStream(status: number, reason: string, headers: readonly string[]): void;
   /** One part of a started stream; false when the socket is full (see onDrain). */

@@ -9,7 +9,7 @@ import { closeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Config } from '../config/config.js';
-import { nativeAddon, type NativeGate } from '../engine/native.js';
+import { netAddon, type NativeGate } from '../engine/native.js';
 import type { Logger } from '../log.js';
 import type { Exchange, RequestHead } from './exchange.js';
 import { NodeExchange } from './node-exchange.js';
@@ -37,7 +37,7 @@ const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '' };
  * get them.
  */
 export function stopAcceptingInProcess(): void {
-  nativeAddon().Gate.stopAcceptingAll();
+  netAddon().Gate.stopAcceptingAll();
 }
 
 export class Listener {
@@ -58,7 +58,7 @@ export class Listener {
     this.#config = config;
     this.#log = log;
     const tls = Boolean(config.tlsCert && config.tlsKey);
-    const uwsSocket = nativeAddon().uws;
+    const uwsSocket = netAddon().uws;
     if (!uwsSocket.attach(UWS_BINARY)) {
       throw new Error(`${UWS_BINARY} does not export uSockets' API: tokio-php needs the uWebSockets.js of its package.json`);
     }
@@ -67,7 +67,7 @@ export class Listener {
       : uws.App()) as TemplatedApp;
     this.#app.any('/*', (res: HttpResponse, req: HttpRequest) => {
       if (this.#marked) this.#unmark(res, tls);
-      const ex = new UwsExchange(res, req.getCaseSensitiveMethod(), config.serverHeader);
+      const ex = new UwsExchange(res, req.getCaseSensitiveMethod(), config.serverHeader, tls);
       const headers: string[] = [];
       req.forEach((name, value) => {
         headers.push(name, value);
@@ -112,7 +112,7 @@ export class Listener {
    */
   listen(shared?: SharedSocket): number {
     const { listenHost, listenPort, headerTimeout, tlsCert } = this.#config;
-    const { Gate } = nativeAddon();
+    const { Gate } = netAddon();
     const fd = shared?.listenFd ?? Gate.listenSocket(listenHost, listenPort).fd;
     this.#open = true;
     this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr) =>
@@ -142,7 +142,7 @@ export class Listener {
   // Once, on the first uWS request: the loop is reached through a socket.
   #unmark(res: HttpResponse, tls: boolean): void {
     this.#marked = false;
-    if (!nativeAddon().uws.silence(res, tls)) this.#log.warn('uWebSockets.js could not be kept from adding its uWebSockets header');
+    if (!netAddon().uws.silence(res, tls)) this.#log.warn('uWebSockets.js could not be kept from adding its uWebSockets header');
   }
 
   /** How many PHP threads this process has free, after an admission or a release: siblings with more room accept first. */

@@ -78,7 +78,7 @@ export class NodeExchange implements Exchange {
     if (!this.aborted && !this.res.writableEnded) this.res.end();
   }
 
-  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void, _idleMs: number): void {
     this.req.on('data', (chunk: Buffer) => onChunk(chunk, false));
     this.req.on('end', () => onChunk(new Uint8Array(0), true));
   }

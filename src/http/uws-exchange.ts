@@ -1,5 +1,6 @@
 // Exchange over uWebSockets.js: corked writes, tryEnd/onWritable for backpressure.
 import type { Readable } from 'node:stream';
+import { netAddon } from '../engine/native.js';
 import { isHopByHop, isServerHeader, statusLine, type Exchange } from './exchange.js';
 import type { HttpResponse } from './uws.js';
 
@@ -10,8 +11,8 @@ export class UwsExchange implements Exchange {
   onAbort?: () => void;
   #ended = false; // uWS must not be touched after the response ended
 
-  /** `server`: the Server header to send when `headers` name none ('' for none) */
-  constructor(readonly res: HttpResponse, readonly method: string, readonly server: string) {
+  /** `server`: the Server header to send when `headers` name none ('' for none); `tls`: res is on a TLS socket */
+  constructor(readonly res: HttpResponse, readonly method: string, readonly server: string, readonly tls: boolean) {
     // attached at once: uWS requires it for any response not ended inside the handler
     res.onAborted(() => {
       this.aborted = true;
@@ -100,8 +101,19 @@ export class UwsExchange implements Exchange {
     });
   }
 
-  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
-    this.res.onData((chunk, last) => onChunk(new Uint8Array(chunk), last));
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void, idleMs: number): void {
+    // uWS closes a socket 10 s after the request head unless 160 KB came since (16 KB/s): its
+    // timeout is set again after each read instead, past the caller's own 408 (uSockets' timer
+    // ticks every 4 s). Once first after uWS arms its own, on return from the request handler.
+    const seconds = Math.ceil(idleMs / 1000) + 8;
+    const keep = () => {
+      if (!this.#ended && !this.aborted) netAddon().uws.keepReading(this.res, this.tls, seconds);
+    };
+    setImmediate(keep);
+    this.res.onData((chunk, last) => {
+      onChunk(new Uint8Array(chunk), last);
+      if (!last) keep();
+    });
   }
 
   startStream(status: number, reason: string, headers: readonly string[]): void {

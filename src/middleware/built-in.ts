@@ -2,7 +2,7 @@
 // order: real-ip 1, access-log 10, rate-limit 20, compression 50, static-cache 60, error-pages 70;
 // metrics 0 (last on the response: it counts what the client got).
 import type { Config } from '../config/config.js';
-import { nativeAddon } from '../engine/native.js';
+import { netAddon } from '../engine/native.js';
 import type { Logger } from '../log.js';
 import type { Recorder } from '../metrics/recorder.js';
 import { accessLog } from './access-log.js';
@@ -16,7 +16,7 @@ import { staticCache } from './static-cache.js';
 
 /** `rateTableFd`: RATE_LIMIT's table shared with sibling processes (default: a table of its own). */
 export function builtInMiddleware(config: Config, log: Logger, recorder: Recorder, rateTableFd?: number): Middleware[] {
-  const { RateTable } = nativeAddon();
+  const { RateTable } = netAddon();
   return [
     ...config.trustedProxies ? [realIp(config.trustedProxies)] : [],
     ...config.rateLimit ? [rateLimit(new RateTable(rateTableFd ?? RateTable.create()), config.rateLimit, recorder)] : [],

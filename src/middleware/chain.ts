@@ -366,7 +366,7 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     this.#finish();
   }
 
-  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
-    this.inner.readBody(onChunk);
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void, idleMs: number): void {
+    this.inner.readBody(onChunk, idleMs);
   }
 }

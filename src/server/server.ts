@@ -177,7 +177,7 @@ export class TokioServer {
     if (body.conflicting) return sendError(ex, 400, [], true);
     if (body.contentLength > this.#config.maxBodySize) {
       const drop = lingeringRefusal(ex, 413);
-      return ex.readBody((chunk, last) => drop(chunk.length, last));
+      return ex.readBody((chunk, last) => drop(chunk.length, last), this.#config.bodyTimeout);
     }
     if (this.#chain.answeredEarly(ex)) return;
 
