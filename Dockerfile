@@ -1,8 +1,8 @@
 # tokio-php's image: PHP 8.4 ZTS, the addon and the TypeScript built by the project's own scripts
 # (native/build-php.sh, npm ci), then a slim runtime with only what they need.
 #
-#   docker build -t tokio-php .
-#   docker run -p 8080:8080 -p 9090:9090 tokio-php
+#   docker build -t tokio-php:0.1.0 -t tokio-php .       (the version is package.json's)
+#   docker run -p 8080:8080 -p 9090:9090 tokio-php:0.1.0
 #
 # Layers are ordered so that a change to the code rebuilds neither PHP nor the runtime packages.
 

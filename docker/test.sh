@@ -4,10 +4,11 @@
 # a clean stop within the drain timeout. Slow (the first build compiles PHP), so not part of
 # `npm test`.
 #
-#   bash docker/test.sh [--no-build] [--image tokio-php]
+#   bash docker/test.sh [--no-build] [--image tokio-php:0.1.0]
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
-image=tokio-php
+version=$(node -p "require('./package.json').version" 2>/dev/null || sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
+image=tokio-php:$version
 build=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,7 +28,8 @@ trap cleanup EXIT
 
 if [ "$build" = 1 ]; then
   start=$(date +%s)
-  docker build -t "$image" . >/tmp/tokio-php-docker-build.log 2>&1 || { tail -n 40 /tmp/tokio-php-docker-build.log; fail "docker build (log: /tmp/tokio-php-docker-build.log)"; }
+  # tagged with the version (what docker/compose.yml and docker/kubernetes/ name) and as latest
+  docker build -t "$image" -t "${image%:*}:latest" . >/tmp/tokio-php-docker-build.log 2>&1 || { tail -n 40 /tmp/tokio-php-docker-build.log; fail "docker build (log: /tmp/tokio-php-docker-build.log)"; }
   ok "built $image in $(( $(date +%s) - start )) s"
 fi
 size=$(docker image inspect -f '{{.Size}}' "$image")
