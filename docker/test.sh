@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Builds the image and checks it for real: the demo page, a PHP upload, /health, /ready,
 # /metrics, the non-root user, the size, a mounted app, configuration from the environment, and
-# a clean stop within the drain timeout. Slow (the first build compiles PHP), so not part of
-# `npm test`.
+# a clean stop within the drain timeout; then builds the examples of docker/examples/ on it (a
+# bundled extension, a PECL one) and checks them. Slow (the first build compiles PHP), so not
+# part of `npm test`; without a Docker engine, docker/examples/check-local.sh checks the
+# examples' build steps against the local PHP build.
 #
-#   bash docker/test.sh [--no-build] [--image tokio-php:0.1.0]
+#   bash docker/test.sh [--no-build] [--no-examples] [--image tokio-php:0.1.0]
+#   APCU_URL=... bash docker/test.sh    where PECL is out of reach (see docker/examples/pecl-ext)
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 version=$(node -p "require('./package.json').version" 2>/dev/null || sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
 image=tokio-php:$version
 build=1
+examples=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) build=0 ;;
+    --no-examples) examples=0 ;;
     --image) image=$2; shift ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
@@ -111,4 +116,29 @@ curl -sI http://127.0.0.1:18181/ | grep -qi '^ratelimit-limit: 1000' || fail "RA
 ok "environment applied (PHP_WORKERS, INDEX_FILE, SERVER_HEADER, RATE_LIMIT)"
 docker stop -t 40 tokio-php-test-app >/dev/null
 [ "$(docker inspect -f '{{.State.ExitCode}}' tokio-php-test-app)" = 0 ] || fail "the app container did not exit 0"
+
+# 4. the examples of docker/examples/, each built on this image
+if [ "$examples" = 1 ]; then
+  . docker/examples/checks.sh
+  # builds docker/examples/$1 as tokio-php-example-$1, runs it on port $2 with the rest of the arguments
+  run_example() {
+    local name=$1 port=$2; shift 2
+    docker rm -f "tokio-php-test-$name" >/dev/null 2>&1 || true
+    names+=("tokio-php-test-$name")
+    docker run -d --name "tokio-php-test-$name" -p "127.0.0.1:$port:8080" "$@" >/dev/null
+  }
+  build_example() {
+    local name=$1; shift
+    docker build --build-arg BASE="$image" "$@" -t "tokio-php-example-$name" "docker/examples/$name" >"/tmp/tokio-php-example-$name.log" 2>&1 ||
+      { tail -n 40 "/tmp/tokio-php-example-$name.log"; fail "building docker/examples/$name (log: /tmp/tokio-php-example-$name.log)"; }
+  }
+  build_example bundled-ext
+  run_example bundled-ext 18182 tokio-php-example-bundled-ext
+  wait_for_200 http://127.0.0.1:18182/ && check_bundled_ext http://127.0.0.1:18182 || fail "docker/examples/bundled-ext"
+  ok "example bundled-ext: shmop and bz2 built from the image's PHP source and loaded"
+  build_example pecl-ext ${APCU_URL:+--build-arg APCU_URL="$APCU_URL"}
+  run_example pecl-ext 18183 tokio-php-example-pecl-ext
+  wait_for_200 http://127.0.0.1:18183/ && check_pecl_ext http://127.0.0.1:18183 || fail "docker/examples/pecl-ext"
+  ok "example pecl-ext: APCu built from its release tarball and working"
+fi
 echo "all checks passed"
