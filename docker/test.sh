@@ -2,9 +2,10 @@
 # Builds the image and checks it for real: the demo page, a PHP upload, /health, /ready,
 # /metrics, the non-root user, the size, a mounted app, configuration from the environment, and
 # a clean stop within the drain timeout; then builds the examples of docker/examples/ on it (a
-# bundled extension, a PECL one) and checks them. Slow (the first build compiles PHP), so not
-# part of `npm test`; without a Docker engine, docker/examples/check-local.sh checks the
-# examples' build steps against the local PHP build.
+# bundled extension, a PECL one, a Composer app in classic and worker mode) and checks them. Slow
+# (the first build compiles PHP), so not part of `npm test`; without a Docker engine,
+# docker/examples/check-local.sh checks the examples' build steps against the local PHP build
+# and tokio-php.
 #
 #   bash docker/test.sh [--no-build] [--no-examples] [--image tokio-php:0.1.0]
 #   APCU_URL=... bash docker/test.sh    where PECL is out of reach (see docker/examples/pecl-ext)
@@ -140,5 +141,11 @@ if [ "$examples" = 1 ]; then
   run_example pecl-ext 18183 tokio-php-example-pecl-ext
   wait_for_200 http://127.0.0.1:18183/ && check_pecl_ext http://127.0.0.1:18183 || fail "docker/examples/pecl-ext"
   ok "example pecl-ext: APCu built from its release tarball and working"
+  build_example app
+  run_example app 18184 tokio-php-example-app
+  wait_for_200 http://127.0.0.1:18184/hello && check_app http://127.0.0.1:18184 classic || fail "docker/examples/app, classic mode"
+  run_example app-worker 18185 -e WORKER_SCRIPT=index.php tokio-php-example-app
+  wait_for_200 http://127.0.0.1:18185/hello && check_app http://127.0.0.1:18185 worker || fail "docker/examples/app, worker mode"
+  ok "example app: Composer's autoloader, classic and worker mode"
 fi
 echo "all checks passed"

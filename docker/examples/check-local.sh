@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the examples without a Docker engine: runs the build commands their Dockerfiles run
-# (tokio-php-ext-install for bundled-ext and pecl-ext) against this checkout's
+# (tokio-php-ext-install for bundled-ext and pecl-ext, Composer for app) against this checkout's
 # PHP build (native/.php-config, from npm install), then serves each with this checkout's
 # tokio-php and makes the same HTTP checks as docker/test.sh (docker/examples/checks.sh).
 # Nothing is installed into the PHP build: the extensions go to a temporary directory.
@@ -8,8 +8,9 @@
 #   bash docker/examples/check-local.sh
 #
 # Needs the build tools ($PHPIZE_DEPS in the image: autoconf, gcc, make, ...; as root it installs
-# them with apt-get), libbz2-dev and network to APCU_URL (default: Debian's archive, which keeps
-# PECL's apcu-5.1.24.tgz under another name, same bytes, same SHA-256).
+# them with apt-get), libbz2-dev, network to APCU_URL (default: Debian's archive, which keeps
+# PECL's apcu-5.1.24.tgz under another name, same bytes, same SHA-256) and `composer` on PATH (any
+# Composer 2; Debian's package does).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 here=docker/examples
@@ -26,6 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "missing: ${missing[*]} (apt-get install them)" >&2; exit 1; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+command -v composer >/dev/null || { echo "composer is needed for the app example (apt-get install composer)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tokio-php-examples.XXXXXX")
 server=
@@ -66,4 +68,24 @@ check_pecl_ext "$base" || fail "pecl-ext check"
 ok "pecl-ext: APCu works under tokio-php, its store shared by requests"
 stop_server
 
+# ---- app: the composer stage of its Dockerfile, then classic and worker mode ----
+# Composer runs on a PHP of its own (Debian's here, the composer image's in the Dockerfile)
+unset EXTENSION_DIR PHP_INI_SCAN_DIR PHP_SRC_DIR PHP_SRC_TARBALL
+mkdir "$tmp/app"
+tar -C "$here/app" --exclude=./vendor -cf - . | tar -C "$tmp/app" -xf -
+(
+  cd "$tmp/app"
+  composer install --no-dev --no-interaction --no-progress --no-scripts --no-autoloader --ignore-platform-reqs
+  composer dump-autoload --no-dev --classmap-authoritative
+) > "$tmp/composer.log" 2>&1 || { cat "$tmp/composer.log"; fail "composer"; }
+ok "app: composer install and dump-autoload ($(composer --version 2>/dev/null | head -n1))"
+mkdir "$tmp/app-conf.d" && echo 'opcache.validate_timestamps = 0' > "$tmp/app-conf.d/app.ini"
+serve "$tmp/app/public" INDEX_FILE=index.php PHP_INI_SCAN_DIR="$tmp/app-conf.d"
+check_app "$base" classic || fail "app, classic mode"
+stop_server
+ok "app: classic mode"
+serve "$tmp/app/public" INDEX_FILE=index.php WORKER_SCRIPT=index.php PHP_INI_SCAN_DIR="$tmp/app-conf.d"
+check_app "$base" worker || fail "app, worker mode"
+stop_server
+ok "app: worker mode (WORKER_SCRIPT=index.php)"
 echo "all example checks passed (without Docker)"
