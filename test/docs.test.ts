@@ -1,4 +1,5 @@
-// What the README and the deployment files promise about themselves: one image name and tag everywhere.
+// What the README and the deployment files promise about themselves: a table of contents that
+// matches the headings, links that land, and one image name and tag everywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -11,6 +12,26 @@ const examples = () => existsSync(path.join(PACKAGE_ROOT, 'docker/examples'))
   ? readdirSync(path.join(PACKAGE_ROOT, 'docker/examples'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)
   : [];
 const readme = read('README.md');
+
+interface TocTool {
+  headings(markdown: string, minLevel?: number, maxLevel?: number): { level: number; text: string; anchor: string }[];
+  withToc(markdown: string): string;
+}
+// plain JavaScript, so that it runs without a build: node test/tools/readme-toc.mjs
+const toc = (): Promise<TocTool> => import(path.join(PACKAGE_ROOT, 'test/tools/readme-toc.mjs'));
+
+test('README.md: the table of contents lists every ## and ### heading (node test/tools/readme-toc.mjs rewrites it)', async () => {
+  const { withToc } = await toc();
+  assert.equal(readme, withToc(readme), 'the table of contents is out of date: run node test/tools/readme-toc.mjs');
+});
+
+test('README.md: every #anchor link names a heading', async () => {
+  const { headings } = await toc();
+  const anchors = new Set(headings(readme, 1, 6).map((h) => h.anchor));
+  const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
+  assert.ok(links.length > 0);
+  for (const link of links) assert.ok(anchors.has(link), `README.md links to #${link}, which no heading makes`);
+});
 
 test("the image is tokio-php:<package.json's version> in the README, Compose, Kubernetes, the examples and docker/test.sh", () => {
   const { version } = JSON.parse(read('package.json')) as { version: string };
