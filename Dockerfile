@@ -1,20 +1,24 @@
 # tokio-php's image: PHP 8.4 ZTS, the addon and the TypeScript built by the project's own scripts
 # (native/build-php.sh, npm ci), then a slim runtime with only what they need.
 #
-#   docker build -t tokio-php .
-#   docker run -p 8080:8080 -p 9090:9090 tokio-php
+#   docker build -t tokio-php:0.1.0 -t tokio-php .       (the version is package.json's)
+#   docker run -p 8080:8080 -p 9090:9090 tokio-php:0.1.0
 #
 # Layers are ordered so that a change to the code rebuilds neither PHP nor the runtime packages.
 
 # ---- build: PHP, the addon, the TypeScript ----
 FROM node:20-bookworm-slim AS build
 ENV DEBIAN_FRONTEND=noninteractive TOKIO_PHP_CACHE=/opt/tokio-php
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 binutils && rm -rf /var/lib/apt/lists/*
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 binutils curl ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # PHP depends on these files alone: its layer is reused until the version, flags or patches change
 COPY native/php-version.env native/build-php.sh native/fetch-php.sh native/
 COPY native/php-patches native/php-patches
-RUN bash native/build-php.sh
+# PHP's verified source tarball is kept (/usr/src/php.tar.xz in the image): derived images build
+# extensions from it (tokio-php-source, tokio-php-ext-install)
+RUN tarball=$(bash native/fetch-php.sh /tmp/php-dl | tail -n1) \
+ && mkdir -p /usr/src && cp "$tarball" /usr/src/php.tar.xz && rm -rf /tmp/php-dl \
+ && PHP_TARBALL=/usr/src/php.tar.xz bash native/build-php.sh
 COPY package.json package-lock.json binding.gyp tsconfig.json ./
 COPY native native
 COPY ext ext
@@ -55,7 +59,14 @@ COPY --from=build /src/package.json /app/package.json
 COPY --from=build /src/src/metrics/opcache-status.php /app/src/metrics/opcache-status.php
 COPY --from=build /src/public /var/www/html
 COPY docker/php.ini /etc/tokio-php/php.ini
-RUN mkdir -p /etc/tokio-php/conf.d
+# what a derived image needs to build an extension (the official PHP images' docker-php-source and
+# docker-php-ext-install): PHP's source tarball, phpize, php-config and the headers (in
+# /opt/tokio-php), and two helpers; the build tools are $PHPIZE_DEPS, installed by the derived image
+COPY --from=build /usr/src/php.tar.xz /usr/src/php.tar.xz
+COPY docker/bin/tokio-php-source docker/bin/tokio-php-ext-install /usr/local/bin/
+ENV PHPIZE_DEPS="autoconf dpkg-dev file g++ gcc libc-dev make pkg-config re2c xz-utils"
+RUN mkdir -p /etc/tokio-php/conf.d \
+ && php=$(ls -d /opt/tokio-php/php-*) && ln -s "$php/bin/php" "$php/bin/phpize" "$php/bin/php-config" /usr/local/bin/
 WORKDIR /app
 ENV LISTEN_ADDR=0.0.0.0:8080 \
     INTERNAL_ADDR=0.0.0.0:9090 \

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Builds the image and checks it for real: the demo page, a PHP upload, /health, /ready,
 # /metrics, the non-root user, the size, a mounted app, configuration from the environment, and
-# a clean stop within the drain timeout. Slow (the first build compiles PHP), so not part of
-# `npm test`.
+# a clean stop within the drain timeout; then builds the examples of docker/examples/ on it (a
+# bundled extension, a PECL one, a Composer app in classic and worker mode) and checks them. Slow
+# (the first build compiles PHP), so not part of `npm test`; without a Docker engine,
+# docker/examples/check-local.sh checks the examples' build steps against the local PHP build
+# and tokio-php.
 #
-#   bash docker/test.sh [--no-build] [--image tokio-php]
+#   bash docker/test.sh [--no-build] [--no-examples] [--image tokio-php:0.1.0]
+#   APCU_URL=... bash docker/test.sh    where PECL is out of reach (see docker/examples/pecl-ext)
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
-image=tokio-php
+version=$(node -p "require('./package.json').version" 2>/dev/null || sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
+image=tokio-php:$version
 build=1
+examples=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) build=0 ;;
+    --no-examples) examples=0 ;;
     --image) image=$2; shift ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
@@ -27,7 +34,8 @@ trap cleanup EXIT
 
 if [ "$build" = 1 ]; then
   start=$(date +%s)
-  docker build -t "$image" . >/tmp/tokio-php-docker-build.log 2>&1 || { tail -n 40 /tmp/tokio-php-docker-build.log; fail "docker build (log: /tmp/tokio-php-docker-build.log)"; }
+  # tagged with the version (what docker/compose.yml and docker/kubernetes/ name) and as latest
+  docker build -t "$image" -t "${image%:*}:latest" . >/tmp/tokio-php-docker-build.log 2>&1 || { tail -n 40 /tmp/tokio-php-docker-build.log; fail "docker build (log: /tmp/tokio-php-docker-build.log)"; }
   ok "built $image in $(( $(date +%s) - start )) s"
 fi
 size=$(docker image inspect -f '{{.Size}}' "$image")
@@ -109,4 +117,35 @@ curl -sI http://127.0.0.1:18181/ | grep -qi '^ratelimit-limit: 1000' || fail "RA
 ok "environment applied (PHP_WORKERS, INDEX_FILE, SERVER_HEADER, RATE_LIMIT)"
 docker stop -t 40 tokio-php-test-app >/dev/null
 [ "$(docker inspect -f '{{.State.ExitCode}}' tokio-php-test-app)" = 0 ] || fail "the app container did not exit 0"
+
+# 4. the examples of docker/examples/, each built on this image
+if [ "$examples" = 1 ]; then
+  . docker/examples/checks.sh
+  # builds docker/examples/$1 as tokio-php-example-$1, runs it on port $2 with the rest of the arguments
+  run_example() {
+    local name=$1 port=$2; shift 2
+    docker rm -f "tokio-php-test-$name" >/dev/null 2>&1 || true
+    names+=("tokio-php-test-$name")
+    docker run -d --name "tokio-php-test-$name" -p "127.0.0.1:$port:8080" "$@" >/dev/null
+  }
+  build_example() {
+    local name=$1; shift
+    docker build --build-arg BASE="$image" "$@" -t "tokio-php-example-$name" "docker/examples/$name" >"/tmp/tokio-php-example-$name.log" 2>&1 ||
+      { tail -n 40 "/tmp/tokio-php-example-$name.log"; fail "building docker/examples/$name (log: /tmp/tokio-php-example-$name.log)"; }
+  }
+  build_example bundled-ext
+  run_example bundled-ext 18182 tokio-php-example-bundled-ext
+  wait_for_200 http://127.0.0.1:18182/ && check_bundled_ext http://127.0.0.1:18182 || fail "docker/examples/bundled-ext"
+  ok "example bundled-ext: shmop and bz2 built from the image's PHP source and loaded"
+  build_example pecl-ext ${APCU_URL:+--build-arg APCU_URL="$APCU_URL"}
+  run_example pecl-ext 18183 tokio-php-example-pecl-ext
+  wait_for_200 http://127.0.0.1:18183/ && check_pecl_ext http://127.0.0.1:18183 || fail "docker/examples/pecl-ext"
+  ok "example pecl-ext: APCu built from its release tarball and working"
+  build_example app
+  run_example app 18184 tokio-php-example-app
+  wait_for_200 http://127.0.0.1:18184/hello && check_app http://127.0.0.1:18184 classic || fail "docker/examples/app, classic mode"
+  run_example app-worker 18185 -e WORKER_SCRIPT=index.php tokio-php-example-app
+  wait_for_200 http://127.0.0.1:18185/hello && check_app http://127.0.0.1:18185 worker || fail "docker/examples/app, worker mode"
+  ok "example app: Composer's autoloader, classic and worker mode"
+fi
 echo "all checks passed"

@@ -37,12 +37,13 @@ CONFIGURE_FLAGS=(
   --enable-calendar --enable-sockets
   --with-openssl --with-zlib --with-curl --with-sodium --with-zip
   --with-pdo-sqlite --with-sqlite3 --with-pdo-mysql=mysqlnd --with-mysqli=mysqlnd
+  --with-pdo-pgsql --with-pgsql
   --enable-gd --with-jpeg --with-freetype --with-webp
 )
 FETCH_DEPS=(curl ca-certificates)
 BUILD_DEPS=(build-essential patch pkg-config xz-utils libxml2-dev libsqlite3-dev libssl-dev zlib1g-dev
   libcurl4-openssl-dev libonig-dev libsodium-dev libicu-dev libzip-dev libpng-dev libjpeg-dev
-  libfreetype-dev libwebp-dev)
+  libfreetype-dev libwebp-dev libpq-dev)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Small patches to PHP's source, each explained in its own header (native/php-patches/).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two replicas behind HAProxy under steady load; each is restarted in turn (SIGTERM: it drains,
 # /ready turns 503, HAProxy takes it out of rotation) while requests flow. Passes when none fails.
-#   bash docker/replicas/test.sh        (after docker build -t tokio-php .)
+#   bash docker/replicas/test.sh        (compose builds the image, tagged tokio-php:0.1.0)
 set -Eeuo pipefail
 cd "$(dirname "$0")"
 compose() { if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi; }

@@ -26,8 +26,9 @@ export const ENGINE_INI_DEFAULTS: Readonly<Record<string, IniValue>> = {
   'opcache.memory_consumption': '256',
   'opcache.interned_strings_buffer': '16',
   'opcache.max_accelerated_files': '20000',
-  // opcache.revalidate_freq stays PHP's (and php-fpm's) 2 s: an edited file shows within 2 s.
-  // At 0 every included file is stat-ed on every request, which halves an autoloading app's speed.
+  // opcache.revalidate_freq stays PHP's (and php-fpm's) 2 s: an edited file shows within 3 s
+  // (README: When changed code is seen). At 0 every included file is stat-ed on every request,
+  // which halves an autoloading app's speed.
 };
 
 function lines(entries: Readonly<Record<string, IniValue>>, format: (value: string) => string): string {

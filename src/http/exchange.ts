@@ -76,6 +76,12 @@ export const isHopByHop = (name: string): boolean =>
 /** A script's own Server header replaces SERVER_HEADER's, as behind nginx. */
 export const isServerHeader = (name: string): boolean => name.length === 6 && name.toLowerCase() === 'server';
 
+/** The value of a header in a lower-case name/value list, '' when absent. */
+export function headerValue(headers: readonly string[], name: string): string {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return '';
+}
+
 /** A short plain-text error response, as nginx's own pages are short. */
 export function sendError(ex: Exchange, status: number, extraHeaders: readonly string[] = [], close = false): void {
   if (ex.aborted || ex.responded) return;
