@@ -11,22 +11,12 @@ import { Socket } from 'node:net';
 import type { Config } from '../config/config.js';
 import { netAddon, type NativeGate } from '../engine/native.js';
 import type { Logger } from '../log.js';
-import type { Exchange, RequestHead } from './exchange.js';
+import type { RequestHandler, SharedSocket, Transport } from '../transport/transport.js';
+import type { RequestHead } from './exchange.js';
 import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
 import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
-export type RequestHandler = (head: RequestHead, ex: Exchange) => void;
-
-/**
- * The listening socket a server process got from the supervisor, and its sibling board: every
- * event loop's gate of a process publishes to the process's place on it, as the free PHP threads
- * they share less the connections each has just accepted.
- */
-export interface SharedSocket {
-  listenFd: number;
-  board?: { fd: number; slot: number };
-}
 
 type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
 const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '' };
@@ -40,7 +30,9 @@ export function stopAcceptingInProcess(): void {
   netAddon().Gate.stopAcceptingAll();
 }
 
-export class Listener {
+/** HTTP/1.1 and HTTP/1.0, plain or over TLS. */
+export class Listener implements Transport {
+  readonly name = 'http';
   readonly #config: Config;
   readonly #log: Logger;
   readonly #app: TemplatedApp;
@@ -146,7 +138,7 @@ export class Listener {
   }
 
   /** How many PHP threads this process has free, after an admission or a release: siblings with more room accept first. */
-  setFree(free: number, change: 1 | -1 | 0): void {
+  poolChanged(free: number, change: 1 | -1 | 0): void {
     if (this.#shared) this.#gate?.setFree(free, change);
   }
 

@@ -1,13 +1,11 @@
 // The HTTP server: every request walks the path in DESIGN.md —
 // protocol checks → middleware (request side) → router → static file | request body → admission
 // (503) → PHP engine → middleware (response side) → response — whichever transport brought it
-// (uWebSockets.js, or Node's http for what uWS refuses). This is the HTTP front; PHP routes go on
-// to the PHP back (src/php-back/).
+// (src/transport/). This is the HTTP front; PHP routes go on to the PHP back (src/php-back/).
 import type { Config } from '../config/config.js';
 import { framing } from '../body/request-body.js';
 import type { Engine } from '../engine/engine.js';
 import { headerValue, lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
-import { Listener, type SharedSocket } from '../http/listener.js';
 import { refusal } from '../http/refusal.js';
 import { builtInMiddleware } from '../middleware/built-in.js';
 import { Chain, type Middleware } from '../middleware/chain.js';
@@ -16,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { ProcessStatus } from '../internal-port/status.js';
 import { PhpBack } from '../php-back/php-back.js';
 import { Router } from '../router/router.js';
+import { transportsFor, type SharedSocket, type Transport } from '../transport/transport.js';
 import { serveStatic } from '../static/serve-static.js';
 import type { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { WorkerRoutes } from '../worker-mode/routes.js';
@@ -46,7 +45,7 @@ export class TokioServer {
   readonly #php: PhpBack;
   readonly #log: Logger;
   readonly #router: Router;
-  readonly #listener: Listener;
+  readonly #transports: Transport[];
   readonly #options: ServerOptions;
   readonly #chain: Chain;
   readonly #workerRoutes: WorkerRoutes | null;
@@ -66,16 +65,16 @@ export class TokioServer {
     this.#php = new PhpBack(config, engine, log, this.metrics, this.#router.documentRoot, {
       admissionCounts: options.admissionCounts,
       // with other processes on the socket, new connections go to the least loaded (native/gate/siblings.cc)
-      onFree: (free, change) => this.#listener.setFree(free, change),
+      onFree: (free, change) => { for (const t of this.#transports) t.poolChanged(free, change); },
       onStuck: onStuck && ((requestId, all) => {
         if (all) {
-          this.#listener.stopAccepting();
+          for (const t of this.#transports) t.stopAccepting();
           this.refuseWhileStuck();
         }
         onStuck(requestId, all);
       }),
     });
-    this.#listener = new Listener(config, log, (head, raw) => {
+    this.#transports = transportsFor(config, log, (head, raw) => {
       const ex = this.#chain.wrap(raw, head);
       try {
         this.#handle(head, ex);
@@ -88,7 +87,7 @@ export class TokioServer {
   }
 
   get port(): number {
-    return this.#listener.port;
+    return this.#transports[0].port;
   }
 
   /** The trace id of a request PHP is running, for its log lines; '' once it is over. */
@@ -107,9 +106,9 @@ export class TokioServer {
 
   /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
   listen(shared?: SharedSocket): number {
-    const port = this.#listener.listen(shared);
+    const [port] = this.#transports.map((t) => t.listen(shared));
     this.#php.serverPort = port;
-    this.#listener.setFree(this.#php.admission.free, 0);
+    for (const t of this.#transports) t.poolChanged(this.#php.admission.free, 0);
     return port;
   }
 
@@ -120,7 +119,7 @@ export class TokioServer {
    */
   async close(timeoutMs: number): Promise<boolean> {
     this.#draining = true;
-    this.#listener.stopAccepting();
+    for (const t of this.#transports) t.stopAccepting();
     const deadline = Date.now() + timeoutMs;
     const drained = await this.#php.idleWithin(timeoutMs);
     if (!drained) {
@@ -130,7 +129,7 @@ export class TokioServer {
     while (Date.now() < deadline && Date.now() - this.#lastRequestAt < DRAIN_QUIET_MS) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_QUIET_MS - (Date.now() - this.#lastRequestAt)));
     }
-    this.#listener.close();
+    for (const t of this.#transports) t.close();
     this.#router.close();
     return drained;
   }
