@@ -6,13 +6,18 @@
 // which uWebSockets.js does not bind), and sets a socket's timeout while a body arrives: uWS only
 // re-arms its 10 s one after each 160 KB (HttpContext.h: "clients uploading less than 16kB/sec
 // get dropped"), which cuts slow honest uploads that nginx serves (its timeout is per read).
+// Its own error pages are unsigned too (Unbrand).
 #include "uws_socket.h"
 
 #include <dlfcn.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <v8.h>
 
 #include <cstring>
 #include <ctime>
+#include <mutex>
 
 namespace tokio {
 
@@ -61,6 +66,42 @@ bool* FindNoMark(char* loop_data) {
   return nullptr;
 }
 
+// uWS answers a malformed request on a connection it already serves with a page of its own, signed
+// `<hr><i>uWebSockets/20 Server</i>`. The signature is blanked (spaces: the pages' lengths stay)
+// in the loaded binary's read-only data, once per process, before any of its loops runs.
+int Unbrand(const std::string& path) {
+  struct Search {
+    const char* base;
+    int blanked;
+  } search{std::strrchr(path.c_str(), '/') ? std::strrchr(path.c_str(), '/') + 1 : path.c_str(), 0};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) -> int {
+        auto* s = static_cast<Search*>(data);
+        const char* name = info->dlpi_name ? std::strrchr(info->dlpi_name, '/') : nullptr;
+        if (name == nullptr || std::strcmp(name + 1, s->base) != 0) return 0;
+        static const char kMark[] = "<hr><i>uWebSockets/20 Server</i>";
+        const size_t mark = sizeof(kMark) - 1;
+        const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || ph.p_flags != PF_R) continue;  // data only: no code runs there
+          char* start = reinterpret_cast<char*>(info->dlpi_addr + ph.p_vaddr);
+          char* end = start + ph.p_memsz;
+          for (char* at = start; (at = static_cast<char*>(memmem(at, end - at, kMark, mark))) != nullptr; at += mark) {
+            char* first = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(at) & ~(page - 1));
+            size_t span = at + mark - first;
+            if (mprotect(first, span, PROT_READ | PROT_WRITE) != 0) continue;
+            std::memset(at, ' ', mark);
+            mprotect(first, span, PROT_READ);
+            s->blanked++;
+          }
+        }
+        return 1;
+      },
+      &search);
+  return search.blanked;
+}
+
 // attach(binaryPath) -> true when the loaded uWebSockets.js binary exports what is needed
 Napi::Value Attach(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -73,6 +114,8 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   us.timeout = reinterpret_cast<decltype(us.timeout)>(dlsym(handle, "us_socket_timeout"));
   us.long_timeout = reinterpret_cast<decltype(us.long_timeout)>(dlsym(handle, "us_socket_long_timeout"));
   dlclose(handle);  // RTLD_NOLOAD took a reference of its own; Node's stays
+  static std::once_flag unbranded;
+  std::call_once(unbranded, [&path] { Unbrand(path); });
   return Napi::Boolean::New(info.Env(), us.poll_fd && us.socket_context && us.context_loop && us.loop_ext && us.timeout &&
                                             us.long_timeout);
 }
