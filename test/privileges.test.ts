@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../src/package.js';
@@ -189,4 +189,31 @@ test('npm start as root picks an unprivileged user who can read the site, or say
   assert.equal(r.status, 2);
   assert.ok(r.stderr.startsWith(`tokio-php: started as root without USER, and PHP will not run as root; ${user === 'www-data' ? 'www-data or nobody' : 'nobody'} cannot read DOCUMENT_ROOT ${secret}`), r.stderr);
   assert.ok(r.stderr.endsWith(`: set USER=<name> (a user who can read DOCUMENT_ROOT ${secret}) or ALLOW_RUN_AS_ROOT=1\n`), r.stderr);
+});
+
+test('LOG_FILE is given to USER, so that every process and event loop writes to the new file after SIGUSR1', { skip: serving }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-priv-log-'));
+  chmodSync(dir, 0o755); // root's, as /var/log: nobody may not create files in it
+  const log = path.join(dir, 'tokio.log');
+  writeFileSync(path.join(site, 'log.php'), '<?php error_log("marker " . $_GET["m"]); echo "logged";');
+  const cli = await startCli(['--docroot', site, '--processes', '2', '--workers', '2', '--http-threads', '2'], { USER: 'nobody', LOG_FILE: log }, log);
+  try {
+    assert.equal(statSync(log).uid, nobody.uid);
+    renameSync(log, `${log}.1`);
+    cli.child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(statSync(log).uid, nobody.uid);
+    // new connections, spread by the kernel over both processes and their event loops
+    for (let i = 0; i < 24; i++) assert.equal((await get(`http://127.0.0.1:${cli.port}/log.php?m=${i}`, { agent: false })).body.toString(), 'logged');
+    await new Promise((r) => setTimeout(r, 500)); // the log is written off the event loop
+    const text = readFileSync(log, 'utf8');
+    for (let i = 0; i < 24; i++) assert.match(text, new RegExp(`"msg":"marker ${i}"`));
+    assert.doesNotMatch(readFileSync(`${log}.1`, 'utf8'), /"msg":"marker /);
+    // and every process and loop served: its lines are in the new file
+    assert.deepEqual(new Set([...text.matchAll(/"process":(\d)/g)].map((m) => m[1])), new Set(['0', '1']));
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
