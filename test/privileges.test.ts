@@ -68,6 +68,8 @@ test('USER, GROUP and ALLOW_RUN_AS_ROOT: a bad value stops startup with exit cod
     '-out', path.join(secret, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   chmodSync(secret, 0o755);
   chmodSync(path.join(secret, 'key.pem'), 0o600);
+  // a clone nobody cannot enter (in /root) is named first
+  const install = cloneReadable ? '' : `read the tokio-php installation ${PACKAGE_ROOT}, `;
   const cases: [Record<string, string>, string[], string][] = [
     [{ USER: 'no-such-user-tokio' }, [], 'USER="no-such-user-tokio" is not valid: no such user on this system (expected a user name or uid)'],
     [{}, ['--user', 'nobody', '--group', 'no-such-group-tokio'], 'GROUP="no-such-group-tokio" is not valid: no such group on this system (expected a group name or gid)'],
@@ -75,7 +77,7 @@ test('USER, GROUP and ALLOW_RUN_AS_ROOT: a bad value stops startup with exit cod
     [{ GROUP: 'nogroup' }, [], 'GROUP needs USER: set USER too (the user PHP runs as)'],
     [{ ALLOW_RUN_AS_ROOT: 'yes' }, [], 'ALLOW_RUN_AS_ROOT="yes" is not valid: expected 1 or 0'],
     [{ USER: 'nobody', TLS_CERT: path.join(secret, 'cert.pem'), TLS_KEY: path.join(secret, 'key.pem') }, [],
-      `USER=nobody cannot read TLS_KEY ${secret}/key.pem: give nobody access, or set USER=<name> (a user who can read TLS_KEY ${secret}/key.pem)`],
+      `USER=nobody cannot ${install}read TLS_KEY ${secret}/key.pem: give nobody access, or set USER=<name> (a user who can ${install}read TLS_KEY ${secret}/key.pem)`],
   ];
   for (const [env, args, message] of cases) {
     const r = run(args, env);
