@@ -135,7 +135,7 @@ export function startTokio({ port, workers, processes, log, env, workerMode = tr
     : ['--workers', String(workers)];
   return spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${port}`,
     ...threads, '--queue', '100000', '--log-file', log, ...processes],
-  { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'info', ...env } });
+  { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'info', ALLOW_RUN_AS_ROOT: '1', ...env } });
 }
 
 export async function waitFor(port, urlPath) {

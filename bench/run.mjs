@@ -84,7 +84,8 @@ async function main() {
   // The HTTP layer alone, one JS thread each: the stub executor against bare uWebSockets.js.
   const layer = [
     ['stub', spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', `127.0.0.1:${STUB_PORT}`,
-      '--processes', '1', '--http-threads', '1', '--executor', 'stub', '--internal', 'off', '--log-level', 'warn'], { stdio: 'ignore' }), STUB_PORT],
+      '--processes', '1', '--http-threads', '1', '--executor', 'stub', '--internal', 'off', '--log-level', 'warn'],
+      { stdio: 'ignore', env: { ...process.env, ALLOW_RUN_AS_ROOT: '1' } }), STUB_PORT],
     ['uws', spawn(process.execPath, [path.join(here, 'bare-uws.mjs'), String(BARE_UWS_PORT)], { stdio: 'ignore' }), BARE_UWS_PORT],
   ];
   procs.push(...layer.map(([, p]) => p));

@@ -91,7 +91,7 @@ async function run(bodyBuffer) {
   const server = spawn(process.execPath, [path.join(here, '../dist/src/cli.js')], {
     env: { ...process.env, LISTEN_ADDR: `127.0.0.1:${PORT}`, DOCUMENT_ROOT: path.join(here, 'site'), PHP_WORKERS: '2', PROCESSES: '1',
       QUEUE_CAPACITY: String(uploads), MAX_BODY_SIZE: `${mb + 2}m`, BODY_BUFFER_SIZE: bodyBuffer, REQUEST_TIMEOUT: 'off',
-      PHP_INI_PATH: path.join(tmp, 'php.ini'), LOG_LEVEL: 'warn', TMPDIR: tmp },
+      PHP_INI_PATH: path.join(tmp, 'php.ini'), LOG_LEVEL: 'warn', TMPDIR: tmp, ALLOW_RUN_AS_ROOT: '1' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   try {

@@ -5,6 +5,7 @@ import cluster from 'node:cluster';
 import { ConfigError, HELP, configWarnings, loadConfig } from './config/config.js';
 import { createLogger, exitAfterLog } from './log.js';
 import { VERSION } from './package.js';
+import { decideRunAs, isNpmStart, prepareLogFile, runAsFromEnv } from './supervisor/privileges.js';
 import { BOARD_FD, LISTEN_FD, Supervisor, servingSummary } from './supervisor/supervisor.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -17,8 +18,11 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   let config;
+  let decision;
   try {
     config = loadConfig(process.env, argv);
+    // the supervisor decides whom PHP runs as; each server process is told (runAsFromEnv)
+    decision = cluster.isWorker ? { runAs: runAsFromEnv() } : decideRunAs(config, isNpmStart());
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`tokio-php: ${err.message}\n`);
@@ -29,17 +33,19 @@ async function main(argv: string[]): Promise<void> {
     const log = createLogger(config.logLevel, config.logFile, { process: index }, config.logFormat);
     // loaded here only: the supervisor needs neither uWebSockets.js nor the HTTP stack
     const { runServerProcess } = await import('./supervisor/server-process.js');
-    await runServerProcess(config, log, index, { listenFd: LISTEN_FD, board: { fd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) } });
+    await runServerProcess(config, log, index, { listenFd: LISTEN_FD, board: { fd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) } }, decision.runAs);
     return;
   }
   // the supervisor alone serves the internal port: neither the server processes nor PHP's
   // getenv(), $_SERVER or phpinfo() get the token
   delete process.env.ADMIN_TOKEN;
+  if (decision.runAs && config.logFile) prepareLogFile(config.logFile, decision.runAs);
   const log = createLogger(config.logLevel, config.logFile, {}, config.logFormat);
   for (const w of configWarnings(config)) log.warn(w.fields, w.msg);
-  const supervisor = new Supervisor(config, log);
+  if (decision.note) log[decision.note.level](decision.note.message);
+  const supervisor = new Supervisor(config, log, decision.runAs);
   const ready = await supervisor.start();
-  log.info(servingSummary(config, ready), 'tokio-php is serving');
+  log.info(servingSummary(config, ready, decision.runAs), 'tokio-php is serving');
 }
 
 main(process.argv.slice(2)).catch((err) => {

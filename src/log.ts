@@ -35,6 +35,21 @@ export function reopenLog(): void {
   destination?.reopen();
 }
 
+/** Resolves once the log file is open (at once when the log is stdout), or could not be opened. */
+export function logOpened(): Promise<void> {
+  const d = destination;
+  if (!d || opened) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      d.off('ready', done);
+      d.off('error', done);
+      resolve();
+    };
+    d.once('ready', done);
+    d.once('error', done);
+  });
+}
+
 const buffered: (() => void)[] = [];
 
 /** `flush` hands lines held elsewhere (the access log's batch) to the stream when the log is flushed. */

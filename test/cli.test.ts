@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES } from './helpers/php.js';
-import { CLI, startCli } from './helpers/cli.js';
+import { CLI, CLI_ENV, startCli } from './helpers/cli.js';
 
 const root = path.join(FIXTURES, 'site');
 
 function run(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(process.execPath, [CLI, ...args], { env: { ...CLI_ENV, ...env }, encoding: 'utf8', timeout: 20_000 });
 }
 
 test('a bad value stops startup with exit code 2, naming the variable and what it accepts', () => {
@@ -83,6 +83,9 @@ test('--help lists every option with its variable; --version prints the version'
     'MAX_BODY_SIZE', 'TLS_CERT', 'TLS_KEY', 'PHP_INI_PATH', 'DRAIN_TIMEOUT', '--docroot', '--listen']) {
     assert.ok(help.stdout.includes(name), name);
   }
+  assert.match(help.stdout, /^ {2}--user <value> +USER +started as root: the user PHP runs as/m);
+  assert.match(help.stdout, /^ {2}--group <value> +GROUP +the group PHP runs as/m);
+  assert.match(help.stdout, /^ {2}--allow-run-as-root <value> +ALLOW_RUN_AS_ROOT +started as root without USER: run PHP as root/m);
   const version = run(['--version']);
   assert.match(version.stdout, /^tokio-php \d+\.\d+\.\d+\n$/);
 });
@@ -193,7 +196,7 @@ test('TLS_CERT and TLS_KEY are checked at startup: not PEM, not a key, encrypted
     }
     // the matching pair serves HTTPS
     const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--internal', 'off', '--docroot', root, '--workers', '1',
-      '--tls-cert', f('cert.pem'), '--tls-key', f('key.pem')], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'inherit'] });
+      '--tls-cert', f('cert.pem'), '--tls-key', f('key.pem')], { env: CLI_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {

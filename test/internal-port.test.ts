@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { FIXTURES } from './helpers/php.js';
-import { CLI, startCli } from './helpers/cli.js';
+import { CLI, CLI_ENV, startCli } from './helpers/cli.js';
 import { get, raw } from './helpers/server.js';
 
 const root = path.join(FIXTURES, 'site');
@@ -206,7 +206,7 @@ test('INTERNAL_ADDR: a taken address stops startup naming the variable; off serv
   const first = await startCli(['--docroot', root, '--workers', '1']);
   try {
     const taken = spawnSync(process.execPath, [CLI,
-      '--listen', '127.0.0.1:0', '--internal', `127.0.0.1:${first.internalPort}`, '--docroot', root], { encoding: 'utf8', timeout: 20_000 });
+      '--listen', '127.0.0.1:0', '--internal', `127.0.0.1:${first.internalPort}`, '--docroot', root], { env: CLI_ENV, encoding: 'utf8', timeout: 20_000 });
     assert.equal(taken.status, 1);
     assert.match(taken.stderr, new RegExp(`INTERNAL_ADDR 127\\.0\\.0\\.1:${first.internalPort} cannot be listened on \\(EADDRINUSE\\)`));
   } finally {
@@ -221,7 +221,7 @@ test('INTERNAL_ADDR: a taken address stops startup naming the variable; off serv
     off.child.kill('SIGTERM');
     await off.exited;
   }
-  assert.throws(() => execFileSync(process.execPath, [CLI, '--internal', 'nope'], { stdio: 'pipe' }),
+  assert.throws(() => execFileSync(process.execPath, [CLI, '--internal', 'nope'], { env: CLI_ENV, stdio: 'pipe' }),
     (err: { stderr: Buffer }) => /INTERNAL_ADDR="nope" is not valid: expected HOST:PORT, e.g. 0.0.0.0:9090, or off/.test(err.stderr.toString()));
 });
 

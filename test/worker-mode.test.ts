@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FIXTURES, multipart } from './helpers/php.js';
-import { CLI, startCli, type RunningCli } from './helpers/cli.js';
+import { CLI, CLI_ENV, startCli, type RunningCli } from './helpers/cli.js';
 import { get, type Reply } from './helpers/server.js';
 
 const root = path.join(FIXTURES, 'worker');
@@ -261,7 +261,7 @@ test('WORKER_MAX_REQUESTS and WORKER_MAX_MEMORY restart the script; the logs and
 
 test('a worker script that never boots stops startup with a message naming it, after FrankenPHP\'s backoff', () => {
   const run = spawnSync(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--internal', 'off', '--docroot', root, '--processes', '1',
-    '--worker', 'failing.php', '--workers', '1', '--worker-threads', '1', '--worker-max-failures', '3'], { encoding: 'utf8', timeout: 30_000 });
+    '--worker', 'failing.php', '--workers', '1', '--worker-threads', '1', '--worker-max-failures', '3'], { env: CLI_ENV, encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.status, 1);
   const out = run.stdout + run.stderr;
   assert.match(out, /PHP Fatal error:  Uncaught LogicException: this worker script cannot boot/);

@@ -40,7 +40,8 @@ fail() { echo "FAIL: $*" >&2; [ -f "$tmp/server.log" ] && tail -n 20 "$tmp/serve
 serve() {
   local docroot=$1; shift
   local port; port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-  env "$@" DOCUMENT_ROOT="$docroot" LISTEN_ADDR="127.0.0.1:$port" INTERNAL_ADDR=off PHP_WORKERS=2 \
+  # as root, PHP would run as root (as in the image's own root build steps): ALLOW_RUN_AS_ROOT says so
+  env "$@" DOCUMENT_ROOT="$docroot" LISTEN_ADDR="127.0.0.1:$port" INTERNAL_ADDR=off PHP_WORKERS=2 ALLOW_RUN_AS_ROOT=1 \
     node dist/src/cli.js > "$tmp/server.log" 2>&1 &
   server=$!
   base="http://127.0.0.1:$port"

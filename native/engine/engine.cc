@@ -105,6 +105,10 @@ Napi::Object Engine::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Engine::Shutdown>("shutdown"),
   });
   exports.Set("Engine", cls);
+  exports.Set("preloadOpcache", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const char* error = tokio_preload_opcache();
+    return error ? Napi::String::New(info.Env(), error) : info.Env().Null();
+  }));
   return exports;
 }
 

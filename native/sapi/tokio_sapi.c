@@ -12,6 +12,7 @@
 #include <php_main.h>
 #include <php_ini.h>
 #include <php_variables.h>
+#include <build-defs.h>
 #include <ext/standard/head.h>
 #include <ext/standard/info.h>
 #include <Zend/zend_exceptions.h>
@@ -589,6 +590,27 @@ static void snapshot_environment(const char *const *env)
   }
 }
 
+/* Node loads the addon, and with it libphp, RTLD_LOCAL: shared extensions (opcache.so, PECL
+ * ones) resolve their symbols globally, so libphp's must be made global first. */
+static void libphp_global(void)
+{
+  Dl_info self;
+  if (dladdr((void *)php_module_startup, &self) && self.dli_fname) {
+    dlopen(self.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
+  }
+}
+
+const char *tokio_preload_opcache(void)
+{
+  static char error[512];
+  libphp_global();
+  /* the path module startup tries for `zend_extension=opcache` with the default extension_dir
+   * (PHP's loader finds an object already loaded under that name without opening the file) */
+  if (DL_LOAD(PHP_EXTENSION_DIR "/opcache.so") != NULL) return NULL;
+  snprintf(error, sizeof(error), "%s", dlerror());
+  return error;
+}
+
 int tokio_startup(const tokio_config *config, tokio_info *info, char *error, size_t error_len)
 {
   struct sigaction sa;
@@ -597,12 +619,7 @@ int tokio_startup(const tokio_config *config, tokio_info *info, char *error, siz
   sigemptyset(&sa.sa_mask);
   sigaction(TOKIO_WAKE_SIGNAL, &sa, NULL);
 
-  /* Node loads the addon, and with it libphp, RTLD_LOCAL: shared extensions (opcache.so, PECL
-   * ones) resolve their symbols globally, so libphp's must be made global first. */
-  Dl_info self;
-  if (dladdr((void *)php_module_startup, &self) && self.dli_fname) {
-    dlopen(self.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
-  }
+  libphp_global();
 
   /* Our patched libphp counts max_execution_time in CPU time unless told otherwise; another
    * libphp (PHP_CONFIG) has no such switch and counts wall-clock time. */

@@ -104,6 +104,11 @@ typedef struct tokio_info {
   int umask_per_thread;  /* each worker thread has its own umask (unshare(CLONE_FS) was allowed) */
 } tokio_info;
 
+/* Loads OPcache's shared object from the build's extension_dir now, for a process about to drop
+ * root for a user who may not reach that directory (a build in root's home): module startup then
+ * finds it loaded. NULL, or dlerror()'s message. */
+const char *tokio_preload_opcache(void);
+
 /* Process-wide. Call on the thread that will later call tokio_shutdown(). */
 int tokio_startup(const tokio_config *config, tokio_info *info, char *error, size_t error_len);
 void tokio_shutdown(void);

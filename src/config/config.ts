@@ -89,6 +89,12 @@ export interface Config {
   workerMaxFailures: number;
   /** globs of files whose change restarts the worker scripts; [] = no watching */
   workerWatch: string[];
+  /** the user PHP runs as when started as root (src/supervisor/privileges.ts); undefined = none named */
+  user?: string;
+  /** its group; undefined = the user's primary group */
+  group?: string;
+  /** started as root without USER: run PHP as root rather than refuse (php-fpm's --allow-to-run-as-root) */
+  allowRunAsRoot: boolean;
 }
 
 export interface WorkerScriptConfig {
@@ -154,6 +160,9 @@ const SETTINGS = {
   workerMaxMemory: { env: 'WORKER_MAX_MEMORY', flag: '--worker-max-memory', accepts: 'a size like 128m, or 0 for off', help: 'restart a worker script after a request that left it using more memory (default off)' },
   workerMaxFailures: { env: 'WORKER_MAX_FAILURES', flag: '--worker-max-failures', accepts: 'an integer from 1 to 1000', help: 'consecutive failed boots before a worker script is reported broken (default 6)' },
   workerWatch: { env: 'WORKER_WATCH', flag: '--worker-watch', accepts: 'comma-separated globs like ./src/**/*.php, or off', help: 'development: restart the worker scripts when a matching file changes (default off)' },
+  user: { env: 'USER', flag: '--user', accepts: 'a user name or uid', help: 'started as root: the user PHP runs as, as php-fpm\'s user (default: refuse to run PHP as root)' },
+  group: { env: 'GROUP', flag: '--group', accepts: 'a group name or gid', help: 'the group PHP runs as (default: USER\'s primary group)' },
+  allowRoot: { env: 'ALLOW_RUN_AS_ROOT', flag: '--allow-run-as-root', accepts: '1 or 0', help: 'started as root without USER: run PHP as root (php-fpm\'s --allow-to-run-as-root)' },
   symlinks: { env: 'SYMLINKS_OUTSIDE_ROOT', flag: '--symlinks-outside-root', accepts: 'allow or deny', help: 'follow symlinks that lead out of the document root (default deny)' },
 } satisfies Record<string, Setting>;
 
@@ -303,6 +312,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   // A worker script at the top of the root is the front controller unless INDEX_FILE says otherwise.
   const front = workerScripts.find((w) => !w.match && path.dirname(w.filename) === documentRoot);
   const index = raw.index === undefined && front ? path.basename(front.filename) : indexFile;
+  const user = raw.user?.trim() || undefined;
+  const group = raw.group?.trim() || undefined;
+  for (const [key, value] of [['user', user], ['group', group]] as const) {
+    if (value !== undefined && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(value)) fail(S[key], value);
+  }
+  const allowText = (raw.allowRoot ?? '0').trim();
+  if (allowText !== '0' && allowText !== '1') fail(S.allowRoot, allowText);
   let trustedProxies: BlockList | null = null;
   if (raw.trustedProxies?.trim()) {
     try {
@@ -355,6 +371,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     workerMaxMemory,
     workerMaxFailures,
     workerWatch,
+    user,
+    group,
+    allowRunAsRoot: allowText === '1',
   };
 }
 

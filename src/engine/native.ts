@@ -149,6 +149,8 @@ export interface NativeRateTable {
 /** tokio_php.node: the engine; it links libphp, so only server processes load it. */
 interface PhpAddon {
   Engine: new (options: NativeEngineOptions | NativeChannelOptions) => NativeEngine;
+  /** loads OPcache's shared object from the build's extension_dir now (before a process drops root); null, or why not */
+  preloadOpcache(): string | null;
 }
 
 /** tokio_net.node: sockets and shared tables, without PHP (the supervisor loads only this one). */

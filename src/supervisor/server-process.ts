@@ -3,8 +3,9 @@
 // makes it ask the supervisor for a replacement (its thread is only freed with the process).
 import type { Config } from '../config/config.js';
 import { Engine } from '../engine/engine.js';
+import { nativeAddon } from '../engine/native.js';
 import { HttpThreads } from '../http-threads/http-threads.js';
-import { exitAfterLog, phpLogger, reopenLog, type Logger } from '../log.js';
+import { exitAfterLog, logOpened, phpLogger, reopenLog, type Logger } from '../log.js';
 import { stopAcceptingInProcess } from '../http/listener.js';
 import type { SharedSocket } from '../transport/transport.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
@@ -12,6 +13,7 @@ import { Admission } from '../queue/admission.js';
 import { TokioServer } from '../server/server.js';
 import { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { received, send, type SupervisorMessage } from './messages.js';
+import { dropPrivileges, RUN_AS_ENV, type RunAs } from './privileges.js';
 import { RATE_TABLE_FD } from './supervisor.js';
 
 /** `total` shared out among `parts`: the first ones get one more when it does not divide. */
@@ -22,7 +24,17 @@ export function share(total: number, parts: number, index: number): number {
 // How long engine.shutdown() may wait for PHP's threads: one stuck in C never returns.
 const SHUTDOWN_WAIT_MS = 5_000;
 
-export async function runServerProcess(config: Config, log: Logger, index: number, shared: SharedSocket): Promise<void> {
+export async function runServerProcess(config: Config, log: Logger, index: number, shared: SharedSocket, runAs: RunAs | null = null): Promise<void> {
+  if (runAs) {
+    // Started as root: give it up for good before PHP starts (its module startup, worker scripts,
+    // every request) and before the HTTP threads start. The sockets came open from the supervisor.
+    // OPcache's .so and the log file are opened first: root's home may hold the PHP build.
+    const why = config.executor === 'stub' ? null : nativeAddon().preloadOpcache();
+    if (why) log.debug({ why }, 'OPcache not preloaded');
+    await logOpened();
+    dropPrivileges(runAs);
+    delete process.env[RUN_AS_ENV];
+  }
   // worker mode: each worker script's threads, and classic scripts the rest (at least one)
   const scripts = config.workerScripts;
   const scriptThreads = scripts.length ? share(config.workerThreads, config.processes, index) : 0;

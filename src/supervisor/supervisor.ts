@@ -4,7 +4,8 @@
 // others accept it. A process that dies is replaced at once, with a backoff when it keeps dying.
 // SIGHUP (and SIGUSR2 outside worker mode) replaces the processes one by one, each new one ready
 // before an old one drains; in worker mode SIGUSR2 restarts the worker scripts in place; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file. It also serves the
-// internal port (src/internal-port/), where one scrape sees every process.
+// internal port (src/internal-port/), where one scrape sees every process. Started as root, it
+// keeps root and runs no PHP; the server processes give it up for USER (./privileges.ts).
 import cluster, { type Worker } from 'node:cluster';
 import { closeSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { counter, gauge } from '../metrics/recorder.js';
 import { VERSION } from '../package.js';
 import { watchFiles, type Watcher } from '../worker-mode/watch.js';
 import { received, tell, type ProcessMessage } from './messages.js';
+import { currentUser, prepareLogFile, RUN_AS_ENV, type RunAs } from './privileges.js';
 
 /** In every server process: the listening socket and the sibling board (after stdin, stdout, stderr, IPC). */
 export const LISTEN_FD = 4;
@@ -85,9 +87,13 @@ export class Supervisor {
   #php = '';
   #watcher: Watcher | null = null;
 
-  constructor(config: Config, log: Logger) {
+  /** whom the server processes run PHP as (they drop root themselves); null: as the supervisor */
+  readonly #runAs: RunAs | null;
+
+  constructor(config: Config, log: Logger, runAs: RunAs | null = null) {
     this.#config = config;
     this.#log = log;
+    this.#runAs = runAs;
   }
 
   /** Binds, starts every process and resolves once all serve. */
@@ -123,6 +129,14 @@ export class Supervisor {
       });
     }
     process.on('SIGUSR1', () => {
+      const { logFile } = this.#config;
+      if (this.#runAs && logFile) {
+        try {
+          prepareLogFile(logFile, this.#runAs); // the new file is theirs before they open it
+        } catch (err) {
+          this.#log.error({ err, file: logFile }, 'cannot make the new log file');
+        }
+      }
       reopenLog();
       for (const w of this.#workers()) w.process.kill('SIGUSR1');
     });
@@ -158,7 +172,10 @@ export class Supervisor {
     const taken = new Set(this.#boardSlots.values());
     let place = 0;
     while (taken.has(place)) place++;
-    const worker = cluster.fork({ TOKIO_PROCESS_INDEX: String(slot.index), TOKIO_BOARD_SLOT: String(place) });
+    const worker = cluster.fork({
+      TOKIO_PROCESS_INDEX: String(slot.index), TOKIO_BOARD_SLOT: String(place),
+      ...(this.#runAs ? { [RUN_AS_ENV]: JSON.stringify(this.#runAs) } : {}),
+    });
     this.#boardSlots.set(worker, place);
     slot.starting = worker;
     slot.startedAt = Date.now();
@@ -285,7 +302,7 @@ export class Supervisor {
 }
 
 /** What the supervisor logs once every process serves. */
-export function servingSummary(config: Config, ready: Ready): Record<string, unknown> {
+export function servingSummary(config: Config, ready: Ready, runAs: RunAs | null = null): Record<string, unknown> {
   const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
   return {
     listen: `${config.tlsCert ? 'https' : 'http'}://${host}:${ready.port}`,
@@ -293,5 +310,6 @@ export function servingSummary(config: Config, ready: Ready): Record<string, unk
     documentRoot: config.documentRoot, indexFile: config.indexFile || undefined,
     processes: config.processes, workers: ready.workers, executor: config.executor,
     php: ready.php, zts: ready.zts, opcache: ready.opcache, pid: process.pid, cpus: os.availableParallelism(),
+    user: runAs ? `${runAs.user}:${runAs.group}` : currentUser(),
   };
 }

@@ -7,6 +7,12 @@ import { PACKAGE_ROOT } from '../../src/package.js';
 
 export const CLI = path.join(PACKAGE_ROOT, 'dist/src/cli.js');
 
+/**
+ * The environment the CLI runs with, under a test's own. Tests (and CI) run as root, where the
+ * CLI refuses to run PHP unless told whom to run it as: these tests run it as root, as before.
+ */
+export const CLI_ENV: Record<string, string> = { PATH: process.env.PATH ?? '', ALLOW_RUN_AS_ROOT: '1' };
+
 export interface RunningCli {
   child: ChildProcess;
   port: number;
@@ -30,7 +36,7 @@ export async function startCli(args: string[], env: Record<string, string> = {},
   // a port of its own for the internal server too, unless the test chooses
   const internal = args.includes('--internal') || env.INTERNAL_ADDR ? [] : ['--internal', '127.0.0.1:0'];
   const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...internal, ...args], {
-    env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...CLI_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
   child.on('exit', () => live.delete(child));
