@@ -76,7 +76,10 @@ export class Listener implements Transport {
         protocol: 'HTTP/1.1', // the gate sends uWS nothing else
       }, ex);
     });
-    this.#node = createServer({ maxHeaderSize: 16 * 1024, requireHostHeader: true, keepAliveTimeout: 10_000 },
+    // no bound on a whole request (Node's default, 300 s, cut long uploads): BODY_TIMEOUT bounds the
+    // wait between two reads of a body, and HEADER_TIMEOUT the head, as on the uWS path
+    this.#node = createServer({ maxHeaderSize: 16 * 1024, requireHostHeader: true, keepAliveTimeout: 10_000,
+      headersTimeout: config.headerTimeout, requestTimeout: 0 },
       (req: IncomingMessage, res: ServerResponse) => {
         const url = req.url ?? '/';
         const q = url.indexOf('?');
