@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { netAddon } from '../src/engine/native.js';
+import { netAddon } from '../src/native/addon.js';
 import { clientAddress, parseTrustedProxies } from '../src/middleware/client-address.js';
 import { FIXTURES } from './helpers/php.js';
 import { startCli } from './helpers/cli.js';

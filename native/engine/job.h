@@ -21,7 +21,7 @@ namespace tokio {
 class Engine;
 
 // execute() takes the request's strings in two NUL-joined strings, so they cross in two calls:
-// bytes as they were on the wire (latin1), then paths (UTF-8). src/engine/native.ts mirrors this.
+// bytes as they were on the wire (latin1), then paths (UTF-8). src/native/addon.ts mirrors this.
 enum WireField : uint32_t {
   kMethod, kRequestUri, kQueryString, kProtocol, kRequestId, kServerName, kServerAddr, kServerPort,
   kRemoteAddr, kRemotePort, kWireFieldCount  // then header name, value, ...

@@ -3,7 +3,7 @@
 import { close } from 'node:fs';
 import os from 'node:os';
 import { VERSION } from '../package.js';
-import { AbortReason, ExecuteFlag, nativeAddon, type NativeEngine, type NativeEngineOptions, type NativeStartInfo } from './native.js';
+import { AbortReason, ExecuteFlag, nativeAddon, type NativeEngine, type NativeEngineOptions, type NativeStartInfo } from '../native/addon.js';
 import { ENGINE_INI_DEFAULTS, iniLines, rawIniLines, type IniValue } from './ini.js';
 
 export interface PhpLogEntry {

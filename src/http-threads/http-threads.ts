@@ -5,7 +5,7 @@
 // caches and counters, which are summed into the process's when Prometheus scrapes.
 import { Worker } from 'node:worker_threads';
 import client from 'prom-client';
-import { netAddon } from '../engine/native.js';
+import { netAddon } from '../native/addon.js';
 import type { Logger } from '../log.js';
 import type { MetricFamily } from '../metrics/recorder.js';
 import type { FromThread, HttpThreadData, ThreadFigures, ToThread } from './messages.js';

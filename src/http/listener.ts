@@ -9,7 +9,7 @@ import { closeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Config } from '../config/config.js';
-import { netAddon, type NativeGate } from '../engine/native.js';
+import { netAddon, type NativeGate } from '../native/addon.js';
 import type { Logger } from '../log.js';
 import type { RequestHandler, SharedSocket, Transport } from '../transport/transport.js';
 import type { RequestHead } from './exchange.js';

@@ -1,6 +1,6 @@
 // Exchange over uWebSockets.js: corked writes, tryEnd/onWritable for backpressure.
 import type { Readable } from 'node:stream';
-import { netAddon } from '../engine/native.js';
+import { netAddon } from '../native/addon.js';
 import { isHopByHop, isServerHeader, statusLine, type Exchange } from './exchange.js';
 import type { HttpResponse } from './uws.js';
 

@@ -2,7 +2,7 @@
 // order: real-ip 1, access-log 10, rate-limit 20, compression 50, static-cache 60, error-pages 70;
 // metrics 0 (last on the response: it counts what the client got).
 import type { Config } from '../config/config.js';
-import { netAddon } from '../engine/native.js';
+import { netAddon } from '../native/addon.js';
 import type { Logger } from '../log.js';
 import type { Recorder } from '../metrics/recorder.js';
 import { accessLog } from './access-log.js';

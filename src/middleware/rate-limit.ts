@@ -1,7 +1,7 @@
 // RATE_LIMIT=100/s: a token bucket per client address (RATE_LIMIT_BURST deep), shared by every
 // server process (native/ratelimit/rate_table.cc). Beyond it: 429 with Retry-After; every
 // response carries the IETF draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.
-import type { NativeRateTable } from '../engine/native.js';
+import type { NativeRateTable } from '../native/addon.js';
 import type { Recorder } from '../metrics/recorder.js';
 import type { Middleware } from './chain.js';
 

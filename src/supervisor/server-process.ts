@@ -3,7 +3,7 @@
 // makes it ask the supervisor for a replacement (its thread is only freed with the process).
 import type { Config } from '../config/config.js';
 import { Engine } from '../engine/engine.js';
-import { nativeAddon } from '../engine/native.js';
+import { nativeAddon } from '../native/addon.js';
 import { HttpThreads } from '../http-threads/http-threads.js';
 import { exitAfterLog, logOpened, phpLogger, reopenLog, type Logger } from '../log.js';
 import { stopAcceptingInProcess } from '../http/listener.js';

@@ -10,7 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { closeSync } from 'node:fs';
 import os from 'node:os';
 import type { Config } from '../config/config.js';
-import { netAddon } from '../engine/native.js';
+import { netAddon } from '../native/addon.js';
 import { InternalServer, type InternalSource } from '../internal-port/internal-server.js';
 import { ProcessReports } from '../internal-port/reports.js';
 import { exitAfterLog, reopenLog, type Logger } from '../log.js';

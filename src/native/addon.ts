@@ -1,8 +1,9 @@
-// The addon's surface, typed. Everything PHP-side crosses here as strings, numbers and Buffers.
+// The addons' one loader and their surface, typed (tokio_php.node: the engine; tokio_net.node:
+// sockets and shared tables). Everything PHP-side crosses here as strings, numbers and Buffers.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
-import type { EngineStats } from './engine.js';
+import type { EngineStats } from '../engine/engine.js';
 
 /**
  * execute() takes a request's strings in two NUL-joined strings (native/engine/job.h mirrors
