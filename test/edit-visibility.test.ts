@@ -2,31 +2,19 @@
 // and an edited static file at the next request (the router's cache follows inotify); an edited
 // PHP file within opcache.revalidate_freq + 1 s, 3 s at the default 2 s (OPcache checks a cached
 // file's mtime at most once per revalidate_freq, counted in whole seconds of request time).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engine } from '../src/index.js';
-import { get, startServer, type Running } from './helpers/server.js';
+import { get, serveForFile } from './helpers/server.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'tokio-edits-'));
-let engine: Engine;
-let site: Running;
-
-before(async () => {
-  engine = await Engine.start({ workers: 2, env: {}, logger: () => {} });
-  site = await startServer(engine, { DOCUMENT_ROOT: root });
-});
-after(async () => {
-  await site.close();
-  await engine.shutdown();
-  rmSync(root, { recursive: true, force: true });
-});
+const file = serveForFile({ DOCUMENT_ROOT: root }, () => rmSync(root, { recursive: true, force: true }));
 
 const body = async (url: string) => {
-  const r = await get(`${site.base}${url}`);
+  const r = await get(`${file.site.base}${url}`);
   return `${r.status} ${r.body.toString()}`;
 };
 

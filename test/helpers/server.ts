@@ -1,6 +1,7 @@
 // A real tokio-php server on a loopback port, sharing one engine per test file.
 import { request as httpRequest, type Agent } from 'node:http';
 import { connect } from 'node:net';
+import { after, before } from 'node:test';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createLogger } from '../../src/log.js';
@@ -23,6 +24,21 @@ export async function startServer(engine: Engine, env: Record<string, string>, o
     config,
     close: async () => { await server.close(5000); },
   };
+}
+
+/** A test file's engine (2 threads) and server on `env`: started before its tests, closed after them, then `cleanup`. */
+export function serveForFile(env: Record<string, string>, cleanup?: () => void): { engine: Engine; site: Running } {
+  const file = {} as { engine: Engine; site: Running };
+  before(async () => {
+    file.engine = await Engine.start({ workers: 2, env: {}, logger: () => {} });
+    file.site = await startServer(file.engine, env);
+  });
+  after(async () => {
+    await file.site.close();
+    await file.engine.shutdown();
+    cleanup?.();
+  });
+  return file;
 }
 
 export interface Reply {
