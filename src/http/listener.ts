@@ -17,7 +17,6 @@ import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
 import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
-
 type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
 const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '' };
 

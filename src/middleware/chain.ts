@@ -6,7 +6,7 @@
 // transport's own Exchange and pay nothing.
 import { performance } from 'node:perf_hooks';
 import type { Readable, Transform } from 'node:stream';
-import type { Exchange, RequestHead } from '../http/exchange.js';
+import { headerValue, type Exchange, type RequestHead } from '../http/exchange.js';
 
 /** Who made the response: a static file, PHP, or the server itself (errors, redirects, early answers). */
 export type Upstream = 'static' | 'php' | 'server';
@@ -177,9 +177,7 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
   set closeAfter(close: boolean) { this.inner.closeAfter = close; }
 
   header(name: string): string {
-    const headers = this.head.headers;
-    for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
-    return '';
+    return headerValue(this.head.headers, name);
   }
 
   addResponseHeader(name: string, value: string): void {
