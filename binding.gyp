@@ -36,6 +36,7 @@
         "native/gate/gate.cc",
         "native/gate/siblings.cc",
         "native/gate/uws_socket.cc",
+        "native/gate/uws_heads.cc",
         "native/ratelimit/rate_table.cc",
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

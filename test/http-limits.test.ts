@@ -5,7 +5,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -98,31 +97,6 @@ test('TLS with a self-signed certificate: HTTPS=on and REQUEST_SCHEME=https reac
     const s = JSON.parse(body);
     assert.equal(s.HTTPS, 'on');
     assert.equal(s.REQUEST_SCHEME, 'https');
-  } finally {
-    await site.close();
-  }
-});
-
-test('a later request uWS refuses on a reused connection gets a page that names no library', async () => {
-  const site = await startServer(engine, { DOCUMENT_ROOT: root });
-  try {
-    const reply = await new Promise<string>((resolve, reject) => {
-      const sock = connect(site.port, '127.0.0.1');
-      let out = '';
-      sock.on('error', reject);
-      sock.on('close', () => resolve(out));
-      sock.on('data', (d) => {
-        const first = out === '';
-        out += d.toString('latin1');
-        // the first answer came: the second request, with more headers than uWS parses
-        if (first) sock.write(`GET /hello.txt HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 101 }, (_, i) => `X-H${i}: v\r\n`).join('')}\r\n`);
-      });
-      sock.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
-    });
-    const second = reply.slice(reply.indexOf('HTTP/1.1', 1));
-    assert.match(reply, /^HTTP\/1\.1 200 /);
-    assert.match(second, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
-    assert.doesNotMatch(reply, /uWebSockets/i);
   } finally {
     await site.close();
   }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <mutex>
 #include <unordered_set>
 #include <cerrno>
@@ -80,7 +81,7 @@ std::string Format(const sockaddr_storage& sa, int* port) {
 
 }  // namespace
 
-Gate::Verdict Gate::Classify(std::string_view data, bool* complete) {
+Gate::Verdict Gate::Classify(std::string_view data, bool* complete, Framing* framing) {
   // What nginx refuses at once, without waiting for a head that will never be valid: a TLS
   // ClientHello on the plain port, an HTTP/0.9 request line.
   *complete = true;
@@ -135,13 +136,28 @@ Gate::Verdict Gate::Classify(std::string_view data, bool* complete) {
   size_t rest = data.size() - (head_end + 4);
   if (FindHeader(head, "transfer-encoding", &value) != std::string_view::npos) {
     // both framings: a smuggling attempt, refused as nginx does (uWS would answer its own page)
-    return FindHeader(head, "content-length", &value) != std::string_view::npos ? kBadRequest : kUws;
+    if (FindHeader(head, "content-length", &value) != std::string_view::npos) return kBadRequest;
+    if (framing != nullptr) *framing = Framing{head_end + 4, 0, true};
+    return kUws;
   }
-  size_t length = 0;
+  uint64_t length = 0;
   if (FindHeader(head, "content-length", &value) != std::string_view::npos) {
-    length = static_cast<size_t>(std::strtoull(std::string(value).c_str(), nullptr, 10));
+    std::from_chars(value.data(), value.data() + value.size(), length);
   }
+  if (framing != nullptr) *framing = Framing{head_end + 4, length, false};
   return rest > length ? kNode : kUws;
+}
+
+Gate::Peer Gate::PeerOf(int fd) {
+  sockaddr_storage remote{}, local{};
+  socklen_t remote_len = sizeof(remote), local_len = sizeof(local);
+  getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_len);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
+  Peer peer{"", 0, ""};
+  int local_port = 0;
+  peer.addr = Format(remote, &peer.port);
+  peer.server_addr = Format(local, &local_port);
+  return peer;
 }
 
 Napi::Object Gate::Init(Napi::Env env, Napi::Object exports) {
@@ -441,19 +457,12 @@ void Gate::Accept(std::chrono::steady_clock::time_point now, size_t most, bool a
   // stop_accepting_ is asked too: set from another thread, it holds from then on, even while this
   // thread has not yet woken to close the socket
   for (size_t taken = 0; taken < most && !stop_accepting_ && !(ask_siblings && siblings_.ShouldDefer()); taken++) {
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(peer);
-    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error: epoll tells us again
     siblings_.Reserve();
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    sockaddr_storage local{};
-    len = sizeof(local);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
-    int port = 0, local_port = 0;
-    std::string addr = Format(peer, &port);
-    Peer ends{std::move(addr), port, Format(local, &local_port)};
+    Peer ends = PeerOf(fd);
     if (!peek_) {
       Hand(fd, kUws, std::move(ends));
       continue;

@@ -23,17 +23,27 @@ class Gate : public Napi::ObjectWrap<Gate> {
   explicit Gate(const Napi::CallbackInfo& info);
   ~Gate() override;
 
-  // The first request's bytes -> who serves the connection; `complete` is false while the
-  // head has not fully arrived.
-  static Verdict Classify(std::string_view data, bool* complete);
+  // Where a request's head ends and how its body is framed, as uWS reads them: `length` bytes,
+  // or chunks.
+  struct Framing {
+    size_t head = 0;
+    uint64_t length = 0;
+    bool chunked = false;
+  };
 
- private:
+  // A request's bytes -> who serves it; `complete` is false while the head has not fully
+  // arrived. `framing`, when given, is filled for a request uWS takes.
+  static Verdict Classify(std::string_view data, bool* complete, Framing* framing = nullptr);
+
   // A connection's two ends, as PHP's REMOTE_ADDR/REMOTE_PORT and SERVER_ADDR see them.
   struct Peer {
     std::string addr;
     int port;
     std::string server_addr;
   };
+  static Peer PeerOf(int fd);
+
+ private:
   struct Pending {
     std::chrono::steady_clock::time_point since;
     Peer peer;

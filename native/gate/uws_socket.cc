@@ -9,6 +9,9 @@
 // Its own error pages are unsigned too (Unbrand).
 #include "uws_socket.h"
 
+#include "usockets.h"
+#include "uws_heads.h"
+
 #include <dlfcn.h>
 #include <link.h>
 #include <sys/mman.h>
@@ -21,31 +24,7 @@
 
 namespace tokio {
 
-namespace {
-
-struct us_socket_t;
-struct us_socket_context_t;
-struct us_loop_t;
-
-struct USockets {
-  int (*poll_fd)(us_socket_t*);  // a socket begins with its poll
-  us_socket_context_t* (*socket_context)(int ssl, us_socket_t*);
-  us_loop_t* (*context_loop)(int ssl, us_socket_context_t*);
-  char* (*loop_ext)(us_loop_t*);
-  void (*timeout)(int ssl, us_socket_t*, unsigned int seconds);
-  void (*long_timeout)(int ssl, us_socket_t*, unsigned int minutes);
-} us;
-
-us_socket_t* SocketOf(Napi::Value res) {
-  napi_value value = res;
-  v8::Local<v8::Value> local;
-  static_assert(sizeof(local) == sizeof(value), "napi_value is a v8::Local");
-  std::memcpy(static_cast<void*>(&local), &value, sizeof(value));
-  if (!local->IsObject()) return nullptr;
-  v8::Local<v8::Object> object = local.As<v8::Object>();
-  if (object->InternalFieldCount() < 1) return nullptr;
-  return static_cast<us_socket_t*>(object->GetAlignedPointerFromInternalField(0));
-}
+USockets us;
 
 // uWS's LoopData holds `char date[32]; time_t cacheTimepoint; bool noMark;` (uWebSockets
 // src/LoopData.h, unchanged since 2023). The date is found by its shape and checked against the
@@ -64,6 +43,29 @@ bool* FindNoMark(char* loop_data) {
     if (stamp > now - 3600 && stamp <= now + 1 && (*reinterpret_cast<unsigned char*>(flag) <= 1)) return flag;
   }
   return nullptr;
+}
+
+void ArmTimeout(int ssl, us_socket_t* socket, unsigned int seconds) {
+  if (seconds <= 900) {
+    us.long_timeout(ssl, socket, 0);
+    us.timeout(ssl, socket, seconds);
+  } else {
+    us.timeout(ssl, socket, 0);
+    us.long_timeout(ssl, socket, (seconds + 59) / 60);
+  }
+}
+
+namespace {
+
+us_socket_t* SocketOf(Napi::Value res) {
+  napi_value value = res;
+  v8::Local<v8::Value> local;
+  static_assert(sizeof(local) == sizeof(value), "napi_value is a v8::Local");
+  std::memcpy(static_cast<void*>(&local), &value, sizeof(value));
+  if (!local->IsObject()) return nullptr;
+  v8::Local<v8::Object> object = local.As<v8::Object>();
+  if (object->InternalFieldCount() < 1) return nullptr;
+  return static_cast<us_socket_t*>(object->GetAlignedPointerFromInternalField(0));
 }
 
 // uWS answers a malformed request on a connection it already serves with a page of its own, signed
@@ -113,11 +115,15 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   us.loop_ext = reinterpret_cast<decltype(us.loop_ext)>(dlsym(handle, "us_loop_ext"));
   us.timeout = reinterpret_cast<decltype(us.timeout)>(dlsym(handle, "us_socket_timeout"));
   us.long_timeout = reinterpret_cast<decltype(us.long_timeout)>(dlsym(handle, "us_socket_long_timeout"));
+  us.close = reinterpret_cast<decltype(us.close)>(dlsym(handle, "us_socket_close"));
+  us.is_closed = reinterpret_cast<decltype(us.is_closed)>(dlsym(handle, "us_socket_is_closed"));
+  us.on_data = reinterpret_cast<decltype(us.on_data)>(dlsym(handle, "us_socket_context_on_data"));
+  us.on_close = reinterpret_cast<decltype(us.on_close)>(dlsym(handle, "us_socket_context_on_close"));
   dlclose(handle);  // RTLD_NOLOAD took a reference of its own; Node's stays
   static std::once_flag unbranded;
   std::call_once(unbranded, [&path] { Unbrand(path); });
   return Napi::Boolean::New(info.Env(), us.poll_fd && us.socket_context && us.context_loop && us.loop_ext && us.timeout &&
-                                            us.long_timeout);
+                                            us.long_timeout && us.close && us.is_closed && us.on_data && us.on_close);
 }
 
 // socketFd(res) -> the descriptor the request arrived on, -1 if `res` holds no live socket
@@ -137,20 +143,13 @@ Napi::Value Silence(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), no_mark != nullptr);
 }
 
-// keepReading(res, ssl, seconds): the socket of `res` is closed after `seconds` without data
-// (uSockets counts in 4 s ticks, up to 240 of them; beyond, in minutes), unless data re-arms it
+// keepReading(res, ssl, seconds): the socket of `res` is closed after `seconds` without data,
+// unless data re-arms it
 Napi::Value KeepReading(const Napi::CallbackInfo& info) {
   us_socket_t* socket = us.timeout ? SocketOf(info[0]) : nullptr;
   if (socket == nullptr) return Napi::Boolean::New(info.Env(), false);
   int ssl = info[1].ToBoolean() ? 1 : 0;
-  uint32_t seconds = info[2].As<Napi::Number>().Uint32Value();
-  if (seconds <= 900) {
-    us.long_timeout(ssl, socket, 0);
-    us.timeout(ssl, socket, seconds);
-  } else {
-    us.timeout(ssl, socket, 0);
-    us.long_timeout(ssl, socket, (seconds + 59) / 60);
-  }
+  ArmTimeout(ssl, socket, info[2].As<Napi::Number>().Uint32Value());
   return Napi::Boolean::New(info.Env(), true);
 }
 
@@ -162,6 +161,7 @@ void InitUwsSocket(Napi::Env env, Napi::Object exports) {
   uws.Set("socketFd", Napi::Function::New<SocketFd>(env, "socketFd"));
   uws.Set("silence", Napi::Function::New<Silence>(env, "silence"));
   uws.Set("keepReading", Napi::Function::New<KeepReading>(env, "keepReading"));
+  uws.Set("watchHeads", Napi::Function::New<WatchHeads>(env, "watchHeads"));
   exports.Set("uws", uws);
 }
 

@@ -5,7 +5,8 @@
 
 namespace tokio {
 
-// exports.uws = { attach(binaryPath), socketFd(res), silence(res, ssl) }
+// exports.uws = { attach(binaryPath), socketFd(res), silence(res, ssl), keepReading(res, ssl, seconds),
+// watchHeads(app, headerTimeoutMs, onHandOver) (uws_heads.h) }
 void InitUwsSocket(Napi::Env env, Napi::Object exports);
 
 }  // namespace tokio

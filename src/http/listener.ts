@@ -5,6 +5,8 @@
 // requests, a missing Host and requests pipelined from the start go to Node's http, which
 // answers them as nginx would. TLS connections cannot be peeked at and all go to uWS. The gate
 // says who is at each end of a connection; a uWS request finds its connection by descriptor.
+// Later heads on a plain uWS connection are read by a native hook first, under the same rules: one
+// uWS would refuse moves, with its connection, to Node's http.
 import { closeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
@@ -56,6 +58,11 @@ export class Listener implements Transport {
     this.#app = (tls
       ? uws.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey })
       : uws.App()) as TemplatedApp;
+    // over TLS, uWS's limits still hold from a connection's second request (README: Timeouts and limits)
+    if (!tls && !uwsSocket.watchHeads(this.#app, config.headerTimeout, (fd, bytes, remoteAddr, remotePort, serverAddr) =>
+      this.#adopt(fd, 'node', { remoteAddr, remotePort, serverAddr }, bytes))) {
+      throw new Error(`${UWS_BINARY} is not laid out as tokio-php expects: tokio-php needs the uWebSockets.js of its package.json`);
+    }
     this.#app.any('/*', (res: HttpResponse, req: HttpRequest) => {
       if (this.#marked) this.#unmark(res, tls);
       const ex = new UwsExchange(res, req.getCaseSensitiveMethod(), config.serverHeader, tls);
@@ -117,7 +124,8 @@ export class Listener implements Transport {
     return this.#port;
   }
 
-  #adopt(fd: number, verdict: 'uws' | 'node', peer: Peer): void {
+  /** `bytes`: what uWS read of a request it will not serve, for Node's http to parse first */
+  #adopt(fd: number, verdict: 'uws' | 'node', peer: Peer, bytes?: Buffer): void {
     if (!this.#open) {
       closeSync(fd);
       return;
@@ -129,6 +137,7 @@ export class Listener implements Transport {
     }
     const socket = new Socket({ fd, readable: true, writable: true });
     socket.on('error', (err) => this.#log.debug({ err }, 'connection error'));
+    if (bytes) socket.unshift(bytes);
     this.#nodePeers.set(socket, peer);
     this.#node.emit('connection', socket);
   }

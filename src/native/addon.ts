@@ -139,7 +139,16 @@ export interface NativeUwsSocket {
   silence(res: object, ssl: boolean): boolean;
   /** the socket of `res` closes after `seconds` without data, not uWS's own 10 s (re-armed per 160 KB); false if it could not */
   keepReading(res: object, ssl: boolean, seconds: number): boolean;
+  /**
+   * Every request head after a connection's first, on plain `app`, is read before uWS parses it
+   * (native/gate/uws_heads.cc): a head not whole `headerTimeoutMs` after its first byte closes the
+   * connection, and one uWS would refuse goes to `onHandOver` with a duplicate of the connection
+   * and the bytes read from it. False when this binary's layout is not the known one.
+   */
+  watchHeads(app: object, headerTimeoutMs: number, onHandOver: HandOverCallback): boolean;
 }
+
+export type HandOverCallback = (fd: number, bytes: Buffer, remoteAddr: string, remotePort: number, serverAddr: string) => void;
 
 /** RATE_LIMIT's token buckets in shared memory (native/ratelimit/rate_table.cc) */
 export interface NativeRateTable {
