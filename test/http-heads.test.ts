@@ -236,3 +236,23 @@ test('a later request uWS refuses on a reused connection gets a page that names 
     conn.end();
   }
 });
+
+test('a later head is refused as a first one is: a bad Content-Length 400, a head over 16 KB 431, with our Server header', async () => {
+  for (const [label, head, status] of [
+    ['Content-Length not a number', 'POST /info.php HTTP/1.1\r\nHost: x\r\nContent-Length: 3a\r\n\r\nabc', 400],
+    ['a 20 KB head', get('/headers.php', `X-Big: ${'b'.repeat(20_000)}\r\n`), 431],
+  ] as const) {
+    for (const later of [false, true]) {
+      const conn = new Connection(site.port);
+      try {
+        if (later) assert.equal((await conn.request(get('/hello.txt'))).status, 200);
+        conn.write(head);
+        const reply = await conn.untilClosed();
+        assert.match(reply, new RegExp(`^HTTP/1\\.1 ${status} `), `${label}, ${later ? 'later' : 'first'} request`);
+        assert.match(reply, /\r\nServer: tokio-php\r\n/, `${label}, ${later ? 'later' : 'first'} request`);
+      } finally {
+        conn.end();
+      }
+    }
+  }
+});

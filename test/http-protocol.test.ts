@@ -228,6 +228,8 @@ test('malformed requests are answered at once and closed, as nginx answers them'
     ['TRACE', 'TRACE /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', '405'],
     ['HTTP/2.0 on HTTP/1 framing', 'GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n', '505'],
     ['two Host headers, HTTP/1.0', 'GET /hello.txt HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n', '400'],
+    ['Content-Length not a number', 'POST /info.php HTTP/1.1\r\nHost: x\r\nContent-Length: 3a\r\n\r\nabc', '400'],
+    ['negative Content-Length', 'POST /info.php HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', '400'],
   ];
   for (const [name, bytes, status] of cases) {
     const { reply, closed } = await exchange(bytes);

@@ -94,7 +94,7 @@ Gate::Verdict Gate::Classify(std::string_view data, bool* complete, Framing* fra
   }
   size_t head_end = data.find("\r\n\r\n");
   *complete = head_end != std::string_view::npos || data.size() >= kMaxHead;
-  if (head_end == std::string_view::npos) return kNode;  // over-long head: Node answers 431
+  if (head_end == std::string_view::npos || head_end + 4 > kMaxHead) return kNode;  // over-long head: Node answers 431
   std::string_view head = data.substr(0, head_end + 2);
 
   // A bare CR, a NUL or an obs-folded line (a line starting with SP or HT): 400, as nginx. Other
@@ -142,7 +142,9 @@ Gate::Verdict Gate::Classify(std::string_view data, bool* complete, Framing* fra
   }
   uint64_t length = 0;
   if (FindHeader(head, "content-length", &value) != std::string_view::npos) {
-    std::from_chars(value.data(), value.data() + value.size(), length);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), length);
+    if (value.empty() || error != std::errc() || end != value.data() + value.size()) return kBadRequest;  // as nginx
   }
   if (framing != nullptr) *framing = Framing{head_end + 4, length, false};
   return rest > length ? kNode : kUws;

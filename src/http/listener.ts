@@ -14,7 +14,7 @@ import type { Config } from '../config/config.js';
 import { netAddon, type NativeGate } from '../native/addon.js';
 import type { Logger } from '../log.js';
 import type { RequestHandler, SharedSocket, Transport } from '../transport/transport.js';
-import type { RequestHead } from './exchange.js';
+import { statusLine, type RequestHead } from './exchange.js';
 import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
 import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
@@ -100,6 +100,7 @@ export class Listener implements Transport {
           protocol: `HTTP/${req.httpVersion}`,
         }, new NodeExchange(req, res, config.serverHeader));
       });
+    this.#node.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#refuse(err, socket));
   }
 
   get port(): number {
@@ -140,6 +141,15 @@ export class Listener implements Transport {
     if (bytes) socket.unshift(bytes);
     this.#nodePeers.set(socket, peer);
     this.#node.emit('connection', socket);
+  }
+
+  /** What Node's parser refuses gets the short plain answer every other refusal gets, with the Server header. */
+  #refuse(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const text = `${statusLine(status)}\n`;
+    const server = this.#config.serverHeader ? `Server: ${this.#config.serverHeader}\r\n` : '';
+    socket.end(`HTTP/1.1 ${statusLine(status)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\n${server}Connection: close\r\n\r\n${text}`, 'latin1');
   }
 
   // Once, on the first uWS request: the loop is reached through a socket.
