@@ -150,6 +150,36 @@ Gate::Verdict Gate::Classify(std::string_view data, bool* complete, Framing* fra
   return rest > length ? kNode : kUws;
 }
 
+Gate::Verdict Gate::ClassifyTls(std::string_view data, bool* complete) {
+  // a TLS record (5 bytes: type, version, length) holding a handshake message (4: type, length)
+  auto u8 = [&](size_t at) { return static_cast<unsigned char>(data[at]); };
+  auto u16 = [&](size_t at) { return static_cast<size_t>(u8(at) << 8 | u8(at + 1)); };
+  *complete = data.size() >= kMaxHead || (data.size() >= 5 && data.size() >= 5 + u16(3));
+  if (!*complete) return kUws;
+  if (data.size() < 9 || u8(0) != 0x16 || u8(5) != 0x01) return kUws;  // not a ClientHello: uWS's TLS refuses it
+  // ClientHello: version (2), random (32), session id (1 + n), cipher suites (2 + n),
+  // compression methods (1 + n), extensions (2 + n), each: type (2), length (2), data
+  size_t at = 9 + 2 + 32;
+  if (at >= data.size()) return kUws;
+  at += 1 + u8(at);
+  if (at + 2 > data.size()) return kUws;
+  at += 2 + u16(at);
+  if (at >= data.size()) return kUws;
+  at += 1 + u8(at);
+  if (at + 2 > data.size()) return kUws;
+  size_t end = std::min(data.size(), at + 2 + u16(at));
+  for (at += 2; at + 4 <= end; at += 4 + u16(at + 2)) {
+    if (u16(at) != 16) continue;  // application_layer_protocol_negotiation
+    // a list (2 bytes of length) of names, each one byte of length then the name
+    size_t list_end = std::min(end, at + 4 + u16(at + 2));
+    for (size_t name = at + 6; name < list_end && name + 1 + u8(name) <= list_end; name += 1 + u8(name)) {
+      if (data.substr(name + 1, u8(name)) == "h2") return kHttp2;
+    }
+    return kUws;
+  }
+  return kUws;
+}
+
 Gate::Peer Gate::PeerOf(int fd) {
   sockaddr_storage remote{}, local{};
   socklen_t remote_len = sizeof(remote), local_len = sizeof(local);
@@ -232,14 +262,16 @@ Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// listen(fd, headTimeoutMs, peek, serverHeader) -> the socket's port: accepts on a listening
+// listen(fd, headTimeoutMs, tls, serverHeader, http2) -> the socket's port: accepts on a listening
 // socket (made by listenSocket, here or in the supervisor), which the gate now owns
 Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
   head_timeout_ = std::chrono::milliseconds(info[1].As<Napi::Number>().Int64Value());
-  peek_ = info[2].ToBoolean();
+  tls_ = info[2].ToBoolean();
   std::string server = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
+  http2_ = info[4].ToBoolean();
+  peek_ = !tls_ || http2_;
   auto answer = [&](std::string_view status) {
     std::string body = std::string(status) + "\n";
     return "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
@@ -430,7 +462,12 @@ void Gate::Run() {
         continue;
       }
       bool complete = false;
-      Verdict verdict = Classify(std::string_view(peek, static_cast<size_t>(got)), &complete);
+      std::string_view first(peek, static_cast<size_t>(got));
+      // h2c with prior knowledge: the connection preface, `PRI * HTTP/2.0` then `SM`
+      constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+      bool preface = !tls_ && http2_ && first.substr(0, kPreface.size()) == kPreface.substr(0, first.size());
+      Verdict verdict = tls_ ? ClassifyTls(first, &complete) : preface ? kHttp2 : Classify(first, &complete);
+      if (preface) complete = first.size() >= kPreface.size();
       if (!complete) continue;  // edge-triggered: woken again when more arrives
       if (verdict == kBadRequest || verdict == kVersionNotSupported) {
         Refuse(fd, verdict);
@@ -510,7 +547,7 @@ void Gate::Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff) 
     return;
   }
   Napi::HandleScope scope(env);
-  self->on_connection_.Call({Napi::Number::New(env, h->fd), Napi::String::New(env, h->verdict == kUws ? "uws" : "node"),
+  self->on_connection_.Call({Napi::Number::New(env, h->fd), Napi::String::New(env, h->verdict == kUws ? "uws" : h->verdict == kHttp2 ? "h2" : "node"),
                              Napi::String::New(env, h->peer.addr), Napi::Number::New(env, h->peer.port),
                              Napi::String::New(env, h->peer.server_addr)});
   if (env.IsExceptionPending()) {

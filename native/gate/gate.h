@@ -17,7 +17,7 @@ namespace tokio {
 class Gate : public Napi::ObjectWrap<Gate> {
  public:
   // kBadRequest and kVersionNotSupported are answered by the gate itself (400, 505) and closed.
-  enum Verdict { kUws, kNode, kBadRequest, kVersionNotSupported };
+  enum Verdict { kUws, kNode, kHttp2, kBadRequest, kVersionNotSupported };
 
   static Napi::Object Init(Napi::Env env, Napi::Object exports);
   explicit Gate(const Napi::CallbackInfo& info);
@@ -34,6 +34,10 @@ class Gate : public Napi::ObjectWrap<Gate> {
   // A request's bytes -> who serves it; `complete` is false while the head has not fully
   // arrived. `framing`, when given, is filled for a request uWS takes.
   static Verdict Classify(std::string_view data, bool* complete, Framing* framing = nullptr);
+
+  // A TLS connection's first bytes, its ClientHello -> kHttp2 when the client offers h2 (ALPN),
+  // else kUws.
+  static Verdict ClassifyTls(std::string_view data, bool* complete);
 
   // A connection's two ends, as PHP's REMOTE_ADDR/REMOTE_PORT and SERVER_ADDR see them.
   struct Peer {
@@ -87,7 +91,9 @@ class Gate : public Napi::ObjectWrap<Gate> {
   std::unordered_map<int, Pending> pending_;  // gate thread only
   std::chrono::milliseconds head_timeout_{60'000};
   std::string bad_answer_, version_answer_;  // what Refuse() sends, with SERVER_HEADER
-  bool peek_ = true;  // false for TLS, whose first bytes say nothing: every connection goes to uWS
+  bool tls_ = false;
+  bool http2_ = false;  // HTTP/2 is served: h2c by its preface, over TLS by ALPN
+  bool peek_ = true;    // false for TLS without HTTP/2: every connection goes to uWS unread
 };
 
 }  // namespace tokio

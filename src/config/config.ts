@@ -38,6 +38,8 @@ export interface Config {
   headerTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
+  /** HTTP/2 beside HTTP/1: h2c with prior knowledge on the plain port, h2 by ALPN over TLS */
+  http2: boolean;
   phpIniPath?: string;
   /** ms */
   drainTimeout: number;
@@ -140,6 +142,7 @@ const SETTINGS = {
   sseTimeout: { env: 'SSE_TIMEOUT', flag: '--sse-timeout', accepts: 'a duration like 30m, 1h, or off', help: 'longest life of a text/event-stream response (default 1h)' },
   heartbeat: { env: 'REQUEST_HEARTBEAT_MAX', flag: '--heartbeat-max', accepts: 'a duration like 30s or 5m', help: 'most time one tokio_request_heartbeat() may grant (default 5m)' },
   executionClock: { env: 'EXECUTION_TIME_CLOCK', flag: '--execution-time-clock', accepts: 'cpu or wall', help: 'what max_execution_time counts: cpu (default, as php-fpm) or wall' },
+  http2: { env: 'HTTP2', flag: '--http2', accepts: 'on or off', help: 'serve HTTP/2: by ALPN over TLS, with prior knowledge (h2c) on the plain port (default on)' },
   serverHeader: { env: 'SERVER_HEADER', flag: '--server-header', accepts: 'printable ASCII text, or empty for no header', help: 'Server header, unless the script sends its own (default tokio-php; empty: none)' },
   internal: { env: 'INTERNAL_ADDR', flag: '--internal', accepts: 'HOST:PORT, e.g. 0.0.0.0:9090, or off', help: '/health, /ready, /metrics (Prometheus), /status and POST /workers/restart, never on the public port (default 0.0.0.0:9090)' },
   adminToken: { env: 'ADMIN_TOKEN', flag: '', accepts: 'a non-empty bearer token: letters, digits and -._~+/ (then = signs), e.g. from openssl rand -hex 32', help: 'the internal port\'s state-changing endpoints (POST /workers/restart) need "Authorization: Bearer <token>"; unset, they answer loopback clients only' },
@@ -289,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const internal = /^off$/i.test(internalText) ? null : parseListen(S.internal, internalText);
   const adminToken = parseAdminToken(raw.adminToken);
   const accessLog = onOff(S.accessLog, raw.accessLog ?? 'off');
+  const http2 = onOff(S.http2, raw.http2 ?? 'on');
   const queueTimeout = parseTimeout(S.queueTimeout, raw.queueTimeout ?? 'off');
   const rateLimit = parseRateLimit(raw.rateLimit ?? 'off', raw.rateLimitBurst);
   const staticCache = parseStaticCache(raw.staticCacheTtl, raw.staticCacheTtlExt, raw.staticCacheImmutable);
@@ -355,6 +359,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     sseTimeout,
     heartbeatMax,
     serverHeader,
+    http2,
     internal,
     adminToken,
     accessLog,

@@ -15,6 +15,7 @@ import { netAddon, type NativeGate } from '../native/addon.js';
 import type { Logger } from '../log.js';
 import type { RequestHandler, SharedSocket, Transport } from '../transport/transport.js';
 import { statusLine, type RequestHead } from './exchange.js';
+import { Http2Front } from '../http2/http2-front.js';
 import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
 import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
@@ -38,6 +39,7 @@ export class Listener implements Transport {
   readonly #log: Logger;
   readonly #app: TemplatedApp;
   readonly #node: Server;
+  readonly #http2: Http2Front | null;
   #gate: NativeGate | null = null;
   /** by descriptor: the connections uWS serves (an entry outlives its connection until the fd is reused) */
   readonly #uwsPeers: Peer[] = [];
@@ -100,6 +102,7 @@ export class Listener implements Transport {
           protocol: `HTTP/${req.httpVersion}`,
         }, new NodeExchange(req, res, config.serverHeader));
       });
+    this.#http2 = config.http2 ? new Http2Front(config, log, handler) : null;
     this.#node.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#refuse(err, socket));
   }
 
@@ -121,12 +124,12 @@ export class Listener implements Transport {
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
     if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
-    this.#port = this.#gate.listen(fd, headerTimeout, !tlsCert, this.#config.serverHeader);
+    this.#port = this.#gate.listen(fd, headerTimeout, Boolean(tlsCert), this.#config.serverHeader, this.#config.http2);
     return this.#port;
   }
 
   /** `bytes`: what uWS read of a request it will not serve, for Node's http to parse first */
-  #adopt(fd: number, verdict: 'uws' | 'node', peer: Peer, bytes?: Buffer): void {
+  #adopt(fd: number, verdict: 'uws' | 'node' | 'h2', peer: Peer, bytes?: Buffer): void {
     if (!this.#open) {
       closeSync(fd);
       return;
@@ -138,6 +141,7 @@ export class Listener implements Transport {
     }
     const socket = new Socket({ fd, readable: true, writable: true });
     socket.on('error', (err) => this.#log.debug({ err }, 'connection error'));
+    if (verdict === 'h2' && this.#http2) return this.#http2.adopt(socket);
     if (bytes) socket.unshift(bytes);
     this.#nodePeers.set(socket, peer);
     this.#node.emit('connection', socket);
@@ -174,5 +178,6 @@ export class Listener implements Transport {
     this.#gate = null;
     this.#app.close();
     this.#node.closeAllConnections();
+    this.#http2?.close();
   }
 }

@@ -109,11 +109,12 @@ export interface NativeEngine {
 export interface NativeGate {
   /**
    * Accepts on `fd`, a listening socket from listenSocket(), which the gate now owns; returns its
-   * port. `headTimeoutMs`: the longest silence before a first request head is complete; `peek`:
-   * false for TLS, whose connections all go to uWS unread; `serverHeader`: for the gate's own
-   * 400 and 505 answers ('' for none).
+   * port. `headTimeoutMs`: the longest silence before a first request head is complete; `tls`:
+   * the connections speak TLS, and go to uWS unread unless `http2` (then those whose ClientHello
+   * offers h2 are 'h2'); `serverHeader`: for the gate's own 400 and 505 answers ('' for none);
+   * `http2`: a plain connection that opens with the HTTP/2 preface is 'h2'.
    */
-  listen(fd: number, headTimeoutMs: number, peek: boolean, serverHeader: string): number;
+  listen(fd: number, headTimeoutMs: number, tls: boolean, serverHeader: string, http2: boolean): number;
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
   /**
@@ -127,7 +128,7 @@ export interface NativeGate {
   close(): void;
 }
 
-type GateCallback = (fd: number, verdict: 'uws' | 'node', remoteAddr: string, remotePort: number, serverAddr: string) => void;
+type GateCallback = (fd: number, verdict: 'uws' | 'node' | 'h2', remoteAddr: string, remotePort: number, serverAddr: string) => void;
 
 /** What uws-pack 20.0.8 does not expose about its sockets: see native/gate/uws_socket.cc. */
 export interface NativeUwsSocket {

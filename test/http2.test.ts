@@ -1,0 +1,202 @@
+// HTTP/2 with real clients: Node's http2 client and Debian's curl, h2c with prior knowledge on the
+// plain port and h2 by ALPN over TLS, against the same scripts as HTTP/1.1.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, constants, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
+import { get as httpsGet } from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { Engine } from '../src/index.js';
+import { FIXTURES } from './helpers/php.js';
+import { get, raw, startServer, type Running } from './helpers/server.js';
+
+const root = path.join(FIXTURES, 'site');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokio-http2-'));
+const cert = path.join(tmp, 'cert.pem');
+const key = path.join(tmp, 'key.pem');
+let engine: Engine;
+let site: Running;
+let tls: Running;
+
+before(async () => {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+    { stdio: 'ignore' });
+  engine = await Engine.start({ workers: 2, env: {}, logger: () => {} });
+  site = await startServer(engine, { DOCUMENT_ROOT: root });
+  tls = await startServer(engine, { DOCUMENT_ROOT: root, TLS_CERT: cert, TLS_KEY: key });
+});
+after(async () => {
+  await site.close();
+  await tls.close();
+  await engine.shutdown();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+interface H2Reply {
+  status: number;
+  headers: Record<string, unknown>;
+  body: Buffer;
+  /** when each DATA chunk arrived, ms after the request */
+  arrivals: number[];
+}
+
+function h2(session: ClientHttp2Session, headers: OutgoingHttpHeaders, body?: Buffer | string): Promise<H2Reply> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const stream = session.request(headers, { endStream: body === undefined });
+    const chunks: Buffer[] = [];
+    const arrivals: number[] = [];
+    let status = 0;
+    let responseHeaders: Record<string, unknown> = {};
+    stream.on('response', (h) => { status = Number(h[':status']); responseHeaders = h; });
+    stream.on('data', (c: Buffer) => { chunks.push(c); arrivals.push(Date.now() - started); });
+    stream.on('end', () => resolve({ status, headers: responseHeaders, body: Buffer.concat(chunks), arrivals }));
+    stream.on('error', reject);
+    if (body !== undefined) stream.end(body);
+  });
+}
+
+// the servers run in this process: a client must not block its event loop
+const curl = async (...args: string[]) => (await promisify(execFile)('curl', ['-s', ...args])).stdout;
+const plain = () => connect(`http://127.0.0.1:${site.port}`);
+const secure = () => connect(`https://127.0.0.1:${tls.port}`, { ca: readFileSync(cert), servername: 'localhost', checkServerIdentity: () => undefined });
+
+test('h2c with prior knowledge: the same superglobals as over HTTP/1.1, SERVER_PROTOCOL HTTP/2.0', async () => {
+  const session = plain();
+  try {
+    const headers = { 'x-custom': 'a b', accept: 'text/plain' };
+    for (const script of ['/info.php/extra/path?a=1&b=%20x', '/headers.php?q']) {
+      const one = await get(`${site.base}${script}`, { headers: { ...headers, host: `127.0.0.1:${site.port}` } });
+      const two = await h2(session, { ':path': script, ...headers });
+      assert.equal(two.status, 200, script);
+      // Connection is HTTP/1's own: HTTP/2 has none (RFC 9113 8.2.2)
+      const { HTTP_CONNECTION, ...overHttp1 } = JSON.parse(one.body.toString()) as Record<string, unknown>;
+      assert.deepEqual(JSON.parse(two.body.toString()), overHttp1, `${script} (${String(HTTP_CONNECTION)})`);
+    }
+    assert.equal((await h2(session, { ':path': '/protocol.php' })).body.toString(), 'HTTP/2.0 http off\n');
+  } finally {
+    session.close();
+  }
+  // Debian's curl, h2c with prior knowledge
+  assert.equal(await curl('--http2-prior-knowledge', '-w', '%{http_version}', `${site.base}/protocol.php`), 'HTTP/2.0 http off\n2');
+});
+
+test('over TLS, a client offering h2 gets HTTP/2 and one offering only HTTP/1.1 keeps it, on the same port', async () => {
+  const session = secure();
+  try {
+    const r = await h2(session, { ':path': '/protocol.php' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'HTTP/2.0 https on\n');
+    assert.equal(r.headers.server, 'tokio-php');
+  } finally {
+    session.close();
+  }
+  const one = await new Promise<string>((resolve, reject) => {
+    httpsGet(`${tls.base}/protocol.php`, { ca: readFileSync(cert), checkServerIdentity: () => undefined }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(`${res.httpVersion} ${body}`));
+    }).on('error', reject);
+  });
+  assert.equal(one, '1.1 HTTP/1.1 https on\n');
+  const overTls = (flag: string) => curl('--cacert', cert, '--resolve', `localhost:${tls.port}:127.0.0.1`, flag,
+    '-w', '%{http_version}', `https://localhost:${tls.port}/protocol.php`);
+  assert.equal(await overTls('--http2'), 'HTTP/2.0 https on\n2');
+  assert.equal(await overTls('--http1.1'), 'HTTP/1.1 https on\n1.1');
+});
+
+test('an upload over HTTP/2 reaches PHP whole; cookies in several fields are one HTTP_COOKIE', async () => {
+  const session = plain();
+  try {
+    const body = Buffer.alloc(3 * 1024 * 1024 + 7, 'u');
+    const r = await h2(session, { ':method': 'POST', ':path': '/upload.php', 'content-length': body.length }, body);
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body.toString()), { input_len: body.length, input_sha1: createHash('sha1').update(body).digest('hex') });
+    // RFC 9113 8.2.3: a client may split the cookie header into one field per cookie
+    const cookies = await h2(session, { ':path': '/headers.php', cookie: ['a=1', 'b=2', 'c=3'] });
+    assert.equal(JSON.parse(cookies.body.toString()).HTTP_COOKIE, 'a=1; b=2; c=3');
+  } finally {
+    session.close();
+  }
+});
+
+test('a streamed response arrives in pieces as DATA frames; a reset stream stops its script', async () => {
+  const session = plain();
+  const mark = path.join(tmp, 'reset');
+  try {
+    const r = await h2(session, { ':path': '/pieces.php' });
+    assert.equal(r.body.toString(), 'part 1\npart 2\npart 3\n');
+    assert.ok(r.arrivals.length >= 3 && r.arrivals.at(-1)! - r.arrivals[0] >= 500, `arrivals ${r.arrivals}`);
+
+    const stream = session.request({ ':path': `/slow.php?ms=10000&mark=${encodeURIComponent(mark)}` });
+    stream.on('error', () => {});
+    await sleep(300);
+    stream.close(constants.NGHTTP2_CANCEL);
+    for (let i = 0; i < 100 && !existsSync(mark); i++) await sleep(20);
+    assert.equal(readFileSync(mark, 'utf8'), 'status=1', 'stopped as aborted, long before its 10 s');
+    assert.equal((await h2(session, { ':path': '/protocol.php' })).status, 200, 'the connection serves on');
+  } finally {
+    session.close();
+  }
+});
+
+test('many streams on one connection go through the admission queue: some 503, none lost', async () => {
+  const small = await startServer(engine, { DOCUMENT_ROOT: root, QUEUE_CAPACITY: '2' });
+  const session = connect(`http://127.0.0.1:${small.port}`);
+  try {
+    const replies = await Promise.all(Array.from({ length: 20 }, () => h2(session, { ':path': '/slow.php?ms=300' })));
+    const ok = replies.filter((r) => r.status === 200);
+    const refused = replies.filter((r) => r.status === 503);
+    assert.equal(ok.length + refused.length, 20);
+    assert.equal(ok.length, 4, '2 running + 2 queued');
+    for (const r of ok) assert.equal(r.body.toString(), 'slept');
+    for (const r of refused) assert.equal(r.headers['retry-after'], '1');
+  } finally {
+    session.close();
+    await small.close();
+  }
+});
+
+test('a rapid-reset flood on one connection leaves the server serving others', async () => {
+  const flood = plain();
+  flood.on('error', () => {});
+  let opened = 0;
+  try {
+    // open and cancel streams as fast as the client can (CVE-2023-44487's pattern)
+    for (let i = 0; i < 5000 && !flood.destroyed && !flood.closed; i++) {
+      const s = flood.request({ ':path': '/slow.php?ms=1000' });
+      s.on('error', () => {});
+      s.close(constants.NGHTTP2_CANCEL);
+      opened++;
+      if (i % 200 === 0) await sleep(0);
+    }
+  } catch {
+    // the server closed the connection under the flood: what nginx does too
+  }
+  assert.ok(opened > 0);
+  const other = plain();
+  try {
+    const r = await h2(other, { ':path': '/protocol.php' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'HTTP/2.0 http off\n');
+  } finally {
+    other.close();
+    flood.destroy();
+  }
+  assert.equal((await get(`${site.base}/protocol.php`)).body.toString(), 'HTTP/1.1 http off\n');
+});
+
+test('HTTP2=off: the preface is refused as HTTP/1 (505), as nginx without http2 refuses it', async () => {
+  const off = await startServer(engine, { DOCUMENT_ROOT: root, HTTP2: 'off' });
+  try {
+    assert.match(await raw(off.port, 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), /^HTTP\/1\.1 505 /);
+    assert.match(await raw(site.port, 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), /^\x00\x00/, 'with HTTP/2 on: a SETTINGS frame');
+  } finally {
+    await off.close();
+  }
+});
