@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <unordered_set>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <string_view>
 
@@ -62,9 +64,16 @@ size_t FindHeader(std::string_view head, std::string_view name, std::string_view
   return std::string_view::npos;
 }
 
-// "127.0.0.1" and its port; an IPv4-mapped IPv6 address as plain IPv4, as nginx shows it
-std::string Format(const sockaddr_storage& sa, int* port) {
+// "127.0.0.1" and its port; an IPv4-mapped IPv6 address as plain IPv4, and a Unix socket as
+// "unix:" and its path (none for a client's unbound end) with port 0, as nginx shows them
+std::string Format(const sockaddr_storage& sa, socklen_t len, int* port) {
   char text[INET6_ADDRSTRLEN] = {0};
+  if (sa.ss_family == AF_UNIX) {
+    auto* a = reinterpret_cast<const sockaddr_un*>(&sa);
+    size_t offset = offsetof(sockaddr_un, sun_path);
+    *port = 0;
+    return "unix:" + std::string(a->sun_path, len > offset ? strnlen(a->sun_path, len - offset) : 0);
+  }
   if (sa.ss_family == AF_INET6) {
     auto* a = reinterpret_cast<const sockaddr_in6*>(&sa);
     *port = ntohs(a->sin6_port);
@@ -172,13 +181,21 @@ Gate::Gate(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gate>(info) {
 
 Gate::~Gate() { Stop(); }
 
-static int BoundPort(int fd) {
+// { host, port } of a listening socket, or { path } of a Unix one
+static Napi::Object BoundAddress(Napi::Env env, int fd) {
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
   int port = 0;
-  Format(bound, &port);
-  return port;
+  std::string text = Format(bound, len, &port);
+  Napi::Object out = Napi::Object::New(env);
+  if (bound.ss_family == AF_UNIX) {
+    out.Set("path", text.substr(5));
+  } else {
+    out.Set("host", text);
+    out.Set("port", port);
+  }
+  return out;
 }
 
 // listenSocket(host, port) -> { fd, port }: a listening socket that server processes can share
@@ -210,15 +227,15 @@ Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
   freeaddrinfo(res);
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", fd);
-  out.Set("port", BoundPort(fd));
+  out.Set("port", BoundAddress(env, fd).Get("port"));
   return out;
 }
 
-// listen(fd, headTimeoutMs, peek, serverHeader) -> the socket's port: accepts on a listening
-// socket (made by listenSocket, here or in the supervisor), which the gate now owns
+// listen(fds, headTimeoutMs, peek, serverHeader) -> each socket's address: accepts on listening
+// sockets (made by listenSocket, here or in the supervisor), which the gate now owns
 Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Array fds = info[0].As<Napi::Array>();
   head_timeout_ = std::chrono::milliseconds(info[1].As<Napi::Number>().Int64Value());
   peek_ = info[2].ToBoolean();
   std::string server = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
@@ -230,15 +247,20 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   };
   bad_answer_ = answer("400 Bad Request");
   version_answer_ = answer("505 HTTP Version Not Supported");
-  fcntl(fd, F_SETFD, FD_CLOEXEC);
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  listen_fd_ = fd;
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  Napi::Array addresses = Napi::Array::New(env, fds.Length());
+  for (uint32_t i = 0; i < fds.Length(); i++) {
+    int fd = fds.Get(i).As<Napi::Number>().Int32Value();
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    listen_fds_.push_back(fd);
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    addresses.Set(i, BoundAddress(env, fd));
+  }
   ev.data.fd = wake_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   tsfn_ = Tsfn::New(env, "tokio-php-gate", 0, 1, this);
@@ -247,7 +269,7 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(gates_mutex);
   gates.insert(this);
   gate_count = gates.size();
-  return Napi::Number::New(env, BoundPort(fd));
+  return addresses;
 }
 
 // siblingBoard() -> fd of a new board (see siblings.cc), for the supervisor to hand to its processes
@@ -349,7 +371,8 @@ bool Gate::Stop() {
   thread_.join();
   for (auto& [fd, pending] : pending_) close(fd);
   pending_.clear();
-  if (listen_fd_ >= 0) close(listen_fd_);
+  for (int fd : listen_fds_) close(fd);
+  listen_fds_.clear();
   close(epoll_fd_);
   close(wake_fd_);
   return true;
@@ -362,29 +385,33 @@ void Gate::Run() {
   auto waiting_since = std::chrono::steady_clock::time_point::max();  // a connection the siblings leave
   while (!stopping_) {
     auto now = std::chrono::steady_clock::now();
-    if (stop_accepting_ && listen_fd_ >= 0) {  // queued connections stay for the other processes
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-      close(listen_fd_);
-      listen_fd_ = -1;
+    if (stop_accepting_ && !listen_fds_.empty()) {  // queued connections stay for the other processes
+      for (int fd : listen_fds_) {
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+        close(fd);
+      }
+      listen_fds_.clear();
     }
     // A sibling process has a free thread: it takes new connections. One that waits anyway (the
     // sibling is slow or stuck) is taken here after kSiblingSlow.
-    bool defer = listen_fd_ >= 0 && siblings_.ShouldDefer();
+    bool defer = !listen_fds_.empty() && siblings_.ShouldDefer();
     deferring_.store(defer, std::memory_order_relaxed);
     if (defer) {
-      pollfd queued{listen_fd_, POLLIN, 0};
-      if (poll(&queued, 1, 0) != 1) waiting_since = std::chrono::steady_clock::time_point::max();
+      int queued = Queued();
+      if (queued < 0) waiting_since = std::chrono::steady_clock::time_point::max();
       else if (waiting_since == std::chrono::steady_clock::time_point::max()) waiting_since = now;
       else if (now - waiting_since > kSiblingSlow) {
-        Accept(now, 1, false);
+        Accept(queued, now, 1, false);
         waiting_since = std::chrono::steady_clock::time_point::max();
       }
     }
-    if (listen_fd_ >= 0 && defer == watching) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = listen_fd_;
-      epoll_ctl(epoll_fd_, defer ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, listen_fd_, &ev);
+    if (!listen_fds_.empty() && defer == watching) {
+      for (int fd : listen_fds_) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        epoll_ctl(epoll_fd_, defer ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, fd, &ev);
+      }
       watching = !defer;
     }
     int wait_ms = defer ? 5 : 1000;  // siblings' state is polled while leaving connections to them
@@ -397,10 +424,10 @@ void Gate::Run() {
         (void)!read(wake_fd_, &count, sizeof(count));
         continue;
       }
-      if (fd == listen_fd_ && listen_fd_ >= 0) {
+      if (IsListening(fd)) {
         // With other event loops' gates on the socket, one connection per wake: they all wake
         // for a burst, and each takes its share instead of the first one taking the whole backlog.
-        Accept(now, gate_count.load(std::memory_order_relaxed) > 1 ? 1 : SIZE_MAX, true);
+        Accept(fd, now, gate_count.load(std::memory_order_relaxed) > 1 ? 1 : SIZE_MAX, true);
         continue;
       }
       auto it = pending_.find(fd);
@@ -436,24 +463,37 @@ void Gate::Run() {
   }
 }
 
-void Gate::Accept(std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings) {
+bool Gate::IsListening(int fd) const {
+  return std::find(listen_fds_.begin(), listen_fds_.end(), fd) != listen_fds_.end();
+}
+
+int Gate::Queued() const {
+  for (int fd : listen_fds_) {
+    pollfd queued{fd, POLLIN, 0};
+    if (poll(&queued, 1, 0) == 1) return fd;
+  }
+  return -1;
+}
+
+void Gate::Accept(int listen_fd, std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings) {
   // siblings are asked again at each accept: they change meanwhile
   // stop_accepting_ is asked too: set from another thread, it holds from then on, even while this
   // thread has not yet woken to close the socket
   for (size_t taken = 0; taken < most && !stop_accepting_ && !(ask_siblings && siblings_.ShouldDefer()); taken++) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
-    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error: epoll tells us again
     siblings_.Reserve();
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (peer.ss_family != AF_UNIX) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     sockaddr_storage local{};
-    len = sizeof(local);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+    socklen_t local_len = sizeof(local);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
     int port = 0, local_port = 0;
-    std::string addr = Format(peer, &port);
-    Peer ends{std::move(addr), port, Format(local, &local_port)};
+    std::string addr = Format(peer, len, &port);
+    std::string local_addr = Format(local, local_len, &local_port);
+    Peer ends{std::move(addr), port, std::move(local_addr), local_port};
     if (!peek_) {
       Hand(fd, kUws, std::move(ends));
       continue;
@@ -501,7 +541,7 @@ void Gate::Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff) 
   Napi::HandleScope scope(env);
   self->on_connection_.Call({Napi::Number::New(env, h->fd), Napi::String::New(env, h->verdict == kUws ? "uws" : "node"),
                              Napi::String::New(env, h->peer.addr), Napi::Number::New(env, h->peer.port),
-                             Napi::String::New(env, h->peer.server_addr)});
+                             Napi::String::New(env, h->peer.server_addr), Napi::Number::New(env, h->peer.server_port)});
   if (env.IsExceptionPending()) {
     Napi::Error err = env.GetAndClearPendingException();
     napi_fatal_exception(env, err.Value());

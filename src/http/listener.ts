@@ -17,8 +17,8 @@ import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
 import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
-type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
-const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '' };
+type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr' | 'serverPort'>;
+const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '', serverPort: 0 };
 
 /**
  * No event loop of this process accepts new connections from now on (each listener's close()
@@ -72,6 +72,7 @@ export class Listener implements Transport {
         remoteAddr: peer.remoteAddr,
         remotePort: peer.remotePort,
         serverAddr: peer.serverAddr,
+        serverPort: peer.serverPort,
         protocol: 'HTTP/1.1', // the gate sends uWS nothing else
       }, ex);
     });
@@ -109,11 +110,12 @@ export class Listener implements Transport {
     const { Gate } = netAddon();
     const fd = shared?.listenFd ?? Gate.listenSocket(listenHost, listenPort).fd;
     this.#open = true;
-    this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr) =>
-      this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
+    this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr, serverPort) =>
+      this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr, serverPort }));
     if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
-    this.#port = this.#gate.listen(fd, headerTimeout, !tlsCert, this.#config.serverHeader);
+    const [address] = this.#gate.listen([fd], headerTimeout, !tlsCert, this.#config.serverHeader);
+    this.#port = 'port' in address ? address.port : 0;
     return this.#port;
   }
 

@@ -105,15 +105,18 @@ export interface NativeEngine {
   shutdown(): Promise<void>;
 }
 
+/** Where a socket listens: an IP address and port, or a Unix socket's path. */
+export type SocketAddress = { host: string; port: number } | { path: string };
+
 /** Accepts connections and says who should serve each: see native/gate/gate.cc. */
 export interface NativeGate {
   /**
-   * Accepts on `fd`, a listening socket from listenSocket(), which the gate now owns; returns its
-   * port. `headTimeoutMs`: the longest silence before a first request head is complete; `peek`:
-   * false for TLS, whose connections all go to uWS unread; `serverHeader`: for the gate's own
-   * 400 and 505 answers ('' for none).
+   * Accepts on `fds`, listening sockets from listenSocket(), which the gate now owns; returns
+   * their addresses. `headTimeoutMs`: the longest silence before a first request head is
+   * complete; `peek`: false for TLS, whose connections all go to uWS unread; `serverHeader`: for
+   * the gate's own 400 and 505 answers ('' for none).
    */
-  listen(fd: number, headTimeoutMs: number, peek: boolean, serverHeader: string): number;
+  listen(fds: number[], headTimeoutMs: number, peek: boolean, serverHeader: string): SocketAddress[];
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
   /**
@@ -127,7 +130,8 @@ export interface NativeGate {
   close(): void;
 }
 
-type GateCallback = (fd: number, verdict: 'uws' | 'node', remoteAddr: string, remotePort: number, serverAddr: string) => void;
+/** a connection's descriptor, who serves it, and its two ends (ports are 0 on a Unix socket) */
+type GateCallback = (fd: number, verdict: 'uws' | 'node', remoteAddr: string, remotePort: number, serverAddr: string, serverPort: number) => void;
 
 /** What uws-pack 20.0.8 does not expose about its sockets: see native/gate/uws_socket.cc. */
 export interface NativeUwsSocket {

@@ -107,7 +107,6 @@ export class TokioServer {
   /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
   listen(shared?: SharedSocket): number {
     const [port] = this.#transports.map((t) => t.listen(shared));
-    this.#php.serverPort = port;
     for (const t of this.#transports) t.poolChanged(this.#php.admission.free, 0);
     return port;
   }
