@@ -24,7 +24,7 @@ server = new TokioServer(config, engine, log, {
   onStuck: (requestId, all) => tell({ type: 'stuck', requestId, all }),
 });
 const serving = server;
-serving.listen({ listenFd: data.listenFd, board: data.board });
+serving.listen(data.shared);
 
 function figures(): ThreadFigures {
   return { families: [...serving.metrics.families(), ...serving.metrics.gauges(data.process)] };

@@ -28,8 +28,8 @@ export class HttpThreads {
   #closing = false;
 
   /**
-   * Starts `count` threads with `data` (index and a descriptor of `listenFd` of each its own);
-   * resolves once each serves. `onStuck`: a
+   * Starts `count` threads with `data` (index and descriptors of the listening sockets of each
+   * its own); resolves once each serves. `onStuck`: a
    * script of a thread's is stuck in C; `onFailed`: a thread died (the process must be replaced).
    */
   static async start(count: number, data: Omit<HttpThreadData, 'index'>, log: Logger,
@@ -37,7 +37,10 @@ export class HttpThreads {
     const threads = new HttpThreads();
     const { Gate } = netAddon();
     await Promise.all(Array.from({ length: count }, (_, i) =>
-      threads.#spawn({ ...data, index: i + 1, listenFd: Gate.duplicate(data.listenFd) }, log, onStuck, onFailed)));
+      threads.#spawn({
+        ...data, index: i + 1,
+        shared: { ...data.shared, listening: data.shared.listening.map((s) => ({ ...s, fd: Gate.duplicate(s.fd) })) },
+      }, log, onStuck, onFailed)));
     return threads;
   }
 

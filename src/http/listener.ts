@@ -11,7 +11,8 @@ import { Socket } from 'node:net';
 import type { Config } from '../config/config.js';
 import { netAddon, type NativeGate } from '../native/addon.js';
 import type { Logger } from '../log.js';
-import type { RequestHandler, SharedSocket, Transport } from '../transport/transport.js';
+import { HTTP_SOCKET, type SharedSockets } from '../transport/sockets.js';
+import type { RequestHandler, Transport } from '../transport/transport.js';
 import type { RequestHead } from './exchange.js';
 import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
@@ -31,7 +32,7 @@ export function stopAcceptingInProcess(): void {
 
 /** HTTP/1.1 and HTTP/1.0, plain or over TLS. */
 export class Listener implements Transport {
-  readonly name = 'http';
+  readonly name = HTTP_SOCKET;
   readonly #config: Config;
   readonly #log: Logger;
   readonly #app: TemplatedApp;
@@ -101,20 +102,20 @@ export class Listener implements Transport {
   }
 
   /**
-   * Accepts on a socket of its own, or on `shared.listenFd`, which the supervisor shares with
-   * every server process (this one is `board.slot` of their sibling board), and which this
-   * listener's gate owns from now on.
+   * Accepts on a socket of its own, or on the sockets of `shared` named for it, which the
+   * supervisor shares with every server process (this one is `board.slot` of their sibling
+   * board), and which this listener's gate owns from now on.
    */
-  listen(shared?: SharedSocket): number {
+  listen(shared?: SharedSockets): number {
     const { listenHost, listenPort, headerTimeout, tlsCert } = this.#config;
     const { Gate } = netAddon();
-    const fd = shared?.listenFd ?? Gate.listenSocket(listenHost, listenPort).fd;
+    const fds = shared ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd) : [Gate.listenSocket(listenHost, listenPort).fd];
     this.#open = true;
     this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr, serverPort) =>
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr, serverPort }));
     if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
-    const [address] = this.#gate.listen([fd], headerTimeout, !tlsCert, this.#config.serverHeader);
+    const [address] = this.#gate.listen(fds, headerTimeout, !tlsCert, this.#config.serverHeader);
     this.#port = 'port' in address ? address.port : 0;
     return this.#port;
   }

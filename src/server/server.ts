@@ -14,7 +14,8 @@ import type { Logger } from '../log.js';
 import type { ProcessStatus } from '../internal-port/status.js';
 import { PhpBack } from '../php-back/php-back.js';
 import { Router } from '../router/router.js';
-import { transportsFor, type SharedSocket, type Transport } from '../transport/transport.js';
+import type { SharedSockets } from '../transport/sockets.js';
+import { transportsFor, type Transport } from '../transport/transport.js';
 import { serveStatic } from '../static/serve-static.js';
 import type { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { WorkerRoutes } from '../worker-mode/routes.js';
@@ -104,8 +105,8 @@ export class TokioServer {
     };
   }
 
-  /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
-  listen(shared?: SharedSocket): number {
+  /** Serves on the supervisor's sockets or on sockets of its own; returns the port. */
+  listen(shared?: SharedSockets): number {
     const [port] = this.#transports.map((t) => t.listen(shared));
     for (const t of this.#transports) t.poolChanged(this.#php.admission.free, 0);
     return port;

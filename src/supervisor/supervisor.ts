@@ -17,14 +17,10 @@ import { exitAfterLog, reopenLog, type Logger } from '../log.js';
 import { counter, gauge } from '../metrics/recorder.js';
 import { VERSION } from '../package.js';
 import { watchFiles, type Watcher } from '../worker-mode/watch.js';
+import { BOARD_SLOT_ENV, handover, SOCKETS_ENV } from './handover.js';
 import { received, tell, type ProcessMessage } from './messages.js';
+import { HTTP_SOCKET } from '../transport/sockets.js';
 import { currentUser, prepareLogFile, RUN_AS_ENV, type RunAs } from './privileges.js';
-
-/** In every server process: the listening socket and the sibling board (after stdin, stdout, stderr, IPC). */
-export const LISTEN_FD = 4;
-export const BOARD_FD = 5;
-/** RATE_LIMIT's shared table, when it is on */
-export const RATE_TABLE_FD = 6;
 
 // A process that dies sooner than this after its start counts as a crash loop.
 const STABLE_MS = 10_000;
@@ -78,6 +74,7 @@ export class Supervisor {
   readonly #boardSlots = new Map<Worker, number>(); // each live process's place on the sibling board
   #boardFd = -1;
   #listenFd = -1;
+  #handover = ''; // what each process's TOKIO_SOCKETS says
   #stopping = false;
   #reloading = false;
   #started = false; // every first process was ready: from then on, one that exits is replaced
@@ -103,8 +100,10 @@ export class Supervisor {
     const socket = Gate.listenSocket(listenHost, listenPort);
     this.#listenFd = socket.fd;
     this.#boardFd = Gate.siblingBoard();
-    const rateTable = this.#config.rateLimit ? [netAddon().RateTable.create()] : [];
-    cluster.setupPrimary({ execArgv: serverExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd, ...rateTable] });
+    const rateTableFd = this.#config.rateLimit ? netAddon().RateTable.create() : undefined;
+    const { stdio, env } = handover([{ name: HTTP_SOCKET, fd: socket.fd }], this.#boardFd, rateTableFd);
+    this.#handover = env;
+    cluster.setupPrimary({ execArgv: serverExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...stdio] });
     const internal = this.#config.internal;
     // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
     const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log, this.#config.adminToken).listen(internal.host, internal.port) : undefined;
@@ -173,7 +172,7 @@ export class Supervisor {
     let place = 0;
     while (taken.has(place)) place++;
     const worker = cluster.fork({
-      TOKIO_PROCESS_INDEX: String(slot.index), TOKIO_BOARD_SLOT: String(place),
+      TOKIO_PROCESS_INDEX: String(slot.index), [SOCKETS_ENV]: this.#handover, [BOARD_SLOT_ENV]: String(place),
       ...(this.#runAs ? { [RUN_AS_ENV]: JSON.stringify(this.#runAs) } : {}),
     });
     this.#boardSlots.set(worker, place);

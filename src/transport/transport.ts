@@ -6,26 +6,17 @@ import type { Config } from '../config/config.js';
 import type { Exchange, RequestHead } from '../http/exchange.js';
 import { Listener } from '../http/listener.js';
 import type { Logger } from '../log.js';
+import type { SharedSockets } from './sockets.js';
 
 export type RequestHandler = (head: RequestHead, ex: Exchange) => void;
 
-/**
- * The listening socket a server process got from the supervisor, and its sibling board: every
- * event loop's gate of a process publishes to the process's place on it, as the free PHP threads
- * they share less the connections each has just accepted.
- */
-export interface SharedSocket {
-  listenFd: number;
-  board?: { fd: number; slot: number };
-}
-
 export interface Transport {
-  /** what the supervisor knows this transport's listening socket by */
+  /** what the supervisor names this transport's listening sockets (see ./sockets.ts) */
   readonly name: string;
   /** the port it accepts on, once listening */
   readonly port: number;
-  /** Accepts on the supervisor's socket, or on a socket of its own; returns the port. */
-  listen(shared?: SharedSocket): number;
+  /** Accepts on the supervisor's sockets of its name, or on a socket of its own; returns the port. */
+  listen(shared?: SharedSockets): number;
   /** The pool has `free` PHP threads after an admission (+1), a release (-1) or at the start (0). */
   poolChanged(free: number, change: 1 | -1 | 0): void;
   /** No new connections; those already accepted are still served. */
