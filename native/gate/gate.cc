@@ -198,36 +198,53 @@ static Napi::Object BoundAddress(Napi::Env env, int fd) {
   return out;
 }
 
-// listenSocket(host, port) -> { fd, port }: a listening socket that server processes can share
-// (the supervisor makes it once, so a process that stops or crashes loses no queued connection).
-// Throws with the system's reason.
-Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string host = info[0].As<Napi::String>().Utf8Value();
-  std::string port = std::to_string(info[1].As<Napi::Number>().Uint32Value());
+namespace {
+
+// What listenSocket() throws: the reason, and the call that failed (as Node's errors say it)
+void ThrowSocketError(Napi::Env env, const std::string& why, const char* syscall) {
+  Napi::Error err = Napi::Error::New(env, why);
+  err.Set("syscall", syscall);
+  err.ThrowAsJavaScriptException();
+}
+
+int ListenTcp(Napi::Env env, const std::string& host, uint32_t port_number) {
+  std::string port = std::to_string(port_number);
   addrinfo hints{}, *res = nullptr;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
   if (rc != 0) {
-    Napi::Error::New(env, "cannot resolve " + host + ": " + gai_strerror(rc)).ThrowAsJavaScriptException();
-    return env.Undefined();
+    ThrowSocketError(env, "cannot resolve " + host + ": " + gai_strerror(rc), "getaddrinfo");
+    return -1;
   }
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);  // spawn maps it into children
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
-    std::string why = std::strerror(errno);
-    if (fd >= 0) close(fd);
-    freeaddrinfo(res);
-    Napi::Error::New(env, "cannot listen on " + host + ":" + port + ": " + why).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  const char* failed = fd < 0 ? "socket" : bind(fd, res->ai_addr, res->ai_addrlen) != 0 ? "bind" : listen(fd, 4096) != 0 ? "listen" : nullptr;
+  int error = errno;
   freeaddrinfo(res);
+  if (failed) {
+    if (fd >= 0) close(fd);
+    ThrowSocketError(env, std::strerror(error), failed);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+// listenSocket({ host, port }) -> { fd, address }: a listening socket that server processes can
+// share (the supervisor makes it once, so a process that stops or crashes loses no queued
+// connection). Throws the system's reason, with the failed call as `syscall`.
+Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object spec = info[0].As<Napi::Object>();
+  int fd = ListenTcp(env, spec.Get("host").As<Napi::String>().Utf8Value(), spec.Get("port").As<Napi::Number>().Uint32Value());
+  if (fd < 0) return env.Undefined();
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", fd);
-  out.Set("port", BoundAddress(env, fd).Get("port"));
+  out.Set("address", BoundAddress(env, fd));
   return out;
 }
 

@@ -13,9 +13,12 @@ import { PACKAGE_ROOT } from '../package.js';
 
 export const DEMO_ROOT = path.join(PACKAGE_ROOT, 'public');
 
+/** Where a transport listens: an IP address and port, or a Unix socket's path. */
+export type ListenAddress = { host: string; port: number } | { path: string };
+
 export interface Config {
-  listenHost: string;
-  listenPort: number;
+  /** LISTEN_ADDR: each address gets a listening socket of its own, all served by HTTP */
+  listen: ListenAddress[];
   documentRoot: string;
   /** '' = traditional (scripts by path); 'index.php' = front controller; 'index.html' = SPA */
   indexFile: string;
@@ -117,7 +120,7 @@ interface Setting {
 }
 
 const SETTINGS = {
-  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, e.g. 0.0.0.0:8080 or [::1]:8080', help: 'address to listen on (default 0.0.0.0:8080)' },
+  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT or [IPv6]:PORT, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,[::1]:8080', help: 'addresses to listen on, separated by commas (default 0.0.0.0:8080)' },
   docroot: { env: 'DOCUMENT_ROOT', flag: '--docroot', accepts: 'an existing directory', help: 'directory served (default: the bundled demo site)' },
   index: { env: 'INDEX_FILE', flag: '--index', accepts: 'a file name such as index.php or index.html, or empty', help: 'front controller: every path that is not a file or directory goes to it' },
   workers: { env: 'PHP_WORKERS', flag: '--workers', accepts: 'an integer from 1 to 1024', help: 'PHP worker threads in all, shared by the processes (default: CPU count)' },
@@ -204,12 +207,36 @@ function parseInteger(s: Setting, value: string, min: number, max: number): numb
   return n;
 }
 
-export function parseListen(s: Setting, value: string): { host: string; port: number } {
+export function parseListen(s: Setting, value: string, bad = () => fail(s, value)): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value.trim()) ?? /^()()(\d{1,5})$/.exec(value.trim());
-  if (!m) fail(s, value);
+  if (!m) return bad();
   const port = Number(m[3]);
-  if (port > 65535) fail(s, value);
+  if (port > 65535) bad();
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** LISTEN_ADDR: one address or several, separated by commas; none twice (but for port 0: any free port). */
+function parseListenList(s: Setting, text: string): ListenAddress[] {
+  const entries = text.split(',').map((e) => e.trim());
+  // a list names the entry that is wrong
+  const bad = (entry: string, why = `expected ${s.accepts}`): never => {
+    throw new ConfigError(`${s.env}=${JSON.stringify(text)} is not valid: ${entries.length > 1 ? `${JSON.stringify(entry)}: ` : ''}${why}`);
+  };
+  const seen = new Set<string>();
+  return entries.map((entry) => {
+    if (!entry) bad(entry);
+    const address = parseListen(s, entry, () => bad(entry));
+    const key = formatListenAddress(address);
+    if (seen.has(key) && !('port' in address && address.port === 0)) bad(entry, 'named twice');
+    seen.add(key);
+    return address;
+  });
+}
+
+/** An address as LISTEN_ADDR writes it: 127.0.0.1:8080, [::1]:8080. */
+export function formatListenAddress(address: ListenAddress): string {
+  if ('path' in address) return `unix:${address.path}`;
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
 export const HELP = `tokio-php — a PHP application server on Node.js
@@ -240,7 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   }
 
   const S = SETTINGS;
-  const { host, port } = parseListen(S.listen, raw.listen ?? '0.0.0.0:8080');
+  const listen = parseListenList(S.listen, raw.listen ?? '0.0.0.0:8080');
   const documentRoot = path.resolve(raw.docroot ?? DEMO_ROOT);
   if (!existsSync(documentRoot) || !statSync(documentRoot).isDirectory()) fail(S.docroot, raw.docroot ?? documentRoot);
   const indexFile = (raw.index ?? '').trim();
@@ -329,8 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   }
 
   return {
-    listenHost: host,
-    listenPort: port,
+    listen,
     documentRoot,
     indexFile: index,
     workers,

@@ -8,10 +8,10 @@
 import { closeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import type { Config } from '../config/config.js';
+import type { Config, ListenAddress } from '../config/config.js';
 import { netAddon, type NativeGate } from '../native/addon.js';
 import type { Logger } from '../log.js';
-import { HTTP_SOCKET, type SharedSockets } from '../transport/sockets.js';
+import { HTTP_SOCKET, openListeningSocket, socketsFor, type SharedSockets } from '../transport/sockets.js';
 import type { RequestHandler, Transport } from '../transport/transport.js';
 import type { RequestHead } from './exchange.js';
 import { NodeExchange } from './node-exchange.js';
@@ -43,7 +43,7 @@ export class Listener implements Transport {
   readonly #nodePeers = new WeakMap<Socket, Peer>();
   #marked = true; // uWS still adds its `uWebSockets: 20` header
   #shared = false; // other processes accept on the socket (a replacement may, even with PROCESSES=1)
-  #port = 0;
+  #addresses: ListenAddress[] = [];
   #open = false;
 
   constructor(config: Config, log: Logger, handler: RequestHandler) {
@@ -97,27 +97,27 @@ export class Listener implements Transport {
       });
   }
 
-  get port(): number {
-    return this.#port;
+  get addresses(): ListenAddress[] {
+    return this.#addresses;
   }
 
   /**
-   * Accepts on a socket of its own, or on the sockets of `shared` named for it, which the
+   * Accepts on sockets of its own, or on the sockets of `shared` named for it, which the
    * supervisor shares with every server process (this one is `board.slot` of their sibling
    * board), and which this listener's gate owns from now on.
    */
-  listen(shared?: SharedSockets): number {
-    const { listenHost, listenPort, headerTimeout, tlsCert } = this.#config;
+  listen(shared?: SharedSockets): void {
+    const { headerTimeout, tlsCert } = this.#config;
     const { Gate } = netAddon();
-    const fds = shared ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd) : [Gate.listenSocket(listenHost, listenPort).fd];
+    const fds = shared
+      ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd)
+      : socketsFor(this.#config).filter((s) => s.name === this.name).map((s) => openListeningSocket(s.address).fd);
     this.#open = true;
     this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr, serverPort) =>
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr, serverPort }));
     if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
-    const [address] = this.#gate.listen(fds, headerTimeout, !tlsCert, this.#config.serverHeader);
-    this.#port = 'port' in address ? address.port : 0;
-    return this.#port;
+    this.#addresses = this.#gate.listen(fds, headerTimeout, !tlsCert, this.#config.serverHeader);
   }
 
   #adopt(fd: number, verdict: 'uws' | 'node', peer: Peer): void {

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
+import type { ListenAddress } from '../config/config.js';
 import type { EngineStats } from '../engine/engine.js';
 
 /**
@@ -105,9 +106,6 @@ export interface NativeEngine {
   shutdown(): Promise<void>;
 }
 
-/** Where a socket listens: an IP address and port, or a Unix socket's path. */
-export type SocketAddress = { host: string; port: number } | { path: string };
-
 /** Accepts connections and says who should serve each: see native/gate/gate.cc. */
 export interface NativeGate {
   /**
@@ -116,7 +114,7 @@ export interface NativeGate {
    * complete; `peek`: false for TLS, whose connections all go to uWS unread; `serverHeader`: for
    * the gate's own 400 and 505 answers ('' for none).
    */
-  listen(fds: number[], headTimeoutMs: number, peek: boolean, serverHeader: string): SocketAddress[];
+  listen(fds: number[], headTimeoutMs: number, peek: boolean, serverHeader: string): ListenAddress[];
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
   /**
@@ -162,8 +160,8 @@ interface PhpAddon {
 interface NetAddon {
   Gate: {
     new (onConnection: GateCallback): NativeGate;
-    /** a listening socket, shareable with server processes; throws with the system's reason */
-    listenSocket(host: string, port: number): { fd: number; port: number };
+    /** a listening socket, shareable with server processes, and its address; throws the system's reason (and the failed call as `syscall`) */
+    listenSocket(address: ListenAddress): { fd: number; address: ListenAddress };
     /** stopAccepting() on every gate of the process, at once */
     stopAcceptingAll(): void;
     /** another descriptor of the listening socket `fd`, for another event loop's gate to own */

@@ -81,7 +81,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   // the event loops share the queue's counts: one bound, one queue, whichever loop admits
   const admissionCounts = Admission.sharedCounts();
   server = new TokioServer(mine, engine, log, { workerScripts: lifecycle, rateTableFd, admissionCounts, onStuck });
-  const port = server.listen(shared);
+  server.listen(shared);
   threads = config.httpThreads > 1 ? await HttpThreads.start(config.httpThreads - 1, {
     process: index, argv: process.argv.slice(2), workers: mine.workers, queueCapacity: mine.queueCapacity, shared, rateTableFd, admissionCounts,
     brokenScripts: lifecycle?.brokenFlags,
@@ -101,7 +101,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
       log.info({ reason: m.reason, threads: n }, 'restarting the worker scripts, a thread at a time');
     }
   });
-  void send({ type: 'ready', port, workers: mine.workers, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
+  void send({ type: 'ready', workers: mine.workers, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
 
   let stopping = false;
   process.on('SIGTERM', () => {

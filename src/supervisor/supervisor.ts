@@ -9,7 +9,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { closeSync } from 'node:fs';
 import os from 'node:os';
-import type { Config } from '../config/config.js';
+import { formatListenAddress, type Config, type ListenAddress } from '../config/config.js';
 import { netAddon } from '../native/addon.js';
 import { InternalServer, type InternalSource } from '../internal-port/internal-server.js';
 import { ProcessReports } from '../internal-port/reports.js';
@@ -19,7 +19,7 @@ import { VERSION } from '../package.js';
 import { watchFiles, type Watcher } from '../worker-mode/watch.js';
 import { BOARD_SLOT_ENV, handover, SOCKETS_ENV } from './handover.js';
 import { received, tell, type ProcessMessage } from './messages.js';
-import { HTTP_SOCKET } from '../transport/sockets.js';
+import { openListeningSocket, socketsFor } from '../transport/sockets.js';
 import { currentUser, prepareLogFile, RUN_AS_ENV, type RunAs } from './privileges.js';
 
 // A process that dies sooner than this after its start counts as a crash loop.
@@ -50,7 +50,9 @@ export function serverExecArgv(execArgv = process.execArgv, nodeOptions = proces
   return [...execArgv, ...defaults.map(([flag, value]) => flag + value)];
 }
 
-type Ready = Extract<ProcessMessage, { type: 'ready' }> & { internalPort?: number };
+type ProcessReady = Extract<ProcessMessage, { type: 'ready' }>;
+/** what the first process said as it was ready, with the workers of all, and where they all listen */
+type Ready = ProcessReady & { internalPort?: number; listening: ListenAddress[] };
 type Replacement = 'crash' | 'stuck' | 'reload';
 
 interface Slot {
@@ -73,7 +75,7 @@ export class Supervisor {
   readonly #retiring = new Set<Worker>();
   readonly #boardSlots = new Map<Worker, number>(); // each live process's place on the sibling board
   #boardFd = -1;
-  #listenFd = -1;
+  #listening: { name: string; fd: number; address: ListenAddress }[] = [];
   #handover = ''; // what each process's TOKIO_SOCKETS says
   #stopping = false;
   #reloading = false;
@@ -95,13 +97,10 @@ export class Supervisor {
 
   /** Binds, starts every process and resolves once all serve. */
   async start(): Promise<Ready> {
-    const { listenHost, listenPort } = this.#config;
-    const { Gate } = netAddon();
-    const socket = Gate.listenSocket(listenHost, listenPort);
-    this.#listenFd = socket.fd;
-    this.#boardFd = Gate.siblingBoard();
+    this.#listening = socketsFor(this.#config).map(({ name, address }) => ({ name, ...openListeningSocket(address) }));
+    this.#boardFd = netAddon().Gate.siblingBoard();
     const rateTableFd = this.#config.rateLimit ? netAddon().RateTable.create() : undefined;
-    const { stdio, env } = handover([{ name: HTTP_SOCKET, fd: socket.fd }], this.#boardFd, rateTableFd);
+    const { stdio, env } = handover(this.#listening, this.#boardFd, rateTableFd);
     this.#handover = env;
     cluster.setupPrimary({ execArgv: serverExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...stdio] });
     const internal = this.#config.internal;
@@ -140,7 +139,7 @@ export class Supervisor {
       for (const w of this.#workers()) w.process.kill('SIGUSR1');
     });
     // the PHP threads of every process (worker mode adds the worker scripts' own)
-    return { ...ready[0]!, workers: ready.reduce((n, r) => n + r!.workers, 0), internalPort };
+    return { ...ready[0]!, workers: ready.reduce((n, r) => n + r!.workers, 0), internalPort, listening: this.#listening.map((s) => s.address) };
   }
 
   #internalSource(): InternalSource {
@@ -167,7 +166,7 @@ export class Supervisor {
   }
 
   /** Starts a process for `slot`; resolves with its ready message, or null if it died first. */
-  #spawn(slot: Slot): Promise<Ready | null> {
+  #spawn(slot: Slot): Promise<ProcessReady | null> {
     const taken = new Set(this.#boardSlots.values());
     let place = 0;
     while (taken.has(place)) place++;
@@ -293,7 +292,7 @@ export class Supervisor {
     })));
     // Once the processes have let go of it too, the port refuses new connections at once, as
     // nginx's does when it quits: a load balancer sends them elsewhere instead of timing out.
-    closeSync(this.#listenFd);
+    for (const { fd } of this.#listening) closeSync(fd);
     await exited;
     this.#log.info('stopped');
     exitAfterLog(0);
@@ -302,10 +301,9 @@ export class Supervisor {
 
 /** What the supervisor logs once every process serves. */
 export function servingSummary(config: Config, ready: Ready, runAs: RunAs | null = null): Record<string, unknown> {
-  const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
   return {
-    listen: `${config.tlsCert ? 'https' : 'http'}://${host}:${ready.port}`,
-    internal: config.internal ? `http://${config.internal.host.includes(':') ? `[${config.internal.host}]` : config.internal.host}:${ready.internalPort}` : 'off',
+    listen: ready.listening.map((address) => `${config.tlsCert ? 'https' : 'http'}://${formatListenAddress(address)}`),
+    internal: config.internal ? `http://${formatListenAddress({ host: config.internal.host, port: ready.internalPort! })}` : 'off',
     documentRoot: config.documentRoot, indexFile: config.indexFile || undefined,
     processes: config.processes, workers: ready.workers, executor: config.executor,
     php: ready.php, zts: ready.zts, opcache: ready.opcache, pid: process.pid, cpus: os.availableParallelism(),
