@@ -51,5 +51,5 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err) => {
   process.stderr.write(`tokio-php: ${err instanceof Error ? err.message : String(err)}\n`);
-  exitAfterLog(1);
+  exitAfterLog(err instanceof ConfigError ? 2 : 1); // a value the supervisor checks as it starts
 });

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -232,15 +233,71 @@ int ListenTcp(Napi::Env env, const std::string& host, uint32_t port_number) {
   return fd;
 }
 
+// A Unix socket file left by a server that is gone: nothing answers on it (ECONNREFUSED).
+// Anything else (a live server, a file that is not a socket) is kept, and `why` says what it is.
+bool Stale(const sockaddr_un& addr, std::string* why) {
+  struct stat st{};
+  if (lstat(addr.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    *why = "the path exists and is not a socket";
+    return false;
+  }
+  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  bool refused = probe >= 0 && connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 && errno == ECONNREFUSED;
+  *why = refused ? "" : "a server answers on it (another tokio-php?): stop it, or choose another path";
+  if (probe >= 0) close(probe);
+  return refused;
+}
+
+// Binds `path` (replacing a stale socket file), gives it to uid:gid (-1: unchanged) with `mode`,
+// then listens: no connection is taken before its permissions are set.
+int ListenUnix(Napi::Env env, const std::string& path, mode_t mode, uid_t uid, gid_t gid) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    ThrowSocketError(env, "the path is longer than " + std::to_string(sizeof(addr.sun_path) - 1) + " bytes", "bind");
+    return -1;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ThrowSocketError(env, std::strerror(errno), "socket");
+    return -1;
+  }
+  auto fail = [&](const std::string& why, const char* syscall, bool bound) {
+    close(fd);
+    if (bound) unlink(path.c_str());
+    ThrowSocketError(env, why, syscall);
+    return -1;
+  };
+  auto bind_path = [&] { return bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)); };
+  if (bind_path() != 0) {
+    if (errno == ENOENT) return fail("its directory does not exist", "bind", false);
+    if (errno != EADDRINUSE) return fail(std::strerror(errno), "bind", false);
+    std::string why;
+    if (!Stale(addr, &why)) return fail(why, "bind", false);
+    if (unlink(addr.sun_path) != 0 || bind_path() != 0) return fail(std::strerror(errno), "bind", false);
+  }
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && chown(addr.sun_path, uid, gid) != 0) {
+    return fail(std::strerror(errno), "chown", true);
+  }
+  if (chmod(addr.sun_path, mode) != 0) return fail(std::strerror(errno), "chmod", true);
+  if (listen(fd, 4096) != 0) return fail(std::strerror(errno), "listen", true);
+  return fd;
+}
+
 }  // namespace
 
-// listenSocket({ host, port }) -> { fd, address }: a listening socket that server processes can
+// listenSocket({ host, port } | { path, mode, uid, gid }) -> { fd, address }: a listening socket that server processes can
 // share (the supervisor makes it once, so a process that stops or crashes loses no queued
 // connection). Throws the system's reason, with the failed call as `syscall`.
 Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object spec = info[0].As<Napi::Object>();
-  int fd = ListenTcp(env, spec.Get("host").As<Napi::String>().Utf8Value(), spec.Get("port").As<Napi::Number>().Uint32Value());
+  auto number = [&](const char* key) { return spec.Get(key).As<Napi::Number>().Int64Value(); };
+  int fd = spec.Has("path")
+               ? ListenUnix(env, spec.Get("path").As<Napi::String>().Utf8Value(), static_cast<mode_t>(number("mode")),
+                            static_cast<uid_t>(number("uid")), static_cast<gid_t>(number("gid")))
+               : ListenTcp(env, spec.Get("host").As<Napi::String>().Utf8Value(), spec.Get("port").As<Napi::Number>().Uint32Value());
   if (fd < 0) return env.Undefined();
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", fd);

@@ -19,6 +19,8 @@ export type ListenAddress = { host: string; port: number } | { path: string };
 export interface Config {
   /** LISTEN_ADDR: each address gets a listening socket of its own, all served by HTTP */
   listen: ListenAddress[];
+  /** the files of Unix sockets in `listen`: their mode, and owner and group (names or ids; undefined: see socketOwner) */
+  listenSocket: { mode: number; owner?: string; group?: string };
   documentRoot: string;
   /** '' = traditional (scripts by path); 'index.php' = front controller; 'index.html' = SPA */
   indexFile: string;
@@ -120,7 +122,10 @@ interface Setting {
 }
 
 const SETTINGS = {
-  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT or [IPv6]:PORT, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,[::1]:8080', help: 'addresses to listen on, separated by commas (default 0.0.0.0:8080)' },
+  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock', help: 'addresses to listen on, separated by commas: HOST:PORT, [IPv6]:PORT, unix:/path (default 0.0.0.0:8080)' },
+  listenSocketMode: { env: 'LISTEN_SOCKET_MODE', flag: '--listen-socket-mode', accepts: 'an octal mode from 000 to 777, e.g. 0660 or 0666', help: 'permissions of the unix: sockets of LISTEN_ADDR (default 0660)' },
+  listenSocketOwner: { env: 'LISTEN_SOCKET_OWNER', flag: '--listen-socket-owner', accepts: 'a user name or uid', help: 'owner of the unix: sockets of LISTEN_ADDR (default: USER when started as root, else the user tokio-php runs as)' },
+  listenSocketGroup: { env: 'LISTEN_SOCKET_GROUP', flag: '--listen-socket-group', accepts: 'a group name or gid', help: 'group of the unix: sockets of LISTEN_ADDR (default: GROUP when started as root, else the group tokio-php runs as)' },
   docroot: { env: 'DOCUMENT_ROOT', flag: '--docroot', accepts: 'an existing directory', help: 'directory served (default: the bundled demo site)' },
   index: { env: 'INDEX_FILE', flag: '--index', accepts: 'a file name such as index.php or index.html, or empty', help: 'front controller: every path that is not a file or directory goes to it' },
   workers: { env: 'PHP_WORKERS', flag: '--workers', accepts: 'an integer from 1 to 1024', help: 'PHP worker threads in all, shared by the processes (default: CPU count)' },
@@ -170,6 +175,9 @@ const SETTINGS = {
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof SETTINGS;
+
+/** a user or group name, or a numeric id */
+const ACCOUNT_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/;
 
 function fail(s: Setting, value: string): never {
   throw new ConfigError(`${s.env}=${JSON.stringify(value)} is not valid: expected ${s.accepts}`);
@@ -225,7 +233,10 @@ function parseListenList(s: Setting, text: string): ListenAddress[] {
   const seen = new Set<string>();
   return entries.map((entry) => {
     if (!entry) bad(entry);
-    const address = parseListen(s, entry, () => bad(entry));
+    const address: ListenAddress = entry.startsWith('unix:') ? { path: entry.slice(5) } : parseListen(s, entry, () => bad(entry));
+    if ('path' in address && !path.isAbsolute(address.path)) bad(entry, `expected an absolute path after unix: (${s.accepts})`);
+    // sun_path holds 108 bytes with the NUL
+    if ('path' in address && Buffer.byteLength(address.path) > 107) bad(entry, 'a Unix socket path is at most 107 bytes long');
     const key = formatListenAddress(address);
     if (seen.has(key) && !('port' in address && address.port === 0)) bad(entry, 'named twice');
     seen.add(key);
@@ -233,7 +244,22 @@ function parseListenList(s: Setting, text: string): ListenAddress[] {
   });
 }
 
-/** An address as LISTEN_ADDR writes it: 127.0.0.1:8080, [::1]:8080. */
+/** The permissions of LISTEN_ADDR's Unix sockets; refused when it has none. */
+function parseListenSocket(modeText: string | undefined, owner: string | undefined, group: string | undefined, listen: ListenAddress[]): Config['listenSocket'] {
+  const S = SETTINGS;
+  const given = ([[S.listenSocketMode, modeText], [S.listenSocketOwner, owner], [S.listenSocketGroup, group]] as const).filter(([, v]) => v !== undefined);
+  if (given.length && !listen.some((a) => 'path' in a)) {
+    throw new ConfigError(`${given.map(([s]) => s.env).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to Unix sockets, and LISTEN_ADDR has no unix: address`);
+  }
+  const mode = (modeText ?? '0660').trim();
+  if (!/^0?[0-7]{3}$/.test(mode)) fail(S.listenSocketMode, mode);
+  for (const [s, value] of [[S.listenSocketOwner, owner], [S.listenSocketGroup, group]] as const) {
+    if (value !== undefined && !ACCOUNT_NAME.test(value.trim())) fail(s, value);
+  }
+  return { mode: parseInt(mode, 8), owner: owner?.trim(), group: group?.trim() };
+}
+
+/** An address as LISTEN_ADDR writes it: 127.0.0.1:8080, [::1]:8080, unix:/run/tokio-php/http.sock. */
 export function formatListenAddress(address: ListenAddress): string {
   if ('path' in address) return `unix:${address.path}`;
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
@@ -268,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
 
   const S = SETTINGS;
   const listen = parseListenList(S.listen, raw.listen ?? '0.0.0.0:8080');
+  const listenSocket = parseListenSocket(raw.listenSocketMode, raw.listenSocketOwner, raw.listenSocketGroup, listen);
   const documentRoot = path.resolve(raw.docroot ?? DEMO_ROOT);
   if (!existsSync(documentRoot) || !statSync(documentRoot).isDirectory()) fail(S.docroot, raw.docroot ?? documentRoot);
   const indexFile = (raw.index ?? '').trim();
@@ -342,7 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const user = raw.user?.trim() || undefined;
   const group = raw.group?.trim() || undefined;
   for (const [key, value] of [['user', user], ['group', group]] as const) {
-    if (value !== undefined && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(value)) fail(S[key], value);
+    if (value !== undefined && !ACCOUNT_NAME.test(value)) fail(S[key], value);
   }
   const allowText = (raw.allowRoot ?? '0').trim();
   if (allowText !== '0' && allowText !== '1') fail(S.allowRoot, allowText);
@@ -357,6 +384,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
 
   return {
     listen,
+    listenSocket,
     documentRoot,
     indexFile: index,
     workers,

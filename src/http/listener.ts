@@ -11,7 +11,7 @@ import { Socket } from 'node:net';
 import type { Config, ListenAddress } from '../config/config.js';
 import { netAddon, type NativeGate } from '../native/addon.js';
 import type { Logger } from '../log.js';
-import { HTTP_SOCKET, openListeningSocket, socketsFor, type SharedSockets } from '../transport/sockets.js';
+import { HTTP_SOCKET, openListeningSocket, removeSocketFile, socketsFor, type SharedSockets } from '../transport/sockets.js';
 import type { RequestHandler, Transport } from '../transport/transport.js';
 import type { RequestHead } from './exchange.js';
 import { NodeExchange } from './node-exchange.js';
@@ -44,6 +44,7 @@ export class Listener implements Transport {
   #marked = true; // uWS still adds its `uWebSockets: 20` header
   #shared = false; // other processes accept on the socket (a replacement may, even with PROCESSES=1)
   #addresses: ListenAddress[] = [];
+  #own: ListenAddress[] = []; // the sockets it made itself (no supervisor), whose files it removes
   #open = false;
 
   constructor(config: Config, log: Logger, handler: RequestHandler) {
@@ -109,9 +110,10 @@ export class Listener implements Transport {
   listen(shared?: SharedSockets): void {
     const { headerTimeout, tlsCert } = this.#config;
     const { Gate } = netAddon();
-    const fds = shared
-      ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd)
-      : socketsFor(this.#config).filter((s) => s.name === this.name).map((s) => openListeningSocket(s.address).fd);
+    const own = shared ? [] : socketsFor(this.#config).filter((s) => s.name === this.name)
+      .map((s) => openListeningSocket(s.address, this.#config, null));
+    this.#own = own.map((s) => s.address);
+    const fds = shared ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd) : own.map((s) => s.fd);
     this.#open = true;
     this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr, serverPort) =>
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr, serverPort }));
@@ -158,5 +160,6 @@ export class Listener implements Transport {
     this.#gate = null;
     this.#app.close();
     this.#node.closeAllConnections();
+    for (const address of this.#own) removeSocketFile(address);
   }
 }

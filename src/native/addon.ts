@@ -161,7 +161,7 @@ interface NetAddon {
   Gate: {
     new (onConnection: GateCallback): NativeGate;
     /** a listening socket, shareable with server processes, and its address; throws the system's reason (and the failed call as `syscall`) */
-    listenSocket(address: ListenAddress): { fd: number; address: ListenAddress };
+    listenSocket(address: ListenAddress | { path: string; mode: number; uid: number; gid: number }): { fd: number; address: ListenAddress };
     /** stopAccepting() on every gate of the process, at once */
     stopAcceptingAll(): void;
     /** another descriptor of the listening socket `fd`, for another event loop's gate to own */

@@ -19,7 +19,7 @@ import { VERSION } from '../package.js';
 import { watchFiles, type Watcher } from '../worker-mode/watch.js';
 import { BOARD_SLOT_ENV, handover, SOCKETS_ENV } from './handover.js';
 import { received, tell, type ProcessMessage } from './messages.js';
-import { openListeningSocket, socketsFor } from '../transport/sockets.js';
+import { openListeningSocket, removeSocketFile, socketsFor } from '../transport/sockets.js';
 import { currentUser, prepareLogFile, RUN_AS_ENV, type RunAs } from './privileges.js';
 
 // A process that dies sooner than this after its start counts as a crash loop.
@@ -97,7 +97,7 @@ export class Supervisor {
 
   /** Binds, starts every process and resolves once all serve. */
   async start(): Promise<Ready> {
-    this.#listening = socketsFor(this.#config).map(({ name, address }) => ({ name, ...openListeningSocket(address) }));
+    this.#listening = socketsFor(this.#config).map(({ name, address }) => ({ name, ...openListeningSocket(address, this.#config, this.#runAs) }));
     this.#boardFd = netAddon().Gate.siblingBoard();
     const rateTableFd = this.#config.rateLimit ? netAddon().RateTable.create() : undefined;
     const { stdio, env } = handover(this.#listening, this.#boardFd, rateTableFd);
@@ -292,7 +292,10 @@ export class Supervisor {
     })));
     // Once the processes have let go of it too, the port refuses new connections at once, as
     // nginx's does when it quits: a load balancer sends them elsewhere instead of timing out.
-    for (const { fd } of this.#listening) closeSync(fd);
+    for (const { fd, address } of this.#listening) {
+      closeSync(fd);
+      removeSocketFile(address); // connecting to it fails at once too
+    }
     await exited;
     this.#log.info('stopped');
     exitAfterLog(0);
