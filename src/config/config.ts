@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import type { BlockList } from 'node:net';
-import { parseTrustedProxies } from '../middleware/client-address.js';
+import { parseTrustedProxies, type TrustedProxies } from '../middleware/client-address.js';
 import type { RateLimit } from '../middleware/rate-limit.js';
 import type { StaticCache } from '../middleware/static-cache.js';
 import type { Coding } from '../middleware/compression.js';
@@ -75,7 +74,7 @@ export interface Config {
   /** per client address; null = off */
   rateLimit: RateLimit | null;
   /** peers whose X-Forwarded-For / Forwarded name the client; null = none */
-  trustedProxies: BlockList | null;
+  trustedProxies: TrustedProxies | null;
   /** caching headers on static files; null = none */
   staticCache: StaticCache | null;
   /** the site's own error pages; null = the server's short answers */
@@ -155,7 +154,7 @@ const SETTINGS = {
   queueTimeout: { env: 'QUEUE_TIMEOUT', flag: '--queue-timeout', accepts: 'a duration like 5s or 500ms, or off', help: 'longest a PHP request may wait for a worker before 503 (default off)' },
   rateLimit: { env: 'RATE_LIMIT', flag: '--rate-limit', accepts: 'a rate like 100/s, 600/m or 10000/h, or off', help: 'requests per client address before 429 (default off)' },
   rateLimitBurst: { env: 'RATE_LIMIT_BURST', flag: '--rate-limit-burst', accepts: 'an integer from 1 to 1000000', help: 'requests a client may make at once (default: the count of RATE_LIMIT)' },
-  trustedProxies: { env: 'TRUSTED_PROXIES', flag: '--trusted-proxies', accepts: 'comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1', help: 'proxies whose X-Forwarded-For/Forwarded give the client address (REMOTE_ADDR)' },
+  trustedProxies: { env: 'TRUSTED_PROXIES', flag: '--trusted-proxies', accepts: 'comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1, and unix: for peers on Unix sockets', help: 'proxies whose X-Forwarded-For/Forwarded give the client address (REMOTE_ADDR); unix: trusts peers on unix: sockets' },
   staticCacheTtl: { env: 'STATIC_CACHE_TTL', flag: '--static-cache-ttl', accepts: 'a duration like 1h, 7d or 600s, or off', help: 'Cache-Control max-age and Expires on static files (default off)' },
   staticCacheTtlExt: { env: 'STATIC_CACHE_TTL_EXT', flag: '--static-cache-ttl-ext', accepts: 'extension=duration pairs like css=7d,js=7d,html=off', help: 'per-extension overrides of STATIC_CACHE_TTL' },
   staticCacheImmutable: { env: 'STATIC_CACHE_IMMUTABLE', flag: '--static-cache-immutable', accepts: 'on or off', help: 'names with a content hash (app.3f9a2c1b.js) cached for a year, immutable (default off)' },
@@ -373,7 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   }
   const allowText = (raw.allowRoot ?? '0').trim();
   if (allowText !== '0' && allowText !== '1') fail(S.allowRoot, allowText);
-  let trustedProxies: BlockList | null = null;
+  let trustedProxies: TrustedProxies | null = null;
   if (raw.trustedProxies?.trim()) {
     try {
       trustedProxies = parseTrustedProxies(raw.trustedProxies);
