@@ -1,5 +1,5 @@
 // One HTTP event loop on a worker_thread (see ./http-threads.ts): a TokioServer accepting on the
-// process's listening socket through a gate of its own, submitting to the process's PHP pool
+// process's listening sockets through a gate of its own, submitting to the process's PHP pool
 // through an attached engine and admitting against the process's one queue.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from '../config/config.js';

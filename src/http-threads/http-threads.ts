@@ -1,7 +1,7 @@
 // HTTP_THREADS: the HTTP front of one server process on several event loops, all feeding its one
 // PHP pool and its one admission queue. The main thread is loop 0; each other loop is a
 // worker_thread (./http-thread.ts) running a whole TokioServer with a gate of its own on the
-// shared listening socket, an engine attached to the pool (Engine.attach) and its own router,
+// shared listening sockets, an engine attached to the pool (Engine.attach) and its own router,
 // caches and counters, which are summed into the process's when Prometheus scrapes.
 import { Worker } from 'node:worker_threads';
 import client from 'prom-client';

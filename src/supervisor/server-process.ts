@@ -1,4 +1,4 @@
-// One server process: its share of the PHP threads, serving on the listening socket the
+// One server process: its share of the PHP threads, serving on the listening sockets the
 // supervisor shares with every process. SIGTERM drains it; a script stuck in C past its timeout
 // makes it ask the supervisor for a replacement (its thread is only freed with the process).
 import type { Config } from '../config/config.js';

@@ -1,6 +1,6 @@
-// The supervisor: it makes the listening socket once and runs PROCESSES server processes on it,
+// The supervisor: it makes the listening sockets once and runs PROCESSES server processes on them,
 // each a full server with its share of the PHP threads (Node's cluster carries their messages).
-// One socket for all means a process that stops or crashes loses no queued connection: the
+// Sockets shared by all mean a process that stops or crashes loses no queued connection: the
 // others accept it. A process that dies is replaced at once, with a backoff when it keeps dying.
 // SIGHUP (and SIGUSR2 outside worker mode) replaces the processes one by one, each new one ready
 // before an old one drains; in worker mode SIGUSR2 restarts the worker scripts in place; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file. It also serves the
@@ -16,10 +16,10 @@ import { ProcessReports } from '../internal-port/reports.js';
 import { exitAfterLog, reopenLog, type Logger } from '../log.js';
 import { counter, gauge } from '../metrics/recorder.js';
 import { VERSION } from '../package.js';
+import { openListeningSocket, removeSocketFile, socketsFor } from '../transport/sockets.js';
 import { watchFiles, type Watcher } from '../worker-mode/watch.js';
 import { BOARD_SLOT_ENV, handover, SOCKETS_ENV } from './handover.js';
 import { received, tell, type ProcessMessage } from './messages.js';
-import { openListeningSocket, removeSocketFile, socketsFor } from '../transport/sockets.js';
 import { currentUser, prepareLogFile, RUN_AS_ENV, type RunAs } from './privileges.js';
 
 // A process that dies sooner than this after its start counts as a crash loop.
@@ -290,8 +290,8 @@ export class Supervisor {
       w.once('exit', () => resolve());
       if (!this.#retiring.has(w)) this.#retire(w);
     })));
-    // Once the processes have let go of it too, the port refuses new connections at once, as
-    // nginx's does when it quits: a load balancer sends them elsewhere instead of timing out.
+    // Once the processes have let go of them too, each address refuses new connections at once,
+    // as nginx's do when it quits: a load balancer sends them elsewhere instead of timing out.
     for (const { fd, address } of this.#listening) {
       closeSync(fd);
       removeSocketFile(address); // connecting to it fails at once too

@@ -1,5 +1,5 @@
-// A transport brings requests to the pipeline (src/server/server.ts): it accepts connections on a
-// listening socket, speaks their protocol, and turns each request into a RequestHead and an
+// A transport brings requests to the pipeline (src/server/server.ts): it accepts connections on
+// its listening sockets, speaks their protocol, and turns each request into a RequestHead and an
 // Exchange. Today HTTP/1 (src/http/listener.ts: the gate, uWebSockets.js and Node's http); the
 // pipeline behind does not know which one brought a request.
 import type { Config, ListenAddress } from '../config/config.js';
