@@ -21,7 +21,7 @@ test('a bad value stops startup with exit code 2, naming the variable and what i
     [{ PHP_WORKERS: 'many' }, [], /^tokio-php: PHP_WORKERS="many" is not valid: expected an integer from 1 to 1024\n$/],
     [{ REQUEST_TIMEOUT: '5 parsecs' }, [], /REQUEST_TIMEOUT="5 parsecs" is not valid: expected a duration like 30s, 2m, 500ms, or off/],
     [{ LISTEN_ADDR: 'localhost:99999' }, [], /LISTEN_ADDR="localhost:99999" is not valid: expected HOST:PORT/],
-    [{ LISTEN_ADDR: '127.0.0.1:8080,nonsense' }, [], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080,nonsense" is not valid: "nonsense": expected HOST:PORT or \[IPv6\]:PORT/],
+    [{ LISTEN_ADDR: '127.0.0.1:8080,nonsense' }, [], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080,nonsense" is not valid: "nonsense": expected HOST:PORT, \[IPv6\]:PORT or unix:\/absolute\/path, several separated by commas/],
     [{ LISTEN_ADDR: '127.0.0.1:8080,' }, [], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080," is not valid: "": expected HOST:PORT/],
     [{}, ['--listen', '127.0.0.1:8080, 127.0.0.1:8080'], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080, 127.0.0.1:8080" is not valid: "127.0.0.1:8080": named twice\n$/],
     [{ MAX_BODY_SIZE: 'huge' }, [], /MAX_BODY_SIZE="huge" is not valid: expected a size like 8m/],
