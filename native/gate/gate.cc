@@ -242,10 +242,12 @@ bool Stale(const sockaddr_un& addr, std::string* why) {
     return false;
   }
   int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  bool refused = probe >= 0 && connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 && errno == ECONNREFUSED;
-  *why = refused ? "" : "a server answers on it (another tokio-php?): stop it, or choose another path";
+  int error = probe < 0 ? errno : connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0 ? 0 : errno;
   if (probe >= 0) close(probe);
-  return refused;
+  // connected, or its backlog is full: a server listens there
+  if (error == 0 || error == EAGAIN) *why = "a server answers on it (another tokio-php?): stop it, or choose another path";
+  else if (error != ECONNREFUSED) *why = std::strerror(error);
+  return error == ECONNREFUSED;
 }
 
 // Binds `path` (replacing a stale socket file), gives it to uid:gid (-1: unchanged) with `mode`,
