@@ -6,7 +6,8 @@ import { ConfigError, HELP, configWarnings, loadConfig } from './config/config.j
 import { createLogger, exitAfterLog } from './log.js';
 import { VERSION } from './package.js';
 import { decideRunAs, isNpmStart, prepareLogFile, runAsFromEnv } from './supervisor/privileges.js';
-import { BOARD_FD, LISTEN_FD, Supervisor, servingSummary } from './supervisor/supervisor.js';
+import { handedOver } from './supervisor/handover.js';
+import { Supervisor, servingSummary } from './supervisor/supervisor.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -33,7 +34,7 @@ async function main(argv: string[]): Promise<void> {
     const log = createLogger(config.logLevel, config.logFile, { process: index }, config.logFormat);
     // loaded here only: the supervisor needs neither uWebSockets.js nor the HTTP stack
     const { runServerProcess } = await import('./supervisor/server-process.js');
-    await runServerProcess(config, log, index, { listenFd: LISTEN_FD, board: { fd: BOARD_FD, slot: Number(process.env.TOKIO_BOARD_SLOT) } }, decision.runAs);
+    await runServerProcess(config, log, index, handedOver(), decision.runAs);
     return;
   }
   // the supervisor alone serves the internal port: neither the server processes nor PHP's
@@ -50,5 +51,5 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err) => {
   process.stderr.write(`tokio-php: ${err instanceof Error ? err.message : String(err)}\n`);
-  exitAfterLog(1);
+  exitAfterLog(err instanceof ConfigError ? 2 : 1); // a value the supervisor checks as it starts
 });

@@ -21,6 +21,9 @@ test('a bad value stops startup with exit code 2, naming the variable and what i
     [{ PHP_WORKERS: 'many' }, [], /^tokio-php: PHP_WORKERS="many" is not valid: expected an integer from 1 to 1024\n$/],
     [{ REQUEST_TIMEOUT: '5 parsecs' }, [], /REQUEST_TIMEOUT="5 parsecs" is not valid: expected a duration like 30s, 2m, 500ms, or off/],
     [{ LISTEN_ADDR: 'localhost:99999' }, [], /LISTEN_ADDR="localhost:99999" is not valid: expected HOST:PORT/],
+    [{ LISTEN_ADDR: '127.0.0.1:8080,nonsense' }, [], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080,nonsense" is not valid: "nonsense": expected HOST:PORT, \[IPv6\]:PORT or unix:\/absolute\/path, several separated by commas/],
+    [{ LISTEN_ADDR: '127.0.0.1:8080,' }, [], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080," is not valid: "": expected HOST:PORT/],
+    [{}, ['--listen', '127.0.0.1:8080, 127.0.0.1:8080'], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080, 127.0.0.1:8080" is not valid: "127.0.0.1:8080": named twice\n$/],
     [{ MAX_BODY_SIZE: 'huge' }, [], /MAX_BODY_SIZE="huge" is not valid: expected a size like 8m/],
     [{ RATE_LIMIT: '100 per second' }, [], /RATE_LIMIT="100 per second" is not valid: expected a rate like 100\/s, 600\/m or 10000\/h, or off/],
     [{ RATE_LIMIT_BURST: '5' }, [], /RATE_LIMIT_BURST needs RATE_LIMIT/],
@@ -68,7 +71,7 @@ test('a port already taken stops startup with exit code 1 and one line saying so
     for (const env of [{}, { LOG_FILE: path.join(dir, 'tokio.log') }] as Record<string, string>[]) {
       const r = run(['--docroot', root, '--listen', `127.0.0.1:${port}`, '--internal', 'off'], env);
       assert.equal(r.status, 1, JSON.stringify(env));
-      assert.equal(r.stderr, `tokio-php: cannot listen on 127.0.0.1:${port}: Address already in use\n`);
+      assert.equal(r.stderr, `tokio-php: cannot listen on 127.0.0.1:${port} (LISTEN_ADDR): Address already in use\n`);
     }
   } finally {
     blocker.close();
@@ -201,7 +204,7 @@ test('TLS_CERT and TLS_KEY are checked at startup: not PEM, not a key, encrypted
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
         out += d;
-        if (/"listen":"https:\/\/127\.0\.0\.1:\d+"/.test(out)) resolve();
+        if (/"listen":\["https:\/\/127\.0\.0\.1:\d+"\]/.test(out)) resolve();
       });
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
     });

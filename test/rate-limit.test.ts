@@ -81,7 +81,12 @@ test('the client address behind proxies, as nginx\'s realip with real_ip_recursi
   assert.equal(clientAddress(list, '10.0.0.1', '', 'for="[2001:db8:cafe::17]:4711", for=10.0.0.9'), '2001:db8:cafe::17');
   assert.equal(clientAddress(list, '10.0.0.1', '', 'for="192.0.2.1:8080"'), '192.0.2.1');
   assert.equal(clientAddress(list, '10.0.0.1', '', ''), '10.0.0.1', 'nothing forwarded: the peer');
-  for (const bad of ['10.0.0.0/33', 'example.com', '1.2.3.4/', '::1/129', '1.2.3.4/8/1']) {
+  assert.equal(clientAddress(list, 'unix:', '1.2.3.4', ''), 'unix:', 'a peer on a Unix socket is not trusted unless unix: is listed');
+  const withUnix = parseTrustedProxies('unix:, 10.0.0.0/8');
+  assert.equal(clientAddress(withUnix, 'unix:', '1.2.3.4, 10.0.0.2', ''), '1.2.3.4', 'unix: trusts peers on Unix sockets, as nginx\'s set_real_ip_from unix:');
+  assert.equal(clientAddress(withUnix, 'unix:', '', ''), 'unix:', 'nothing forwarded: the peer');
+  assert.equal(clientAddress(withUnix, '127.0.0.1', '1.2.3.4', ''), '127.0.0.1', 'and only them');
+  for (const bad of ['10.0.0.0/33', 'example.com', '1.2.3.4/', '::1/129', '1.2.3.4/8/1', 'unix:/run/nginx.sock']) {
     assert.throws(() => parseTrustedProxies(bad), (err: Error) => err.message === bad);
   }
 });

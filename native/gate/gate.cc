@@ -14,6 +14,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +24,7 @@
 #include <unordered_set>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <string_view>
 
@@ -63,9 +66,16 @@ size_t FindHeader(std::string_view head, std::string_view name, std::string_view
   return std::string_view::npos;
 }
 
-// "127.0.0.1" and its port; an IPv4-mapped IPv6 address as plain IPv4, as nginx shows it
-std::string Format(const sockaddr_storage& sa, int* port) {
+// "127.0.0.1" and its port; an IPv4-mapped IPv6 address as plain IPv4, and a Unix socket as
+// "unix:" and its path (none for a client's unbound end) with port 0, as nginx shows them
+std::string Format(const sockaddr_storage& sa, socklen_t len, int* port) {
   char text[INET6_ADDRSTRLEN] = {0};
+  if (sa.ss_family == AF_UNIX) {
+    auto* a = reinterpret_cast<const sockaddr_un*>(&sa);
+    size_t offset = offsetof(sockaddr_un, sun_path);
+    *port = 0;
+    return "unix:" + std::string(a->sun_path, len > offset ? strnlen(a->sun_path, len - offset) : 0);
+  }
   if (sa.ss_family == AF_INET6) {
     auto* a = reinterpret_cast<const sockaddr_in6*>(&sa);
     *port = ntohs(a->sin6_port);
@@ -185,10 +195,9 @@ Gate::Peer Gate::PeerOf(int fd) {
   socklen_t remote_len = sizeof(remote), local_len = sizeof(local);
   getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_len);
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
-  Peer peer{"", 0, ""};
-  int local_port = 0;
-  peer.addr = Format(remote, &peer.port);
-  peer.server_addr = Format(local, &local_port);
+  Peer peer{"", 0, "", 0};
+  peer.addr = Format(remote, remote_len, &peer.port);
+  peer.server_addr = Format(local, local_len, &peer.server_port);
   return peer;
 }
 
@@ -220,53 +229,136 @@ Gate::Gate(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gate>(info) {
 
 Gate::~Gate() { Stop(); }
 
-static int BoundPort(int fd) {
+// { host, port } of a listening socket, or { path } of a Unix one
+static Napi::Object BoundAddress(Napi::Env env, int fd) {
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
   int port = 0;
-  Format(bound, &port);
-  return port;
+  std::string text = Format(bound, len, &port);
+  Napi::Object out = Napi::Object::New(env);
+  if (bound.ss_family == AF_UNIX) {
+    out.Set("path", text.substr(5));
+  } else {
+    out.Set("host", text);
+    out.Set("port", port);
+  }
+  return out;
 }
 
-// listenSocket(host, port) -> { fd, port }: a listening socket that server processes can share
-// (the supervisor makes it once, so a process that stops or crashes loses no queued connection).
-// Throws with the system's reason.
-Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string host = info[0].As<Napi::String>().Utf8Value();
-  std::string port = std::to_string(info[1].As<Napi::Number>().Uint32Value());
+namespace {
+
+// What listenSocket() throws: the reason, and the call that failed (as Node's errors say it)
+void ThrowSocketError(Napi::Env env, const std::string& why, const char* syscall) {
+  Napi::Error err = Napi::Error::New(env, why);
+  err.Set("syscall", syscall);
+  err.ThrowAsJavaScriptException();
+}
+
+int ListenTcp(Napi::Env env, const std::string& host, uint32_t port_number) {
+  std::string port = std::to_string(port_number);
   addrinfo hints{}, *res = nullptr;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
   if (rc != 0) {
-    Napi::Error::New(env, "cannot resolve " + host + ": " + gai_strerror(rc)).ThrowAsJavaScriptException();
-    return env.Undefined();
+    ThrowSocketError(env, "cannot resolve " + host + ": " + gai_strerror(rc), "getaddrinfo");
+    return -1;
   }
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);  // spawn maps it into children
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
-    std::string why = std::strerror(errno);
-    if (fd >= 0) close(fd);
-    freeaddrinfo(res);
-    Napi::Error::New(env, "cannot listen on " + host + ":" + port + ": " + why).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  const char* failed = fd < 0 ? "socket" : bind(fd, res->ai_addr, res->ai_addrlen) != 0 ? "bind" : listen(fd, 4096) != 0 ? "listen" : nullptr;
+  int error = errno;
   freeaddrinfo(res);
+  if (failed) {
+    if (fd >= 0) close(fd);
+    ThrowSocketError(env, std::strerror(error), failed);
+    return -1;
+  }
+  return fd;
+}
+
+// A Unix socket file left by a server that is gone: nothing answers on it (ECONNREFUSED).
+// Anything else (a live server, a file that is not a socket) is kept, and `why` says what it is.
+bool Stale(const sockaddr_un& addr, std::string* why) {
+  struct stat st{};
+  if (lstat(addr.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    *why = "the path exists and is not a socket";
+    return false;
+  }
+  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int error = probe < 0 ? errno : connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0 ? 0 : errno;
+  if (probe >= 0) close(probe);
+  // connected, or its backlog is full: a server listens there
+  if (error == 0 || error == EAGAIN) *why = "a server answers on it (another tokio-php?): stop it, or choose another path";
+  else if (error != ECONNREFUSED) *why = std::strerror(error);
+  return error == ECONNREFUSED;
+}
+
+// Binds `path` (replacing a stale socket file), gives it to uid:gid (-1: unchanged) with `mode`,
+// then listens: no connection is taken before its permissions are set.
+int ListenUnix(Napi::Env env, const std::string& path, mode_t mode, uid_t uid, gid_t gid) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    ThrowSocketError(env, "the path is longer than " + std::to_string(sizeof(addr.sun_path) - 1) + " bytes", "bind");
+    return -1;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ThrowSocketError(env, std::strerror(errno), "socket");
+    return -1;
+  }
+  auto fail = [&](const std::string& why, const char* syscall, bool bound) {
+    close(fd);
+    if (bound) unlink(path.c_str());
+    ThrowSocketError(env, why, syscall);
+    return -1;
+  };
+  auto bind_path = [&] { return bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)); };
+  if (bind_path() != 0) {
+    if (errno == ENOENT) return fail("its directory does not exist", "bind", false);
+    if (errno != EADDRINUSE) return fail(std::strerror(errno), "bind", false);
+    std::string why;
+    if (!Stale(addr, &why)) return fail(why, "bind", false);
+    if (unlink(addr.sun_path) != 0 || bind_path() != 0) return fail(std::strerror(errno), "bind", false);
+  }
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && chown(addr.sun_path, uid, gid) != 0) {
+    return fail(std::strerror(errno), "chown", true);
+  }
+  if (chmod(addr.sun_path, mode) != 0) return fail(std::strerror(errno), "chmod", true);
+  if (listen(fd, 4096) != 0) return fail(std::strerror(errno), "listen", true);
+  return fd;
+}
+
+}  // namespace
+
+// listenSocket({ host, port } | { path, mode, uid, gid }) -> { fd, address }: a listening socket that server processes can
+// share (the supervisor makes it once, so a process that stops or crashes loses no queued
+// connection). Throws the system's reason, with the failed call as `syscall`.
+Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object spec = info[0].As<Napi::Object>();
+  auto number = [&](const char* key) { return spec.Get(key).As<Napi::Number>().Int64Value(); };
+  int fd = spec.Has("path")
+               ? ListenUnix(env, spec.Get("path").As<Napi::String>().Utf8Value(), static_cast<mode_t>(number("mode")),
+                            static_cast<uid_t>(number("uid")), static_cast<gid_t>(number("gid")))
+               : ListenTcp(env, spec.Get("host").As<Napi::String>().Utf8Value(), spec.Get("port").As<Napi::Number>().Uint32Value());
+  if (fd < 0) return env.Undefined();
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", fd);
-  out.Set("port", BoundPort(fd));
+  out.Set("address", BoundAddress(env, fd));
   return out;
 }
 
-// listen(fd, headTimeoutMs, tls, serverHeader, http2) -> the socket's port: accepts on a listening
-// socket (made by listenSocket, here or in the supervisor), which the gate now owns
+// listen(fds, headTimeoutMs, tls, serverHeader, http2) -> each socket's address: accepts on
+// listening sockets (made by listenSocket, here or in the supervisor), which the gate now owns
 Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Array fds = info[0].As<Napi::Array>();
   head_timeout_ = std::chrono::milliseconds(info[1].As<Napi::Number>().Int64Value());
   tls_ = info[2].ToBoolean();
   std::string server = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
@@ -280,15 +372,20 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   };
   bad_answer_ = answer("400 Bad Request");
   version_answer_ = answer("505 HTTP Version Not Supported");
-  fcntl(fd, F_SETFD, FD_CLOEXEC);
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  listen_fd_ = fd;
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  Napi::Array addresses = Napi::Array::New(env, fds.Length());
+  for (uint32_t i = 0; i < fds.Length(); i++) {
+    int fd = fds.Get(i).As<Napi::Number>().Int32Value();
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    listen_fds_.push_back(fd);
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    addresses.Set(i, BoundAddress(env, fd));
+  }
   ev.data.fd = wake_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   tsfn_ = Tsfn::New(env, "tokio-php-gate", 0, 1, this);
@@ -297,7 +394,7 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(gates_mutex);
   gates.insert(this);
   gate_count = gates.size();
-  return Napi::Number::New(env, BoundPort(fd));
+  return addresses;
 }
 
 // siblingBoard() -> fd of a new board (see siblings.cc), for the supervisor to hand to its processes
@@ -399,7 +496,8 @@ bool Gate::Stop() {
   thread_.join();
   for (auto& [fd, pending] : pending_) close(fd);
   pending_.clear();
-  if (listen_fd_ >= 0) close(listen_fd_);
+  for (int fd : listen_fds_) close(fd);
+  listen_fds_.clear();
   close(epoll_fd_);
   close(wake_fd_);
   return true;
@@ -412,29 +510,33 @@ void Gate::Run() {
   auto waiting_since = std::chrono::steady_clock::time_point::max();  // a connection the siblings leave
   while (!stopping_) {
     auto now = std::chrono::steady_clock::now();
-    if (stop_accepting_ && listen_fd_ >= 0) {  // queued connections stay for the other processes
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-      close(listen_fd_);
-      listen_fd_ = -1;
+    if (stop_accepting_ && !listen_fds_.empty()) {  // queued connections stay for the other processes
+      for (int fd : listen_fds_) {
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+        close(fd);
+      }
+      listen_fds_.clear();
     }
     // A sibling process has a free thread: it takes new connections. One that waits anyway (the
     // sibling is slow or stuck) is taken here after kSiblingSlow.
-    bool defer = listen_fd_ >= 0 && siblings_.ShouldDefer();
+    bool defer = !listen_fds_.empty() && siblings_.ShouldDefer();
     deferring_.store(defer, std::memory_order_relaxed);
     if (defer) {
-      pollfd queued{listen_fd_, POLLIN, 0};
-      if (poll(&queued, 1, 0) != 1) waiting_since = std::chrono::steady_clock::time_point::max();
+      int queued = Queued();
+      if (queued < 0) waiting_since = std::chrono::steady_clock::time_point::max();
       else if (waiting_since == std::chrono::steady_clock::time_point::max()) waiting_since = now;
       else if (now - waiting_since > kSiblingSlow) {
-        Accept(now, 1, false);
+        Accept(queued, now, 1, false);
         waiting_since = std::chrono::steady_clock::time_point::max();
       }
     }
-    if (listen_fd_ >= 0 && defer == watching) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = listen_fd_;
-      epoll_ctl(epoll_fd_, defer ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, listen_fd_, &ev);
+    if (!listen_fds_.empty() && defer == watching) {
+      for (int fd : listen_fds_) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        epoll_ctl(epoll_fd_, defer ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, fd, &ev);
+      }
       watching = !defer;
     }
     int wait_ms = defer ? 5 : 1000;  // siblings' state is polled while leaving connections to them
@@ -447,10 +549,10 @@ void Gate::Run() {
         (void)!read(wake_fd_, &count, sizeof(count));
         continue;
       }
-      if (fd == listen_fd_ && listen_fd_ >= 0) {
+      if (IsListening(fd)) {
         // With other event loops' gates on the socket, one connection per wake: they all wake
         // for a burst, and each takes its share instead of the first one taking the whole backlog.
-        Accept(now, gate_count.load(std::memory_order_relaxed) > 1 ? 1 : SIZE_MAX, true);
+        Accept(fd, now, gate_count.load(std::memory_order_relaxed) > 1 ? 1 : SIZE_MAX, true);
         continue;
       }
       auto it = pending_.find(fd);
@@ -491,17 +593,29 @@ void Gate::Run() {
   }
 }
 
-void Gate::Accept(std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings) {
+bool Gate::IsListening(int fd) const {
+  return std::find(listen_fds_.begin(), listen_fds_.end(), fd) != listen_fds_.end();
+}
+
+int Gate::Queued() const {
+  for (int fd : listen_fds_) {
+    pollfd queued{fd, POLLIN, 0};
+    if (poll(&queued, 1, 0) == 1) return fd;
+  }
+  return -1;
+}
+
+void Gate::Accept(int listen_fd, std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings) {
   // siblings are asked again at each accept: they change meanwhile
   // stop_accepting_ is asked too: set from another thread, it holds from then on, even while this
   // thread has not yet woken to close the socket
   for (size_t taken = 0; taken < most && !stop_accepting_ && !(ask_siblings && siblings_.ShouldDefer()); taken++) {
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error: epoll tells us again
     siblings_.Reserve();
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     Peer ends = PeerOf(fd);
+    int one = 1;
+    if (ends.server_port != 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // not a Unix socket
     if (!peek_) {
       Hand(fd, kUws, std::move(ends));
       continue;
@@ -549,7 +663,7 @@ void Gate::Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff) 
   Napi::HandleScope scope(env);
   self->on_connection_.Call({Napi::Number::New(env, h->fd), Napi::String::New(env, h->verdict == kUws ? "uws" : h->verdict == kHttp2 ? "h2" : "node"),
                              Napi::String::New(env, h->peer.addr), Napi::Number::New(env, h->peer.port),
-                             Napi::String::New(env, h->peer.server_addr)});
+                             Napi::String::New(env, h->peer.server_addr), Napi::Number::New(env, h->peer.server_port)});
   if (env.IsExceptionPending()) {
     Napi::Error err = env.GetAndClearPendingException();
     napi_fatal_exception(env, err.Value());

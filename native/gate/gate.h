@@ -9,6 +9,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "siblings.h"
 
@@ -39,11 +40,12 @@ class Gate : public Napi::ObjectWrap<Gate> {
   // else kUws.
   static Verdict ClassifyTls(std::string_view data, bool* complete);
 
-  // A connection's two ends, as PHP's REMOTE_ADDR/REMOTE_PORT and SERVER_ADDR see them.
+  // A connection's two ends, as PHP's REMOTE_ADDR/REMOTE_PORT and SERVER_ADDR/SERVER_PORT see them.
   struct Peer {
     std::string addr;
     int port;
     std::string server_addr;
+    int server_port;
   };
   static Peer PeerOf(int fd);
 
@@ -73,7 +75,9 @@ class Gate : public Napi::ObjectWrap<Gate> {
   bool Stop();
   void Run();
   // `ask_siblings` false: taken even though a sibling process has more room (it left it too long)
-  void Accept(std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings);
+  void Accept(int listen_fd, std::chrono::steady_clock::time_point now, size_t most, bool ask_siblings);
+  bool IsListening(int fd) const;
+  int Queued() const;  // a listening socket with a connection waiting, or -1
   void Drop(int fd);
   void Refuse(int fd, Verdict verdict);
   void Hand(int fd, Verdict verdict, Peer peer);
@@ -87,7 +91,8 @@ class Gate : public Napi::ObjectWrap<Gate> {
   std::atomic<bool> stop_accepting_{false};
   std::atomic<bool> deferring_{false};      // the gate thread leaves new connections to a sibling  // drain: connections already accepted are still handed over
   Siblings siblings_;                        // the other processes on this socket, if any
-  int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1;
+  std::vector<int> listen_fds_;  // one per address it accepts on (LISTEN_ADDR)
+  int epoll_fd_ = -1, wake_fd_ = -1;
   std::unordered_map<int, Pending> pending_;  // gate thread only
   std::chrono::milliseconds head_timeout_{60'000};
   std::string bad_answer_, version_answer_;  // what Refuse() sends, with SERVER_HEADER

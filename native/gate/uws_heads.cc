@@ -143,7 +143,7 @@ void HandOverTo(Watch* watch, us_socket_t* s, const char* bytes, size_t size) {
         std::unique_ptr<HandOver> owned(h);
         deliver.Call({Napi::Number::New(env, h->fd), Napi::Buffer<char>::Copy(env, h->bytes.data(), h->bytes.size()),
                       Napi::String::New(env, h->peer.addr), Napi::Number::New(env, h->peer.port),
-                      Napi::String::New(env, h->peer.server_addr)});
+                      Napi::String::New(env, h->peer.server_addr), Napi::Number::New(env, h->peer.server_port)});
       }) == napi_ok) {
     return;
   }

@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import type { BlockList } from 'node:net';
-import { parseTrustedProxies } from '../middleware/client-address.js';
+import { parseTrustedProxies, type TrustedProxies } from '../middleware/client-address.js';
 import type { RateLimit } from '../middleware/rate-limit.js';
 import type { StaticCache } from '../middleware/static-cache.js';
 import type { Coding } from '../middleware/compression.js';
@@ -13,9 +12,14 @@ import { PACKAGE_ROOT } from '../package.js';
 
 export const DEMO_ROOT = path.join(PACKAGE_ROOT, 'public');
 
+/** Where a transport listens: an IP address and port, or a Unix socket's path. */
+export type ListenAddress = { host: string; port: number } | { path: string };
+
 export interface Config {
-  listenHost: string;
-  listenPort: number;
+  /** LISTEN_ADDR: each address gets a listening socket of its own, all served by HTTP */
+  listen: ListenAddress[];
+  /** the files of Unix sockets in `listen`: their mode, and owner and group (names or ids; undefined: see socketOwner) */
+  listenSocket: { mode: number; owner?: string; group?: string };
   documentRoot: string;
   /** '' = traditional (scripts by path); 'index.php' = front controller; 'index.html' = SPA */
   indexFile: string;
@@ -72,7 +76,7 @@ export interface Config {
   /** per client address; null = off */
   rateLimit: RateLimit | null;
   /** peers whose X-Forwarded-For / Forwarded name the client; null = none */
-  trustedProxies: BlockList | null;
+  trustedProxies: TrustedProxies | null;
   /** caching headers on static files; null = none */
   staticCache: StaticCache | null;
   /** the site's own error pages; null = the server's short answers */
@@ -119,7 +123,10 @@ interface Setting {
 }
 
 const SETTINGS = {
-  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, e.g. 0.0.0.0:8080 or [::1]:8080', help: 'address to listen on (default 0.0.0.0:8080)' },
+  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock', help: 'addresses to listen on, separated by commas: HOST:PORT, [IPv6]:PORT, unix:/path (default 0.0.0.0:8080)' },
+  listenSocketMode: { env: 'LISTEN_SOCKET_MODE', flag: '--listen-socket-mode', accepts: 'an octal mode from 000 to 777, e.g. 0660 or 0666', help: 'permissions of the unix: sockets of LISTEN_ADDR (default 0660)' },
+  listenSocketOwner: { env: 'LISTEN_SOCKET_OWNER', flag: '--listen-socket-owner', accepts: 'a user name or uid', help: 'owner of the unix: sockets of LISTEN_ADDR (default: USER when started as root, else the user tokio-php runs as)' },
+  listenSocketGroup: { env: 'LISTEN_SOCKET_GROUP', flag: '--listen-socket-group', accepts: 'a group name or gid', help: 'group of the unix: sockets of LISTEN_ADDR (default: GROUP when started as root, else the group tokio-php runs as)' },
   docroot: { env: 'DOCUMENT_ROOT', flag: '--docroot', accepts: 'an existing directory', help: 'directory served (default: the bundled demo site)' },
   index: { env: 'INDEX_FILE', flag: '--index', accepts: 'a file name such as index.php or index.html, or empty', help: 'front controller: every path that is not a file or directory goes to it' },
   workers: { env: 'PHP_WORKERS', flag: '--workers', accepts: 'an integer from 1 to 1024', help: 'PHP worker threads in all, shared by the processes (default: CPU count)' },
@@ -150,7 +157,7 @@ const SETTINGS = {
   queueTimeout: { env: 'QUEUE_TIMEOUT', flag: '--queue-timeout', accepts: 'a duration like 5s or 500ms, or off', help: 'longest a PHP request may wait for a worker before 503 (default off)' },
   rateLimit: { env: 'RATE_LIMIT', flag: '--rate-limit', accepts: 'a rate like 100/s, 600/m or 10000/h, or off', help: 'requests per client address before 429 (default off)' },
   rateLimitBurst: { env: 'RATE_LIMIT_BURST', flag: '--rate-limit-burst', accepts: 'an integer from 1 to 1000000', help: 'requests a client may make at once (default: the count of RATE_LIMIT)' },
-  trustedProxies: { env: 'TRUSTED_PROXIES', flag: '--trusted-proxies', accepts: 'comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1', help: 'proxies whose X-Forwarded-For/Forwarded give the client address (REMOTE_ADDR)' },
+  trustedProxies: { env: 'TRUSTED_PROXIES', flag: '--trusted-proxies', accepts: 'comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1, and unix: for peers on Unix sockets', help: 'proxies whose X-Forwarded-For/Forwarded give the client address (REMOTE_ADDR); unix: trusts peers on unix: sockets' },
   staticCacheTtl: { env: 'STATIC_CACHE_TTL', flag: '--static-cache-ttl', accepts: 'a duration like 1h, 7d or 600s, or off', help: 'Cache-Control max-age and Expires on static files (default off)' },
   staticCacheTtlExt: { env: 'STATIC_CACHE_TTL_EXT', flag: '--static-cache-ttl-ext', accepts: 'extension=duration pairs like css=7d,js=7d,html=off', help: 'per-extension overrides of STATIC_CACHE_TTL' },
   staticCacheImmutable: { env: 'STATIC_CACHE_IMMUTABLE', flag: '--static-cache-immutable', accepts: 'on or off', help: 'names with a content hash (app.3f9a2c1b.js) cached for a year, immutable (default off)' },
@@ -170,6 +177,9 @@ const SETTINGS = {
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof SETTINGS;
+
+/** a user or group name, or a numeric id */
+const ACCOUNT_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/;
 
 function fail(s: Setting, value: string): never {
   throw new ConfigError(`${s.env}=${JSON.stringify(value)} is not valid: expected ${s.accepts}`);
@@ -207,12 +217,54 @@ function parseInteger(s: Setting, value: string, min: number, max: number): numb
   return n;
 }
 
-export function parseListen(s: Setting, value: string): { host: string; port: number } {
+export function parseListen(s: Setting, value: string, bad = () => fail(s, value)): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value.trim()) ?? /^()()(\d{1,5})$/.exec(value.trim());
-  if (!m) fail(s, value);
+  if (!m) return bad();
   const port = Number(m[3]);
-  if (port > 65535) fail(s, value);
+  if (port > 65535) bad();
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** LISTEN_ADDR: one address or several, separated by commas; none twice (but for port 0: any free port). */
+function parseListenList(s: Setting, text: string): ListenAddress[] {
+  const entries = text.split(',').map((e) => e.trim());
+  // a list names the entry that is wrong
+  const bad = (entry: string, why = `expected ${s.accepts}`): never => {
+    throw new ConfigError(`${s.env}=${JSON.stringify(text)} is not valid: ${entries.length > 1 ? `${JSON.stringify(entry)}: ` : ''}${why}`);
+  };
+  const seen = new Set<string>();
+  return entries.map((entry) => {
+    if (!entry) bad(entry);
+    const address: ListenAddress = entry.startsWith('unix:') ? { path: entry.slice(5) } : parseListen(s, entry, () => bad(entry));
+    if ('path' in address && !path.isAbsolute(address.path)) bad(entry, `expected an absolute path after unix: (${s.accepts})`);
+    // sun_path holds 108 bytes with the NUL
+    if ('path' in address && Buffer.byteLength(address.path) > 107) bad(entry, 'a Unix socket path is at most 107 bytes long');
+    const key = formatListenAddress(address);
+    if (seen.has(key) && !('port' in address && address.port === 0)) bad(entry, 'named twice');
+    seen.add(key);
+    return address;
+  });
+}
+
+/** The permissions of LISTEN_ADDR's Unix sockets; refused when it has none. */
+function parseListenSocket(modeText: string | undefined, owner: string | undefined, group: string | undefined, listen: ListenAddress[]): Config['listenSocket'] {
+  const S = SETTINGS;
+  const given = ([[S.listenSocketMode, modeText], [S.listenSocketOwner, owner], [S.listenSocketGroup, group]] as const).filter(([, v]) => v !== undefined);
+  if (given.length && !listen.some((a) => 'path' in a)) {
+    throw new ConfigError(`${given.map(([s]) => s.env).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to Unix sockets, and LISTEN_ADDR has no unix: address`);
+  }
+  const mode = (modeText ?? '0660').trim();
+  if (!/^0?[0-7]{3}$/.test(mode)) fail(S.listenSocketMode, mode);
+  for (const [s, value] of [[S.listenSocketOwner, owner], [S.listenSocketGroup, group]] as const) {
+    if (value !== undefined && !ACCOUNT_NAME.test(value.trim())) fail(s, value);
+  }
+  return { mode: parseInt(mode, 8), owner: owner?.trim(), group: group?.trim() };
+}
+
+/** An address as LISTEN_ADDR writes it: 127.0.0.1:8080, [::1]:8080, unix:/run/tokio-php/http.sock. */
+export function formatListenAddress(address: ListenAddress): string {
+  if ('path' in address) return `unix:${address.path}`;
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
 export const HELP = `tokio-php — a PHP application server on Node.js
@@ -243,7 +295,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   }
 
   const S = SETTINGS;
-  const { host, port } = parseListen(S.listen, raw.listen ?? '0.0.0.0:8080');
+  const listen = parseListenList(S.listen, raw.listen ?? '0.0.0.0:8080');
+  const listenSocket = parseListenSocket(raw.listenSocketMode, raw.listenSocketOwner, raw.listenSocketGroup, listen);
   const documentRoot = path.resolve(raw.docroot ?? DEMO_ROOT);
   if (!existsSync(documentRoot) || !statSync(documentRoot).isDirectory()) fail(S.docroot, raw.docroot ?? documentRoot);
   const indexFile = (raw.index ?? '').trim();
@@ -319,11 +372,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const user = raw.user?.trim() || undefined;
   const group = raw.group?.trim() || undefined;
   for (const [key, value] of [['user', user], ['group', group]] as const) {
-    if (value !== undefined && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(value)) fail(S[key], value);
+    if (value !== undefined && !ACCOUNT_NAME.test(value)) fail(S[key], value);
   }
   const allowText = (raw.allowRoot ?? '0').trim();
   if (allowText !== '0' && allowText !== '1') fail(S.allowRoot, allowText);
-  let trustedProxies: BlockList | null = null;
+  let trustedProxies: TrustedProxies | null = null;
   if (raw.trustedProxies?.trim()) {
     try {
       trustedProxies = parseTrustedProxies(raw.trustedProxies);
@@ -333,8 +386,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   }
 
   return {
-    listenHost: host,
-    listenPort: port,
+    listen,
+    listenSocket,
     documentRoot,
     indexFile: index,
     workers,

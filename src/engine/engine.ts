@@ -114,8 +114,10 @@ export interface PhpRequest {
   protocol?: string;
   serverName?: string;
   serverAddr?: string;
+  /** 0 or none: SERVER_PORT is empty, as nginx's $server_port on a Unix socket */
   serverPort?: number;
   remoteAddr?: string;
+  /** 0 or none: REMOTE_PORT is empty (a Unix socket) */
   remotePort?: number;
   requestId?: string;
   /** Extra $_SERVER entries. */
@@ -366,8 +368,8 @@ export class Engine {
     const pathInfo = request.pathInfo ?? '';
     // the strings cross in two calls: see WireField and TextField in native.ts
     let wire = `${request.method}\0${uri}\0${q < 0 ? '' : uri.slice(q + 1)}\0${request.protocol ?? 'HTTP/1.1'}\0` +
-      `${request.requestId ?? ''}\0${request.serverName ?? ''}\0${request.serverAddr ?? ''}\0${request.serverPort ?? ''}\0` +
-      `${request.remoteAddr ?? ''}\0${request.remotePort ?? ''}`;
+      `${request.requestId ?? ''}\0${request.serverName ?? ''}\0${request.serverAddr ?? ''}\0${request.serverPort || ''}\0` +
+      `${request.remoteAddr ?? ''}\0${request.remotePort || ''}`;
     const headers = request.headers;
     if (headers) for (let i = 0; i + 1 < headers.length; i += 2) wire += `\0${headers[i]}\0${headers[i + 1]}`;
     let text = `${request.scriptFilename}\0${request.scriptName}\0${pathInfo}\0${request.documentRoot}`;

@@ -1,5 +1,5 @@
 // One HTTP event loop on a worker_thread (see ./http-threads.ts): a TokioServer accepting on the
-// process's listening socket through a gate of its own, submitting to the process's PHP pool
+// process's listening sockets through a gate of its own, submitting to the process's PHP pool
 // through an attached engine and admitting against the process's one queue.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from '../config/config.js';
@@ -24,7 +24,7 @@ server = new TokioServer(config, engine, log, {
   onStuck: (requestId, all) => tell({ type: 'stuck', requestId, all }),
 });
 const serving = server;
-serving.listen({ listenFd: data.listenFd, board: data.board });
+serving.listen(data.shared);
 
 function figures(): ThreadFigures {
   return { families: [...serving.metrics.families(), ...serving.metrics.gauges(data.process)] };

@@ -1,7 +1,7 @@
 // HTTP_THREADS: the HTTP front of one server process on several event loops, all feeding its one
 // PHP pool and its one admission queue. The main thread is loop 0; each other loop is a
 // worker_thread (./http-thread.ts) running a whole TokioServer with a gate of its own on the
-// shared listening socket, an engine attached to the pool (Engine.attach) and its own router,
+// shared listening sockets, an engine attached to the pool (Engine.attach) and its own router,
 // caches and counters, which are summed into the process's when Prometheus scrapes.
 import { Worker } from 'node:worker_threads';
 import client from 'prom-client';
@@ -28,8 +28,8 @@ export class HttpThreads {
   #closing = false;
 
   /**
-   * Starts `count` threads with `data` (index and a descriptor of `listenFd` of each its own);
-   * resolves once each serves. `onStuck`: a
+   * Starts `count` threads with `data` (index and descriptors of the listening sockets of each
+   * its own); resolves once each serves. `onStuck`: a
    * script of a thread's is stuck in C; `onFailed`: a thread died (the process must be replaced).
    */
   static async start(count: number, data: Omit<HttpThreadData, 'index'>, log: Logger,
@@ -37,7 +37,10 @@ export class HttpThreads {
     const threads = new HttpThreads();
     const { Gate } = netAddon();
     await Promise.all(Array.from({ length: count }, (_, i) =>
-      threads.#spawn({ ...data, index: i + 1, listenFd: Gate.duplicate(data.listenFd) }, log, onStuck, onFailed)));
+      threads.#spawn({
+        ...data, index: i + 1,
+        shared: { ...data.shared, listening: data.shared.listening.map((s) => ({ ...s, fd: Gate.duplicate(s.fd) })) },
+      }, log, onStuck, onFailed)));
     return threads;
   }
 

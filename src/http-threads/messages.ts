@@ -1,5 +1,6 @@
 // What a server process's main thread and its HTTP threads tell each other.
 import type { MetricFamily } from '../metrics/recorder.js';
+import type { SharedSockets } from '../transport/sockets.js';
 
 /** Given to each HTTP thread when it starts. */
 export interface HttpThreadData {
@@ -12,10 +13,8 @@ export interface HttpThreadData {
   /** the process's PHP threads and queue capacity (its share, with PROCESSES > 1) */
   workers: number;
   queueCapacity: number;
-  /** its own descriptor of the listening socket, which its gate owns */
-  listenFd: number;
-  /** the supervisor's sibling board and this process's place on it */
-  board?: { fd: number; slot: number };
+  /** its own descriptors of the listening sockets, which its gate owns, and the sibling board */
+  shared: SharedSockets;
   rateTableFd?: number;
   admissionCounts: SharedArrayBuffer;
   /** worker mode: 1 where a worker script is broken (see WorkerScripts.brokenFlags) */

@@ -15,6 +15,8 @@ export interface RequestHead {
   remotePort: number;
   /** the address the connection arrived on (nginx's $server_addr) */
   serverAddr: string;
+  /** its port (nginx's $server_port); 0 on a Unix socket */
+  serverPort: number;
   /** 'HTTP/1.1' or 'HTTP/1.0' */
   protocol: string;
 }

@@ -10,18 +10,19 @@
 import { closeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import type { Config } from '../config/config.js';
+import type { Config, ListenAddress } from '../config/config.js';
 import { netAddon, type NativeGate } from '../native/addon.js';
 import type { Logger } from '../log.js';
-import type { RequestHandler, SharedSocket, Transport } from '../transport/transport.js';
+import { HTTP_SOCKET, openListeningSocket, removeSocketFile, socketsFor, type SharedSockets } from '../transport/sockets.js';
+import type { RequestHandler, Transport } from '../transport/transport.js';
 import { statusLine, type RequestHead } from './exchange.js';
 import { Http2Front } from '../http2/http2-front.js';
 import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
 import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';
 
-type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
-const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '' };
+type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr' | 'serverPort'>;
+const UNKNOWN_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '', serverPort: 0 };
 
 /**
  * No event loop of this process accepts new connections from now on (each listener's close()
@@ -34,7 +35,7 @@ export function stopAcceptingInProcess(): void {
 
 /** HTTP/1.1 and HTTP/1.0, plain or over TLS. */
 export class Listener implements Transport {
-  readonly name = 'http';
+  readonly name = HTTP_SOCKET;
   readonly #config: Config;
   readonly #log: Logger;
   readonly #app: TemplatedApp;
@@ -46,7 +47,8 @@ export class Listener implements Transport {
   readonly #nodePeers = new WeakMap<Socket, Peer>();
   #marked = true; // uWS still adds its `uWebSockets: 20` header
   #shared = false; // other processes accept on the socket (a replacement may, even with PROCESSES=1)
-  #port = 0;
+  #addresses: ListenAddress[] = [];
+  #own: ListenAddress[] = []; // the sockets it made itself (no supervisor), whose files it removes
   #open = false;
 
   constructor(config: Config, log: Logger, handler: RequestHandler) {
@@ -61,8 +63,8 @@ export class Listener implements Transport {
       ? uws.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey })
       : uws.App()) as TemplatedApp;
     // over TLS, uWS's limits still hold from a connection's second request (README: Timeouts and limits)
-    if (!tls && !uwsSocket.watchHeads(this.#app, config.headerTimeout, (fd, bytes, remoteAddr, remotePort, serverAddr) =>
-      this.#adopt(fd, 'node', { remoteAddr, remotePort, serverAddr }, bytes))) {
+    if (!tls && !uwsSocket.watchHeads(this.#app, config.headerTimeout, (fd, bytes, remoteAddr, remotePort, serverAddr, serverPort) =>
+      this.#adopt(fd, 'node', { remoteAddr, remotePort, serverAddr, serverPort }, bytes))) {
       throw new Error(`${UWS_BINARY} is not laid out as tokio-php expects: tokio-php needs the uWebSockets.js of its package.json`);
     }
     this.#app.any('/*', (res: HttpResponse, req: HttpRequest) => {
@@ -81,6 +83,7 @@ export class Listener implements Transport {
         remoteAddr: peer.remoteAddr,
         remotePort: peer.remotePort,
         serverAddr: peer.serverAddr,
+        serverPort: peer.serverPort,
         protocol: 'HTTP/1.1', // the gate sends uWS nothing else
       }, ex);
     });
@@ -106,26 +109,28 @@ export class Listener implements Transport {
     this.#node.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#refuse(err, socket));
   }
 
-  get port(): number {
-    return this.#port;
+  get addresses(): ListenAddress[] {
+    return this.#addresses;
   }
 
   /**
-   * Accepts on a socket of its own, or on `shared.listenFd`, which the supervisor shares with
-   * every server process (this one is `board.slot` of their sibling board), and which this
-   * listener's gate owns from now on.
+   * Accepts on sockets of its own, or on the sockets of `shared` named for it, which the
+   * supervisor shares with every server process (this one is `board.slot` of their sibling
+   * board), and which this listener's gate owns from now on.
    */
-  listen(shared?: SharedSocket): number {
-    const { listenHost, listenPort, headerTimeout, tlsCert } = this.#config;
+  listen(shared?: SharedSockets): void {
+    const { headerTimeout, tlsCert } = this.#config;
     const { Gate } = netAddon();
-    const fd = shared?.listenFd ?? Gate.listenSocket(listenHost, listenPort).fd;
+    const own = shared ? [] : socketsFor(this.#config).filter((s) => s.name === this.name)
+      .map((s) => openListeningSocket(s.address, this.#config, null));
+    this.#own = own.map((s) => s.address);
+    const fds = shared ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd) : own.map((s) => s.fd);
     this.#open = true;
-    this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr) =>
-      this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr }));
+    this.#gate = new Gate((fd, verdict, remoteAddr, remotePort, serverAddr, serverPort) =>
+      this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr, serverPort }));
     if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
-    this.#port = this.#gate.listen(fd, headerTimeout, Boolean(tlsCert), this.#config.serverHeader, this.#config.http2);
-    return this.#port;
+    this.#addresses = this.#gate.listen(fds, headerTimeout, Boolean(tlsCert), this.#config.serverHeader, this.#config.http2);
   }
 
   /** `bytes`: what uWS read of a request it will not serve, for Node's http to parse first */
@@ -141,7 +146,7 @@ export class Listener implements Transport {
     }
     const socket = new Socket({ fd, readable: true, writable: true });
     socket.on('error', (err) => this.#log.debug({ err }, 'connection error'));
-    if (verdict === 'h2' && this.#http2) return this.#http2.adopt(socket);
+    if (verdict === 'h2' && this.#http2) return this.#http2.adopt(socket, peer);
     if (bytes) socket.unshift(bytes);
     this.#nodePeers.set(socket, peer);
     this.#node.emit('connection', socket);
@@ -179,5 +184,6 @@ export class Listener implements Transport {
     this.#app.close();
     this.#node.closeAllConnections();
     this.#http2?.close();
+    for (const address of this.#own) removeSocketFile(address);
   }
 }

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { RequestHandler } from '../transport/transport.js';
 import { Http2Exchange } from './http2-exchange.js';
 
-type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr'>;
+type Peer = Pick<RequestHead, 'remoteAddr' | 'remotePort' | 'serverAddr' | 'serverPort'>;
 
 // nginx's http2_max_concurrent_streams is 128; its header limit large_client_header_buffers 4 8k
 const SETTINGS: ServerOptions = {
@@ -24,14 +24,14 @@ const SETTINGS: ServerOptions = {
 // nginx's keepalive_timeout, which bounds an idle HTTP/2 connection too
 const IDLE_MS = 75_000;
 
-/** IPv4-mapped IPv6 as plain IPv4, as the gate and nginx show it */
-const plainAddress = (address: string | undefined) => (address?.startsWith('::ffff:') ? address.slice(7) : address ?? '');
+const NO_PEER: Peer = { remoteAddr: '', remotePort: 0, serverAddr: '', serverPort: 0 };
+const PEER = Symbol('tokio-php peer');
+type PeeredSocket = Socket & { [PEER]?: Peer; _parent?: PeeredSocket };
 
 export class Http2Front {
   readonly #config: Config;
   readonly #handler: RequestHandler;
   readonly #server: Http2Server | Http2SecureServer;
-  readonly #peers = new WeakMap<Http2Session, Peer>();
   readonly #sessions = new Set<Http2Session>();
 
   constructor(config: Config, log: Logger, handler: RequestHandler) {
@@ -52,8 +52,12 @@ export class Http2Front {
     this.#server.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
   }
 
-  /** A connection the gate handed over: its preface (h2c) or its ClientHello (TLS) is still unread. */
-  adopt(socket: Socket): void {
+  /**
+   * A connection the gate handed over, with its two ends as the gate saw them: its preface (h2c)
+   * or its ClientHello (TLS) is still unread.
+   */
+  adopt(socket: Socket, peer: Peer): void {
+    (socket as PeeredSocket)[PEER] = peer;
     this.#server.emit('connection', socket);
   }
 
@@ -88,14 +92,12 @@ export class Http2Front {
     }, new Http2Exchange(stream, method, this.#config.serverHeader));
   }
 
+  // A session's socket is a proxy of the socket the gate handed over, or over TLS of the
+  // TLSSocket that wraps it (Node keeps that one as `_parent`).
   #peerOf(session: Http2Session | undefined): Peer {
-    if (!session) return { remoteAddr: '', remotePort: 0, serverAddr: '' };
-    let peer = this.#peers.get(session);
-    if (!peer) {
-      const socket = session.socket;
-      peer = { remoteAddr: plainAddress(socket.remoteAddress), remotePort: socket.remotePort ?? 0, serverAddr: plainAddress(socket.localAddress) };
-      this.#peers.set(session, peer);
-    }
-    return peer;
+    const socket = session?.socket as PeeredSocket | undefined;
+    return socket?.[PEER] ?? socket?._parent?.[PEER] ?? NO_PEER;
   }
+
+
 }

@@ -3,6 +3,7 @@
 // default process and Node metrics.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { ListenAddress } from '../config/config.js';
 import type { Engine } from '../engine/engine.js';
 import { sumFamilies, type HttpThreads } from '../http-threads/http-threads.js';
 import type { ProcessStatus } from '../internal-port/status.js';
@@ -22,10 +23,11 @@ export interface ProcessReport {
 }
 
 /**
- * Established TCP connections of this process on `port`, read from /proc when Prometheus scrapes:
- * the sockets among its descriptors that the kernel's table shows connected to that local port.
+ * Connections of this process on `addresses`, read from /proc when Prometheus scrapes: the sockets
+ * among its descriptors that the kernel's tables show connected to one of those local ports or
+ * Unix socket paths (an accepted Unix connection shows its listening socket's path).
  */
-export function openConnections(port: number): number {
+export function openConnections(addresses: ListenAddress[]): number {
   const mine = new Set<string>();
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
@@ -33,16 +35,19 @@ export function openConnections(port: number): number {
       if (m) mine.add(m[1]);
     } catch { /* closed meanwhile */ }
   }
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const hexPorts = new Set(addresses.flatMap((a) => ('port' in a ? [a.port.toString(16).toUpperCase().padStart(4, '0')] : [])));
+  const paths = new Set(addresses.flatMap((a) => ('path' in a ? [a.path] : [])));
+  const lines = (table: string) => {
+    try { return readFileSync(table, 'latin1').split('\n').slice(1).map((line) => line.trim().split(/\s+/)); } catch { return []; }
+  };
   let open = 0;
-  for (const table of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
-    let text = '';
-    try { text = readFileSync(table, 'latin1'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // local_address is HEXIP:PORT, st 01 is ESTABLISHED, the 10th field the inode
-      if (f.length > 9 && f[3] === '01' && f[1].endsWith(`:${hexPort}`) && mine.has(f[9])) open++;
-    }
+  for (const f of [...lines('/proc/self/net/tcp'), ...lines('/proc/self/net/tcp6')]) {
+    // local_address is HEXIP:PORT, st 01 is ESTABLISHED, the 10th field the inode
+    if (f.length > 9 && f[3] === '01' && hexPorts.has(f[1].slice(f[1].lastIndexOf(':') + 1)) && mine.has(f[9])) open++;
+  }
+  if (paths.size) {
+    // Num RefCount Protocol Flags Type St Inode Path: St 03 is connected
+    for (const f of lines('/proc/self/net/unix')) if (f[5] === '03' && paths.has(f[7]) && mine.has(f[6])) open++;
   }
   return open;
 }
@@ -72,7 +77,7 @@ export class ProcessMetrics {
     const families = [...await sumFamilies([own, ...loops?.families ?? []]),
       gauge('queue_depth', 'PHP requests waiting for a worker thread.', [{ value: status.waiting, labels: { process } }]),
       gauge('queue_capacity', 'PHP requests that may wait before 503 (QUEUE_CAPACITY).', [{ value: status.capacity, labels: { process } }]),
-      gauge('open_connections', 'Client connections open on the public port.', [{ value: openConnections(this.server.port), labels: { process } }]),
+      gauge('open_connections', 'Client connections open on the public port.', [{ value: openConnections(this.server.addresses), labels: { process } }]),
       { ...gauge('info', 'tokio-php and PHP versions.', [{ value: 1, labels: { version: VERSION, php: this.engine?.info.phpVersion ?? 'none' } }]), aggregator: 'max' as const },
     ];
     if (this.engine) {

@@ -4,10 +4,21 @@
 import { BlockList, isIP } from 'node:net';
 import type { Middleware } from './chain.js';
 
-/** "10.0.0.0/8, 127.0.0.1, ::1" -> a BlockList; throws naming the entry it cannot read. */
-export function parseTrustedProxies(text: string): BlockList {
+/** The trusted proxies: addresses and ranges, and (`unix:`, as nginx's set_real_ip_from) any peer on a Unix socket. */
+export interface TrustedProxies {
+  addresses: BlockList;
+  unix: boolean;
+}
+
+/** "10.0.0.0/8, 127.0.0.1, ::1, unix:" -> the trusted proxies; throws naming the entry it cannot read. */
+export function parseTrustedProxies(text: string): TrustedProxies {
   const list = new BlockList();
+  let unix = false;
   for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    if (entry === 'unix:') {
+      unix = true;
+      continue;
+    }
     const [address, bits, extra] = entry.split('/');
     const family = isIP(address);
     const max = family === 4 ? 32 : 128;
@@ -15,15 +26,17 @@ export function parseTrustedProxies(text: string): BlockList {
     if (!family || extra !== undefined || !/^\d*$/.test(bits ?? '') || prefix > max || bits === '') throw new Error(entry);
     list.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
   }
-  return list;
+  return { addresses: list, unix };
 }
 
 const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
-function trusted(list: BlockList, address: string): boolean {
+function trusted(list: TrustedProxies, address: string): boolean {
+  // a peer on a Unix socket is "unix:" (src/http/listener.ts: the gate names it as nginx does)
+  if (address.startsWith('unix:')) return list.unix;
   const v4 = MAPPED_V4.exec(address)?.[1] ?? address;
   const family = isIP(v4);
-  return family !== 0 && list.check(v4, family === 4 ? 'ipv4' : 'ipv6');
+  return family !== 0 && list.addresses.check(v4, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** Forwarded's for= values, in order: quotes, brackets and ports taken off. */
@@ -44,7 +57,7 @@ function forwardedFor(header: string): string[] {
 }
 
 /** The client behind trusted proxies; `peer` when it is not one or names none. */
-export function clientAddress(list: BlockList, peer: string, xForwardedFor: string, forwarded: string): string {
+export function clientAddress(list: TrustedProxies, peer: string, xForwardedFor: string, forwarded: string): string {
   if (!trusted(list, peer)) return peer;
   const chain = xForwardedFor ? xForwardedFor.split(',').map((a) => a.trim()) : forwardedFor(forwarded);
   let client = peer;
@@ -56,7 +69,7 @@ export function clientAddress(list: BlockList, peer: string, xForwardedFor: stri
   return client;
 }
 
-export function realIp(list: BlockList): Middleware {
+export function realIp(list: TrustedProxies): Middleware {
   return {
     name: 'real-ip',
     priority: 1, // before anything that keys on the client

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package.js';
+import type { ListenAddress } from '../config/config.js';
 import type { EngineStats } from '../engine/engine.js';
 
 /**
@@ -108,13 +109,13 @@ export interface NativeEngine {
 /** Accepts connections and says who should serve each: see native/gate/gate.cc. */
 export interface NativeGate {
   /**
-   * Accepts on `fd`, a listening socket from listenSocket(), which the gate now owns; returns its
-   * port. `headTimeoutMs`: the longest silence before a first request head is complete; `tls`:
-   * the connections speak TLS, and go to uWS unread unless `http2` (then those whose ClientHello
-   * offers h2 are 'h2'); `serverHeader`: for the gate's own 400 and 505 answers ('' for none);
-   * `http2`: a plain connection that opens with the HTTP/2 preface is 'h2'.
+   * Accepts on `fds`, listening sockets from listenSocket(), which the gate now owns; returns
+   * their addresses. `headTimeoutMs`: the longest silence before a first request head is
+   * complete; `tls`: the connections speak TLS, and go to uWS unread unless `http2` (then those
+   * whose ClientHello offers h2 are 'h2'); `serverHeader`: for the gate's own 400 and 505 answers
+   * ('' for none); `http2`: a plain connection that opens with the HTTP/2 preface is 'h2'.
    */
-  listen(fd: number, headTimeoutMs: number, tls: boolean, serverHeader: string, http2: boolean): number;
+  listen(fds: number[], headTimeoutMs: number, tls: boolean, serverHeader: string, http2: boolean): ListenAddress[];
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
   /**
@@ -128,7 +129,8 @@ export interface NativeGate {
   close(): void;
 }
 
-type GateCallback = (fd: number, verdict: 'uws' | 'node' | 'h2', remoteAddr: string, remotePort: number, serverAddr: string) => void;
+/** a connection's descriptor, who serves it, and its two ends (ports are 0 on a Unix socket) */
+type GateCallback = (fd: number, verdict: 'uws' | 'node' | 'h2', remoteAddr: string, remotePort: number, serverAddr: string, serverPort: number) => void;
 
 /** What uws-pack 20.0.8 does not expose about its sockets: see native/gate/uws_socket.cc. */
 export interface NativeUwsSocket {
@@ -149,7 +151,7 @@ export interface NativeUwsSocket {
   watchHeads(app: object, headerTimeoutMs: number, onHandOver: HandOverCallback): boolean;
 }
 
-export type HandOverCallback = (fd: number, bytes: Buffer, remoteAddr: string, remotePort: number, serverAddr: string) => void;
+export type HandOverCallback = (fd: number, bytes: Buffer, remoteAddr: string, remotePort: number, serverAddr: string, serverPort: number) => void;
 
 /** RATE_LIMIT's token buckets in shared memory (native/ratelimit/rate_table.cc) */
 export interface NativeRateTable {
@@ -168,8 +170,8 @@ interface PhpAddon {
 interface NetAddon {
   Gate: {
     new (onConnection: GateCallback): NativeGate;
-    /** a listening socket, shareable with server processes; throws with the system's reason */
-    listenSocket(host: string, port: number): { fd: number; port: number };
+    /** a listening socket, shareable with server processes, and its address; throws the system's reason (and the failed call as `syscall`) */
+    listenSocket(address: ListenAddress | { path: string; mode: number; uid: number; gid: number }): { fd: number; address: ListenAddress };
     /** stopAccepting() on every gate of the process, at once */
     stopAcceptingAll(): void;
     /** another descriptor of the listening socket `fd`, for another event loop's gate to own */

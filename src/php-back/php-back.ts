@@ -31,8 +31,6 @@ export class PhpBack {
   readonly log: Logger;
   readonly metrics: Recorder;
   readonly documentRoot: string;
-  /** the port requests arrive on, SERVER_PORT */
-  serverPort = 0;
   readonly #running = new Set<number>();
   readonly #traces = new Map<string, string>(); // request id -> trace id, while PHP runs it
   readonly #onStuck?: (requestId: string, all: boolean) => void;

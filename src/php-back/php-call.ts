@@ -69,7 +69,7 @@ export class PhpCall implements ExecuteHooks {
       protocol: head.protocol,
       serverName: serverName(headerValue(headers, 'host')),
       serverAddr: head.serverAddr,
-      serverPort: back.serverPort,
+      serverPort: head.serverPort,
       remoteAddr: ex.context?.clientAddr ?? head.remoteAddr,
       remotePort: head.remotePort,
       requestId: this.#trace.requestId,

@@ -2,7 +2,7 @@
 // protocol checks → middleware (request side) → router → static file | request body → admission
 // (503) → PHP engine → middleware (response side) → response — whichever transport brought it
 // (src/transport/). This is the HTTP front; PHP routes go on to the PHP back (src/php-back/).
-import type { Config } from '../config/config.js';
+import type { Config, ListenAddress } from '../config/config.js';
 import { framing } from '../body/request-body.js';
 import type { Engine } from '../engine/engine.js';
 import { headerValue, lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
@@ -14,7 +14,8 @@ import type { Logger } from '../log.js';
 import type { ProcessStatus } from '../internal-port/status.js';
 import { PhpBack } from '../php-back/php-back.js';
 import { Router } from '../router/router.js';
-import { transportsFor, type SharedSocket, type Transport } from '../transport/transport.js';
+import type { SharedSockets } from '../transport/sockets.js';
+import { transportsFor, type Transport } from '../transport/transport.js';
 import { serveStatic } from '../static/serve-static.js';
 import type { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { WorkerRoutes } from '../worker-mode/routes.js';
@@ -86,8 +87,9 @@ export class TokioServer {
     });
   }
 
-  get port(): number {
-    return this.#transports[0].port;
+  /** where it accepts connections, every transport's addresses */
+  get addresses(): ListenAddress[] {
+    return this.#transports.flatMap((t) => t.addresses);
   }
 
   /** The trace id of a request PHP is running, for its log lines; '' once it is over. */
@@ -104,12 +106,13 @@ export class TokioServer {
     };
   }
 
-  /** Serves on the supervisor's socket or on a socket of its own; returns the port. */
-  listen(shared?: SharedSocket): number {
-    const [port] = this.#transports.map((t) => t.listen(shared));
-    this.#php.serverPort = port;
-    for (const t of this.#transports) t.poolChanged(this.#php.admission.free, 0);
-    return port;
+  /** Serves on the supervisor's sockets or on sockets of its own; returns where. */
+  listen(shared?: SharedSockets): ListenAddress[] {
+    for (const t of this.#transports) {
+      t.listen(shared);
+      t.poolChanged(this.#php.admission.free, 0);
+    }
+    return this.addresses;
   }
 
   /**

@@ -4,7 +4,7 @@ import type { ProcessReport } from '../metrics/process-metrics.js';
 
 export type ProcessMessage =
   /** `workers`: the PHP threads of its pool, classic and worker scripts' */
-  | { type: 'ready'; port: number; workers: number; php?: string; zts?: boolean; opcache?: boolean }
+  | { type: 'ready'; workers: number; php?: string; zts?: boolean; opcache?: boolean }
   | { type: 'replace-me'; reason: string }
   /** worker mode: a worker script of this process turned broken (false), or every one serves again */
   | { type: 'readiness'; ready: boolean }

@@ -172,6 +172,26 @@ export function decideRunAs(config: Config, npmStart: boolean, euid = process.ge
     + `set USER=<name> (a user who can ${describe(missing)}) or ALLOW_RUN_AS_ROOT=1`);
 }
 
+/**
+ * Whom LISTEN_ADDR's Unix socket files belong to (-1: left as made): LISTEN_SOCKET_OWNER and
+ * LISTEN_SOCKET_GROUP, each by default the user and group PHP runs as when tokio-php gives up
+ * root for them, as php-fpm's Debian pool gives its socket to its user: with the default mode
+ * 0660, a web server running as that user (nginx's www-data) connects. Otherwise, tokio-php's own.
+ */
+export function socketOwner(config: Config, runAs: RunAs | null): { uid: number; gid: number } {
+  const { owner, group } = config.listenSocket;
+  const id = (database: 'passwd' | 'group', text: string, variable: string, accepts: string) => {
+    const entry = lookup(database, text);
+    if (entry) return entry.id;
+    if (/^\d+$/.test(text)) return Number(text);
+    throw new ConfigError(`${variable}=${JSON.stringify(text)} is not valid: no such ${database === 'passwd' ? 'user' : 'group'} on this system (expected ${accepts})`);
+  };
+  return {
+    uid: owner === undefined ? runAs?.uid ?? -1 : id('passwd', owner, 'LISTEN_SOCKET_OWNER', 'a user name or uid'),
+    gid: group === undefined ? runAs?.gid ?? -1 : id('group', group, 'LISTEN_SOCKET_GROUP', 'a group name or gid'),
+  };
+}
+
 /** This process's user name, or its uid when the user database has none (a container run with --user 12345). */
 export function currentUser(): string {
   try {

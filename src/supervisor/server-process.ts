@@ -1,4 +1,4 @@
-// One server process: its share of the PHP threads, serving on the listening socket the
+// One server process: its share of the PHP threads, serving on the listening sockets the
 // supervisor shares with every process. SIGTERM drains it; a script stuck in C past its timeout
 // makes it ask the supervisor for a replacement (its thread is only freed with the process).
 import type { Config } from '../config/config.js';
@@ -7,14 +7,13 @@ import { nativeAddon } from '../native/addon.js';
 import { HttpThreads } from '../http-threads/http-threads.js';
 import { exitAfterLog, logOpened, phpLogger, reopenLog, type Logger } from '../log.js';
 import { stopAcceptingInProcess } from '../http/listener.js';
-import type { SharedSocket } from '../transport/transport.js';
+import type { SharedSockets } from '../transport/sockets.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { Admission } from '../queue/admission.js';
 import { TokioServer } from '../server/server.js';
 import { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { received, send, type SupervisorMessage } from './messages.js';
 import { dropPrivileges, RUN_AS_ENV, type RunAs } from './privileges.js';
-import { RATE_TABLE_FD } from './supervisor.js';
 
 /** `total` shared out among `parts`: the first ones get one more when it does not divide. */
 export function share(total: number, parts: number, index: number): number {
@@ -24,7 +23,10 @@ export function share(total: number, parts: number, index: number): number {
 // How long engine.shutdown() may wait for PHP's threads: one stuck in C never returns.
 const SHUTDOWN_WAIT_MS = 5_000;
 
-export async function runServerProcess(config: Config, log: Logger, index: number, shared: SharedSocket, runAs: RunAs | null = null): Promise<void> {
+/** `handed`: what the supervisor handed over (./handover.ts) */
+export async function runServerProcess(config: Config, log: Logger, index: number,
+  handed: { shared: SharedSockets; rateTableFd?: number }, runAs: RunAs | null = null): Promise<void> {
+  const { shared, rateTableFd } = handed;
   if (runAs) {
     // Started as root: give it up for good before PHP starts (its module startup, worker scripts,
     // every request) and before the HTTP threads start. The sockets came open from the supervisor.
@@ -76,13 +78,12 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     log.error({ requestId }, 'a script is stuck past its timeout (in C code PHP cannot interrupt): replacing this process');
     void send({ type: 'replace-me', reason: 'stuck script' });
   };
-  const rateTableFd = config.rateLimit ? RATE_TABLE_FD : undefined;
   // the event loops share the queue's counts: one bound, one queue, whichever loop admits
   const admissionCounts = Admission.sharedCounts();
   server = new TokioServer(mine, engine, log, { workerScripts: lifecycle, rateTableFd, admissionCounts, onStuck });
-  const port = server.listen(shared);
+  server.listen(shared);
   threads = config.httpThreads > 1 ? await HttpThreads.start(config.httpThreads - 1, {
-    process: index, argv: process.argv.slice(2), workers: mine.workers, queueCapacity: mine.queueCapacity, listenFd: shared.listenFd, board: shared.board, rateTableFd, admissionCounts,
+    process: index, argv: process.argv.slice(2), workers: mine.workers, queueCapacity: mine.queueCapacity, shared, rateTableFd, admissionCounts,
     brokenScripts: lifecycle?.brokenFlags,
   }, log, onStuck, () => exitAfterLog(1)) : null;
   if (engine && !engine.info.opcache) log.warn('OPcache is off: PHP compiles every script on every request');
@@ -100,7 +101,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
       log.info({ reason: m.reason, threads: n }, 'restarting the worker scripts, a thread at a time');
     }
   });
-  void send({ type: 'ready', port, workers: mine.workers, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
+  void send({ type: 'ready', workers: mine.workers, php: engine?.info.phpVersion, zts: engine?.info.zts, opcache: engine?.info.opcache });
 
   let stopping = false;
   process.on('SIGTERM', () => {

@@ -1,6 +1,6 @@
-// The supervisor: it makes the listening socket once and runs PROCESSES server processes on it,
+// The supervisor: it makes the listening sockets once and runs PROCESSES server processes on them,
 // each a full server with its share of the PHP threads (Node's cluster carries their messages).
-// One socket for all means a process that stops or crashes loses no queued connection: the
+// Sockets shared by all mean a process that stops or crashes loses no queued connection: the
 // others accept it. A process that dies is replaced at once, with a backoff when it keeps dying.
 // SIGHUP (and SIGUSR2 outside worker mode) replaces the processes one by one, each new one ready
 // before an old one drains; in worker mode SIGUSR2 restarts the worker scripts in place; SIGTERM and SIGINT drain them all; SIGUSR1 reopens the log file. It also serves the
@@ -9,22 +9,18 @@
 import cluster, { type Worker } from 'node:cluster';
 import { closeSync } from 'node:fs';
 import os from 'node:os';
-import type { Config } from '../config/config.js';
+import { formatListenAddress, type Config, type ListenAddress } from '../config/config.js';
 import { netAddon } from '../native/addon.js';
 import { InternalServer, type InternalSource } from '../internal-port/internal-server.js';
 import { ProcessReports } from '../internal-port/reports.js';
 import { exitAfterLog, reopenLog, type Logger } from '../log.js';
 import { counter, gauge } from '../metrics/recorder.js';
 import { VERSION } from '../package.js';
+import { openListeningSocket, removeSocketFile, socketsFor } from '../transport/sockets.js';
 import { watchFiles, type Watcher } from '../worker-mode/watch.js';
+import { BOARD_SLOT_ENV, handover, SOCKETS_ENV } from './handover.js';
 import { received, tell, type ProcessMessage } from './messages.js';
 import { currentUser, prepareLogFile, RUN_AS_ENV, type RunAs } from './privileges.js';
-
-/** In every server process: the listening socket and the sibling board (after stdin, stdout, stderr, IPC). */
-export const LISTEN_FD = 4;
-export const BOARD_FD = 5;
-/** RATE_LIMIT's shared table, when it is on */
-export const RATE_TABLE_FD = 6;
 
 // A process that dies sooner than this after its start counts as a crash loop.
 const STABLE_MS = 10_000;
@@ -54,7 +50,9 @@ export function serverExecArgv(execArgv = process.execArgv, nodeOptions = proces
   return [...execArgv, ...defaults.map(([flag, value]) => flag + value)];
 }
 
-type Ready = Extract<ProcessMessage, { type: 'ready' }> & { internalPort?: number };
+type ProcessReady = Extract<ProcessMessage, { type: 'ready' }>;
+/** what the first process said as it was ready, with the workers of all, and where they all listen */
+type Ready = ProcessReady & { internalPort?: number; listening: ListenAddress[] };
 type Replacement = 'crash' | 'stuck' | 'reload';
 
 interface Slot {
@@ -77,7 +75,8 @@ export class Supervisor {
   readonly #retiring = new Set<Worker>();
   readonly #boardSlots = new Map<Worker, number>(); // each live process's place on the sibling board
   #boardFd = -1;
-  #listenFd = -1;
+  #listening: { name: string; fd: number; address: ListenAddress }[] = [];
+  #handover = ''; // what each process's TOKIO_SOCKETS says
   #stopping = false;
   #reloading = false;
   #started = false; // every first process was ready: from then on, one that exits is replaced
@@ -98,13 +97,12 @@ export class Supervisor {
 
   /** Binds, starts every process and resolves once all serve. */
   async start(): Promise<Ready> {
-    const { listenHost, listenPort } = this.#config;
-    const { Gate } = netAddon();
-    const socket = Gate.listenSocket(listenHost, listenPort);
-    this.#listenFd = socket.fd;
-    this.#boardFd = Gate.siblingBoard();
-    const rateTable = this.#config.rateLimit ? [netAddon().RateTable.create()] : [];
-    cluster.setupPrimary({ execArgv: serverExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc', socket.fd, this.#boardFd, ...rateTable] });
+    this.#listening = socketsFor(this.#config).map(({ name, address }) => ({ name, ...openListeningSocket(address, this.#config, this.#runAs) }));
+    this.#boardFd = netAddon().Gate.siblingBoard();
+    const rateTableFd = this.#config.rateLimit ? netAddon().RateTable.create() : undefined;
+    const { stdio, env } = handover(this.#listening, this.#boardFd, rateTableFd);
+    this.#handover = env;
+    cluster.setupPrimary({ execArgv: serverExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...stdio] });
     const internal = this.#config.internal;
     // first, so that a taken INTERNAL_ADDR stops startup before any PHP starts
     const internalPort = internal ? await new InternalServer(this.#internalSource(), this.#log, this.#config.adminToken).listen(internal.host, internal.port) : undefined;
@@ -141,7 +139,7 @@ export class Supervisor {
       for (const w of this.#workers()) w.process.kill('SIGUSR1');
     });
     // the PHP threads of every process (worker mode adds the worker scripts' own)
-    return { ...ready[0]!, workers: ready.reduce((n, r) => n + r!.workers, 0), internalPort };
+    return { ...ready[0]!, workers: ready.reduce((n, r) => n + r!.workers, 0), internalPort, listening: this.#listening.map((s) => s.address) };
   }
 
   #internalSource(): InternalSource {
@@ -168,12 +166,12 @@ export class Supervisor {
   }
 
   /** Starts a process for `slot`; resolves with its ready message, or null if it died first. */
-  #spawn(slot: Slot): Promise<Ready | null> {
+  #spawn(slot: Slot): Promise<ProcessReady | null> {
     const taken = new Set(this.#boardSlots.values());
     let place = 0;
     while (taken.has(place)) place++;
     const worker = cluster.fork({
-      TOKIO_PROCESS_INDEX: String(slot.index), TOKIO_BOARD_SLOT: String(place),
+      TOKIO_PROCESS_INDEX: String(slot.index), [SOCKETS_ENV]: this.#handover, [BOARD_SLOT_ENV]: String(place),
       ...(this.#runAs ? { [RUN_AS_ENV]: JSON.stringify(this.#runAs) } : {}),
     });
     this.#boardSlots.set(worker, place);
@@ -292,9 +290,12 @@ export class Supervisor {
       w.once('exit', () => resolve());
       if (!this.#retiring.has(w)) this.#retire(w);
     })));
-    // Once the processes have let go of it too, the port refuses new connections at once, as
-    // nginx's does when it quits: a load balancer sends them elsewhere instead of timing out.
-    closeSync(this.#listenFd);
+    // Once the processes have let go of them too, each address refuses new connections at once,
+    // as nginx's do when it quits: a load balancer sends them elsewhere instead of timing out.
+    for (const { fd, address } of this.#listening) {
+      closeSync(fd);
+      removeSocketFile(address); // connecting to it fails at once too
+    }
     await exited;
     this.#log.info('stopped');
     exitAfterLog(0);
@@ -303,10 +304,9 @@ export class Supervisor {
 
 /** What the supervisor logs once every process serves. */
 export function servingSummary(config: Config, ready: Ready, runAs: RunAs | null = null): Record<string, unknown> {
-  const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
   return {
-    listen: `${config.tlsCert ? 'https' : 'http'}://${host}:${ready.port}`,
-    internal: config.internal ? `http://${config.internal.host.includes(':') ? `[${config.internal.host}]` : config.internal.host}:${ready.internalPort}` : 'off',
+    listen: ready.listening.map((address) => `${config.tlsCert ? 'https' : 'http'}://${formatListenAddress(address)}`),
+    internal: config.internal ? `http://${formatListenAddress({ host: config.internal.host, port: ready.internalPort! })}` : 'off',
     documentRoot: config.documentRoot, indexFile: config.indexFile || undefined,
     processes: config.processes, workers: ready.workers, executor: config.executor,
     php: ready.php, zts: ready.zts, opcache: ready.opcache, pid: process.pid, cpus: os.availableParallelism(),

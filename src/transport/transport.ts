@@ -1,31 +1,22 @@
-// A transport brings requests to the pipeline (src/server/server.ts): it accepts connections on a
-// listening socket, speaks their protocol, and turns each request into a RequestHead and an
+// A transport brings requests to the pipeline (src/server/server.ts): it accepts connections on
+// its listening sockets, speaks their protocol, and turns each request into a RequestHead and an
 // Exchange. Today HTTP/1 (src/http/listener.ts: the gate, uWebSockets.js and Node's http); the
 // pipeline behind does not know which one brought a request.
-import type { Config } from '../config/config.js';
+import type { Config, ListenAddress } from '../config/config.js';
 import type { Exchange, RequestHead } from '../http/exchange.js';
 import { Listener } from '../http/listener.js';
 import type { Logger } from '../log.js';
+import type { SharedSockets } from './sockets.js';
 
 export type RequestHandler = (head: RequestHead, ex: Exchange) => void;
 
-/**
- * The listening socket a server process got from the supervisor, and its sibling board: every
- * event loop's gate of a process publishes to the process's place on it, as the free PHP threads
- * they share less the connections each has just accepted.
- */
-export interface SharedSocket {
-  listenFd: number;
-  board?: { fd: number; slot: number };
-}
-
 export interface Transport {
-  /** what the supervisor knows this transport's listening socket by */
+  /** what the supervisor names this transport's listening sockets (see ./sockets.ts) */
   readonly name: string;
-  /** the port it accepts on, once listening */
-  readonly port: number;
-  /** Accepts on the supervisor's socket, or on a socket of its own; returns the port. */
-  listen(shared?: SharedSocket): number;
+  /** where it accepts, once listening */
+  readonly addresses: ListenAddress[];
+  /** Accepts on the supervisor's sockets of its name, or on sockets of its own (./sockets.ts). */
+  listen(shared?: SharedSockets): void;
   /** The pool has `free` PHP threads after an admission (+1), a release (-1) or at the start (0). */
   poolChanged(free: number, change: 1 | -1 | 0): void;
   /** No new connections; those already accepted are still served. */

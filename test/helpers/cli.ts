@@ -15,7 +15,10 @@ export const CLI_ENV: Record<string, string> = { PATH: process.env.PATH ?? '', A
 
 export interface RunningCli {
   child: ChildProcess;
+  /** the first address's port */
   port: number;
+  /** every address it listens on, as its log says them (http://127.0.0.1:PORT, http://unix:PATH) */
+  listen: string[];
   /** the internal port (/health, /metrics, ...); 0 when off */
   internalPort: number;
   exited: Promise<number | null>;
@@ -69,9 +72,10 @@ export async function startCli(args: string[], env: Record<string, string> = {},
     watchers.add(check);
     check();
   });
-  const serving = waitFor(/"listen":"http:\/\/127\.0\.0\.1:\d+"/);
+  const serving = waitFor(/"listen":\["http:\/\/127\.0\.0\.1:\d+"/);
   await Promise.race([serving, exited.then((code) => { throw new Error(`exited ${code}: ${output()}`); })]);
-  const port = Number(/"listen":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(output())![1]);
+  const listen = JSON.parse(/"listen":(\[[^\]]*\])/.exec(output())![1]) as string[];
+  const port = Number(/^http:\/\/127\.0\.0\.1:(\d+)$/.exec(listen[0])![1]);
   const internalPort = Number(/"internal":"http:\/\/[^"]*:(\d+)"/.exec(output())?.[1] ?? 0);
-  return { child, port, internalPort, exited, output, waitFor };
+  return { child, port, listen, internalPort, exited, output, waitFor };
 }

@@ -17,7 +17,8 @@ export interface Running {
 export async function startServer(engine: Engine, env: Record<string, string>, options: ServerOptions = {}): Promise<Running> {
   const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', PHP_WORKERS: String(engine.info.workers), ...env });
   const server = new TokioServer(config, engine, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), options);
-  const port = await server.listen();
+  const [address] = server.listen();
+  const port = 'port' in address ? address.port : 0;
   return {
     base: `${config.tlsCert ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
@@ -47,10 +48,10 @@ export interface Reply {
   body: Buffer;
 }
 
-/** One request with Node's HTTP client, body collected. */
-export function get(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: Agent | false } = {}): Promise<Reply> {
+/** One request with Node's HTTP client, body collected; `socketPath`: to a Unix socket (the URL gives the path and Host). */
+export function get(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: Agent | false; socketPath?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent }, (res) => {
+    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent, socketPath: options.socketPath }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

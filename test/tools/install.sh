@@ -2,7 +2,8 @@
 # What the tests need beyond npm, from Debian's packages: Prometheus's promtool, which checks the
 # /metrics exposition, Symfony's HttpKernel and Routing, a real framework booted in worker mode,
 # PostgreSQL's server (initdb, pg_ctl), which test/pgsql.test.ts starts in a temporary cluster,
-# and (as root) iproute2 and curl, for a client that is not on loopback. Installed with apt-get
+# nginx (nginx-light), in front of a Unix socket in test/listen.test.ts, and (as root) iproute2
+# and curl, for a client that is not on loopback. Installed with apt-get
 # when missing (as root on Debian/Ubuntu); otherwise says what to do.
 set -euo pipefail
 missing=()
@@ -15,6 +16,7 @@ fi
 [ -f /usr/share/php/Symfony/Component/HttpKernel/autoload.php ] || missing+=(php-symfony-http-kernel)
 [ -f /usr/share/php/Symfony/Component/Routing/autoload.php ] || missing+=(php-symfony-routing)
 compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || missing+=(postgresql)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 [ ${#missing[@]} = 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "[test] installing ${missing[*]} (Debian's packages)" >&2
