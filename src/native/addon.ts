@@ -18,6 +18,13 @@ export const enum TextField { ScriptFilename, ScriptName, PathInfo, DocumentRoot
 
 export const enum AbortReason { Disconnect = 1, Kill = 2 }
 
+/** What the addon passes after a streamed request's id, by kind: ExecuteHooks' arguments. */
+export type NativeStreamEvent =
+  | [kind: 'headers', status: number, reason: string, headers: string[], eventStream: boolean]
+  | [kind: 'chunk', chunk: Buffer]
+  | [kind: 'finish', status: number, reason: string, headers: string[], body: Buffer]
+  | [kind: 'heartbeat', ms: number];
+
 export interface NativeEngineOptions {
   workers: number;
   process: number;
@@ -32,7 +39,7 @@ export interface NativeEngineOptions {
   executionTimeClock: 'cpu' | 'wall';
   env: string[];
   onLog: (level: number, message: string, requestId: string | undefined) => void;
-  onStream: (id: number, kind: 'headers' | 'chunk' | 'finish' | 'heartbeat', ...args: any[]) => void;
+  onStream: (id: number, ...event: NativeStreamEvent) => void;
   /** a request's answer, positionally: see NativeDone */
   onDone: NativeDone;
   /** worker mode: the scripts, each with threads of its own beside the `workers` classic ones */
