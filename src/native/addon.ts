@@ -189,11 +189,11 @@ interface NetAddon {
 function load<T>(name: string): T {
   const file = path.join(PACKAGE_ROOT, `build/Release/${name}.node`);
   try {
-    return createRequire(import.meta.url)(file);
+    return createRequire(import.meta.url)(file) as T;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new Error(`tokio-php's native addon could not be loaded from ${file}: ${why}\n` +
-      'Build it with `npm install` (it builds PHP 8.4 ZTS if needed), or `npm rebuild tokio-php`.');
+      'Build it with `npm install` (it builds PHP 8.4 ZTS if needed), or `npm rebuild tokio-php`.', { cause: err });
   }
 }
 
