@@ -62,7 +62,7 @@ test('USE_STUB=1 answers every PHP route without PHP; static files are still ser
   const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', DOCUMENT_ROOT: path.join(FIXTURES, 'site'), USE_STUB: '1' });
   assert.equal(config.executor, 'stub');
   const server = new TokioServer(config, null, createLogger('silent'));
-  const port = await server.listen();
+  const port = server.listen();
   try {
     const r = await get(`http://127.0.0.1:${port}/info.php`);
     assert.equal(r.status, 200);

@@ -17,7 +17,7 @@ export interface Running {
 export async function startServer(engine: Engine, env: Record<string, string>, options: ServerOptions = {}): Promise<Running> {
   const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', PHP_WORKERS: String(engine.info.workers), ...env });
   const server = new TokioServer(config, engine, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), options);
-  const port = await server.listen();
+  const port = server.listen();
   return {
     base: `${config.tlsCert ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
