@@ -47,8 +47,8 @@ export async function startCli(args: string[], env: Record<string, string> = {},
     printed += d;
     for (const w of watchers) w();
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const waitFor = (pattern: RegExp, count = 1, timeoutMs = 30_000) => new Promise<void>((resolve, reject) => {
     const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
