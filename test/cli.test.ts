@@ -200,7 +200,7 @@ test('TLS_CERT and TLS_KEY are checked at startup: not PEM, not a key, encrypted
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
-        out += d;
+        out += d.toString();
         if (/"listen":"https:\/\/127\.0\.0\.1:\d+"/.test(out)) resolve();
       });
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));

@@ -44,7 +44,7 @@ export async function startCli(args: string[], env: Record<string, string> = {},
   const output = () => printed + (logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const watchers = new Set<() => void>();
   const collect = (d: Buffer) => {
-    printed += d;
+    printed += d.toString();
     for (const w of watchers) w();
   };
   child.stdout.on('data', collect);
