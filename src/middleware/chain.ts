@@ -94,9 +94,9 @@ export class Chain {
       names.add(m.name);
     }
     const ordered = [...middleware].sort((a, b) => (a.priority ?? 100) - (b.priority ?? 100));
-    this.#requestSide = ordered.filter((m) => m.onRequest);
-    this.#sendSide = ordered.filter((m) => m.onSend).reverse();
-    this.#responseSide = ordered.filter((m) => m.onResponse).reverse();
+    this.#requestSide = ordered.filter((m) => m.onRequest !== undefined);
+    this.#sendSide = ordered.filter((m) => m.onSend !== undefined).reverse();
+    this.#responseSide = ordered.filter((m) => m.onResponse !== undefined).reverse();
     this.empty = !this.#requestSide.length && !this.#sendSide.length && !this.#responseSide.length;
   }
 

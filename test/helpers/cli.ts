@@ -19,7 +19,7 @@ export interface RunningCli {
   /** the internal port (/health, /metrics, ...); 0 when off */
   internalPort: number;
   exited: Promise<number | null>;
-  output(): string;
+  output: () => string;
   /** resolves once the output matches `pattern` `count` times in all */
   waitFor(pattern: RegExp, count?: number, timeoutMs?: number): Promise<void>;
 }
