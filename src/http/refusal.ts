@@ -6,6 +6,7 @@ const MAX_URI = 8192; // nginx: large_client_header_buffers 4 8k
 // methods are upper-case letters, '_' or '-'; a Host is one, non-empty, without white space, '/',
 // '\\' or control characters (HTTP/1.0 may have none)
 const METHOD = /^[A-Z_-]+$/;
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const BAD_HOST = /[\s/\\\x00-\x1f\x7f]/;
 
 function validHost(headers: readonly string[], protocol: string): boolean {

@@ -36,7 +36,7 @@ export function openConnections(port: number): number {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   let open = 0;
   for (const table of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
-    let text = '';
+    let text: string;
     try { text = readFileSync(table, 'latin1'); } catch { continue; }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
