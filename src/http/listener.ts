@@ -12,7 +12,7 @@ import type { Config } from '../config/config.js';
 import { netAddon, type NativeGate } from '../native/addon.js';
 import type { Logger } from '../log.js';
 import type { RequestHandler, SharedSocket, Transport } from '../transport/transport.js';
-import type { RequestHead } from './exchange.js';
+import type { RequestHead } from '../transport/request-context.js';
 import { NodeExchange } from './node-exchange.js';
 import { UwsExchange } from './uws-exchange.js';
 import uws, { UWS_BINARY, type HttpRequest, type HttpResponse, type TemplatedApp } from './uws.js';

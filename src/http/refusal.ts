@@ -1,6 +1,6 @@
 // What nginx refuses in a request head before any routing, where neither transport already does:
 // the gate (native/gate) refuses what would never parse; these apply to every request.
-import type { RequestHead } from './exchange.js';
+import type { RequestHead } from '../transport/request-context.js';
 
 const MAX_URI = 8192; // nginx: large_client_header_buffers 4 8k
 // methods are upper-case letters, '_' or '-'; a Host is one, non-empty, without white space, '/',
