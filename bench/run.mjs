@@ -91,7 +91,7 @@ async function main() {
   procs.push(...layer.map(([, p]) => p));
   for (const [, , port] of layer) await waitFor(port, '/hello.php');
   const http = {};
-  for (const [name, , port] of layer) wrk(port, '/hello.php', 2);
+  for (const [, , port] of layer) wrk(port, '/hello.php', 2);
   for (const [name, , port] of [...layer, ...[...layer].reverse()]) (http[name] ??= []).push(wrk(port, '/hello.php', duration / 2).rps);
   stop();
   const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;

@@ -109,6 +109,8 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_handle_request, 0, 1, _IS_BOOL, 
   ZEND_ARG_TYPE_INFO(0, handler, IS_CALLABLE, 0)
 ZEND_END_ARG_INFO()
 
+/* one entry a line, as PHP writes them */
+/* clang-format off */
 static const zend_function_entry tokio_functions[] = {
   PHP_FE(tokio_finish_request, arginfo_bool_none)
   PHP_FE(tokio_request_heartbeat, arginfo_heartbeat)
@@ -119,16 +121,20 @@ static const zend_function_entry tokio_functions[] = {
   PHP_FE(tokio_handle_request, arginfo_handle_request)
   PHP_FE_END
 };
+/* clang-format on */
 
 /* Other servers' names, each defined unless something already defines it: Symfony and Laravel
  * call fastcgi_finish_request() when it exists; apps written for FrankenPHP's worker mode loop
  * on frankenphp_handle_request(). */
+/* one entry a line, as PHP writes them */
+/* clang-format off */
 static const zend_function_entry aliases[] = {
   PHP_FALIAS(fastcgi_finish_request, tokio_finish_request, arginfo_bool_none)
   PHP_FALIAS(frankenphp_finish_request, tokio_finish_request, arginfo_bool_none)
   PHP_FALIAS(frankenphp_handle_request, tokio_handle_request, arginfo_handle_request)
   PHP_FE_END
 };
+/* clang-format on */
 
 static PHP_MINIT_FUNCTION(tokio)
 {
@@ -150,6 +156,8 @@ static PHP_RSHUTDOWN_FUNCTION(tokio)
   return SUCCESS;
 }
 
+/* one entry a line, as PHP writes them */
+/* clang-format off */
 zend_module_entry tokio_module_entry = {
   STANDARD_MODULE_HEADER,
   "tokio",
@@ -162,3 +170,4 @@ zend_module_entry tokio_module_entry = {
   "0.1.0",
   STANDARD_MODULE_PROPERTIES
 };
+/* clang-format on */

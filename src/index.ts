@@ -7,4 +7,5 @@ export type { ServerOptions } from './server/server.js';
 export { loadConfig } from './config/config.js';
 export type { Config } from './config/config.js';
 export { createLogger } from './log.js';
-export type { Answer, Finished, Middleware, Reply, RequestContext, Upstream } from './middleware/chain.js';
+export type { Answer, Finished, Middleware, Reply } from './middleware/chain.js';
+export type { RequestContext, RequestHead, Upstream } from './transport/request-context.js';

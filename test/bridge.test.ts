@@ -103,6 +103,7 @@ test('putenv(), umask() and setlocale() belong to their request: two at once do 
     assert.deepEqual(b, { env: 'b', in_array: 'b', mode: '664', locale: ['C', 'C', 'C'] });
     for (let i = 0; i < 4; i++) { // both threads
       assert.deepEqual(await env(), {
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- only read, by a test alone in its process
         isolation: false, umask: process.umask().toString(8).padStart(3, '0'), home_unset: false, home_in_array: false, path: true,
         locale: processLocale,
       });

@@ -202,8 +202,8 @@ test('TLS_CERT and TLS_KEY are checked at startup: not PEM, not a key, encrypted
       '--tls-cert', f('cert.pem'), '--tls-key', f('key.pem')], { env: CLI_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d;
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
         if (/"listen":\["https:\/\/127\.0\.0\.1:\d+"\]/.test(out)) resolve();
       });
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));

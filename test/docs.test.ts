@@ -14,8 +14,8 @@ const examples = () => existsSync(path.join(PACKAGE_ROOT, 'docker/examples'))
 const readme = read('README.md');
 
 interface TocTool {
-  headings(markdown: string, minLevel?: number, maxLevel?: number): { level: number; text: string; anchor: string }[];
-  withToc(markdown: string): string;
+  headings: (markdown: string, minLevel?: number, maxLevel?: number) => { level: number; text: string; anchor: string }[];
+  withToc: (markdown: string) => string;
 }
 // plain JavaScript, so that it runs without a build: node test/tools/readme-toc.mjs
 const toc = (): Promise<TocTool> => import(path.join(PACKAGE_ROOT, 'test/tools/readme-toc.mjs'));

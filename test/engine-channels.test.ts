@@ -14,6 +14,7 @@ const site = path.join(FIXTURES, 'site');
 const engineModule = pathToFileURL(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../src/engine/engine.js')).href;
 
 /** Runs `body` (an async function's text, given Engine and phpRequest's inputs) on a worker_thread; resolves with what it returns. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever `body` returns; the asserts check it
 function onThread(body: string, data: unknown): Promise<any> {
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');

@@ -27,7 +27,7 @@ async function observe(executor: 'ext' | 'eval') {
       ['/superglobals.php', { method: 'POST', headers: { 'Content-Type': form.type }, body: form.body }],
       ['/superglobals.php?q=1', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'p=1&q[]=2' }],
     ] as const) {
-      const r = await get(`${site.base}${uri}`, options as Parameters<typeof get>[1]);
+      const r = await get(`${site.base}${uri}`, options);
       assert.equal(r.status, 200);
       const seen = JSON.parse(r.body.toString());
       for (const key of VOLATILE) delete seen.server[key];

@@ -26,7 +26,7 @@ after(async () => {
   await engine.shutdown();
 });
 
-type Got = { res: IncomingMessage; clientPort: number; body: string };
+interface Got { res: IncomingMessage; clientPort: number; body: string }
 const collect = (resolve: (g: Got) => void) => (res: IncomingMessage) => {
   const clientPort = res.socket.localPort!; // the socket goes back to the agent before 'end'
   let body = '';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
-import { Agent } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { FIXTURES } from './helpers/php.js';
@@ -151,12 +151,10 @@ test('QUEUE_TIMEOUT: a request that waited too long for a worker gets 503 and is
 /** A GET whose client closes the connection after `ms`, before any answer. */
 function httpAbortAfter(url: string, ms: number): Promise<void> {
   return new Promise((resolve) => {
-    import('node:http').then(({ request }) => {
-      const req = request(url, { agent: false });
-      req.on('error', () => resolve());
-      req.end();
-      setTimeout(() => { req.destroy(); resolve(); }, ms);
-    });
+    const req = httpRequest(url, { agent: false });
+    req.on('error', () => resolve());
+    req.end();
+    setTimeout(() => { req.destroy(); resolve(); }, ms);
   });
 }
 

@@ -338,7 +338,7 @@ test('SIGUSR2 and POST /workers/restart restart every worker script a thread at 
         sent++;
         try {
           const r = await get(`${base}/sleep?ms=5`, { agent });
-          if (r.status !== 200 || r.body.toString() !== 'slept') failures.push(`${r.status} ${r.body}`);
+          if (r.status !== 200 || r.body.toString() !== 'slept') failures.push(`${r.status} ${r.body.toString()}`);
         } catch (err) {
           failures.push((err as Error).message);
         }

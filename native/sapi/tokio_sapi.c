@@ -440,11 +440,14 @@ static PHP_FUNCTION(getallheaders)
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_getallheaders, 0, 0, IS_ARRAY, 0)
 ZEND_END_ARG_INFO()
 
+/* one entry a line, as PHP writes them */
+/* clang-format off */
 static const zend_function_entry tokio_sapi_functions[] = {
   PHP_FE(getallheaders, arginfo_getallheaders)
   PHP_FALIAS(apache_request_headers, getallheaders, arginfo_getallheaders)
   PHP_FE_END
 };
+/* clang-format on */
 
 static sapi_module_struct tokio_sapi_module = {
   /* OPcache only starts for SAPI names on its allow-list; php-fpm's name also tells apps they run

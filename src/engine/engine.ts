@@ -256,13 +256,13 @@ function answers(pending: Map<number, Pending>, logger: (entry: PhpLogEntry) => 
       if (outputFailed) logger({ level: 3, message: 'the response could not be captured (memory or memfd): answered 500', requestId: undefined });
       p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, queueMs, execMs });
     },
-    onStream: (id, kind, a, b, c, d) => {
+    onStream: (id, ...event) => {
       const h = pending.get(id)?.hooks;
       try {
-        if (kind === 'headers') h?.onHeaders?.(a, b, c, d);
-        else if (kind === 'chunk') h?.onChunk?.(a);
-        else if (kind === 'finish') h?.onFinish?.(a, b, c, d);
-        else h?.onHeartbeat?.(a);
+        if (event[0] === 'headers') h?.onHeaders?.(event[1], event[2], event[3], event[4]);
+        else if (event[0] === 'chunk') h?.onChunk?.(event[1]);
+        else if (event[0] === 'finish') h?.onFinish?.(event[1], event[2], event[3], event[4]);
+        else h?.onHeartbeat?.(event[1]);
       } catch (err) {
         // a failing hook costs its own request, not the process
         logger({ level: 3, message: `streaming hook failed: ${err instanceof Error ? err.stack : String(err)}`, requestId: undefined });

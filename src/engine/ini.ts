@@ -47,4 +47,4 @@ export const rawIniLines = (entries: Readonly<Record<string, IniValue>>): string
 
 /** For the layer above php.ini, which PHP parses as php.ini syntax: values are quoted. */
 export const iniLines = (entries: Readonly<Record<string, IniValue>>): string =>
-  lines(entries, (s) => (/^[\w.+\/:-]*$/.test(s) ? s : `"${s.replace(/["\\]/g, '\\$&')}"`));
+  lines(entries, (s) => (/^[\w.+/:-]*$/.test(s) ? s : `"${s.replace(/["\\]/g, '\\$&')}"`));

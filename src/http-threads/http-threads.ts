@@ -126,5 +126,5 @@ export class HttpThreads {
 /** The families of every loop summed into one set, as the supervisor sums its processes'. */
 export async function sumFamilies(sets: MetricFamily[][]): Promise<MetricFamily[]> {
   if (sets.length === 1) return sets[0];
-  return await client.AggregatorRegistry.aggregate(sets as never).getMetricsAsJSON() as unknown as MetricFamily[];
+  return await client.AggregatorRegistry.aggregate(sets).getMetricsAsJSON() as unknown as MetricFamily[];
 }

@@ -2,24 +2,7 @@
 // HTTP/1.1, Node's http for what uWS refuses (HTTP/1.0, malformed or pipelined requests).
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { RequestContext } from '../middleware/chain.js';
-
-export interface RequestHead {
-  method: string;
-  /** path as received, without the query */
-  url: string;
-  query: string;
-  /** lower-case name, value, name, value, ... */
-  headers: string[];
-  remoteAddr: string;
-  remotePort: number;
-  /** the address the connection arrived on (nginx's $server_addr) */
-  serverAddr: string;
-  /** its port (nginx's $server_port); 0 on a Unix socket */
-  serverPort: number;
-  /** 'HTTP/1.1' or 'HTTP/1.0' */
-  protocol: string;
-}
+import type { RequestContext } from '../transport/request-context.js';
 
 export interface Exchange {
   readonly method: string;

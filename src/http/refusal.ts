@@ -1,11 +1,12 @@
 // What nginx refuses in a request head before any routing, where neither transport already does:
 // the gate (native/gate) refuses what would never parse; these apply to every request.
-import type { RequestHead } from './exchange.js';
+import type { RequestHead } from '../transport/request-context.js';
 
 const MAX_URI = 8192; // nginx: large_client_header_buffers 4 8k
 // methods are upper-case letters, '_' or '-'; a Host is one, non-empty, without white space, '/',
 // '\\' or control characters (HTTP/1.0 may have none)
 const METHOD = /^[A-Z_-]+$/;
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const BAD_HOST = /[\s/\\\x00-\x1f\x7f]/;
 
 function validHost(headers: readonly string[], protocol: string): boolean {

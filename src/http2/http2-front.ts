@@ -9,7 +9,7 @@ import {
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/config.js';
-import type { RequestHead } from '../http/exchange.js';
+import type { RequestHead } from '../transport/request-context.js';
 import type { Logger } from '../log.js';
 import type { RequestHandler } from '../transport/transport.js';
 import { Http2Exchange } from './http2-exchange.js';

@@ -1,7 +1,7 @@
 // A server process's metrics: plain numbers on the hot path, turned into metric families (the
 // JSON form prom-client's registries exchange) only when Prometheus scrapes. The supervisor sums
 // the families of every process into one exposition (src/internal-port/).
-import type { Upstream } from '../middleware/chain.js';
+import type { Upstream } from '../transport/request-context.js';
 
 export interface MetricFamily {
   name: string;

@@ -6,31 +6,8 @@
 // transport's own Exchange and pay nothing.
 import { performance } from 'node:perf_hooks';
 import type { Readable, Transform } from 'node:stream';
-import { headerValue, type Exchange, type RequestHead } from '../http/exchange.js';
-
-/** Who made the response: a static file, PHP, or the server itself (errors, redirects, early answers). */
-export type Upstream = 'static' | 'php' | 'server';
-
-export interface RequestContext {
-  readonly head: RequestHead;
-  /** performance.now() when the request reached the chain */
-  readonly startedAt: number;
-  /** the client: the peer, or the address a trusted proxy forwarded for */
-  clientAddr: string;
-  upstream: Upstream;
-  /** the response is the server's own short error answer (404, 413, 503, 504, ...) */
-  serverMade: boolean;
-  /** PHP requests: the worker thread (-1 if it never ran), ids, and where the time went */
-  worker: number;
-  requestId: string;
-  traceId: string;
-  queueMs: number;
-  execMs: number;
-  /** a request header's value, '' when absent */
-  header(name: string): string;
-  /** a header every response to this request carries, whoever makes it (set on the request side) */
-  addResponseHeader(name: string, value: string): void;
-}
+import { headerValue, type Exchange } from '../http/exchange.js';
+import type { RequestContext, RequestHead, Upstream } from '../transport/request-context.js';
 
 /** The response as onSend sees it: change status or headers through it. */
 export interface Reply {
@@ -94,9 +71,9 @@ export class Chain {
       names.add(m.name);
     }
     const ordered = [...middleware].sort((a, b) => (a.priority ?? 100) - (b.priority ?? 100));
-    this.#requestSide = ordered.filter((m) => m.onRequest);
-    this.#sendSide = ordered.filter((m) => m.onSend).reverse();
-    this.#responseSide = ordered.filter((m) => m.onResponse).reverse();
+    this.#requestSide = ordered.filter((m) => m.onRequest !== undefined);
+    this.#sendSide = ordered.filter((m) => m.onSend !== undefined).reverse();
+    this.#responseSide = ordered.filter((m) => m.onResponse !== undefined).reverse();
     this.empty = !this.#requestSide.length && !this.#sendSide.length && !this.#responseSide.length;
   }
 

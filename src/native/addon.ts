@@ -19,6 +19,13 @@ export const enum TextField { ScriptFilename, ScriptName, PathInfo, DocumentRoot
 
 export const enum AbortReason { Disconnect = 1, Kill = 2 }
 
+/** What the addon passes after a streamed request's id, by kind: ExecuteHooks' arguments. */
+export type NativeStreamEvent =
+  | [kind: 'headers', status: number, reason: string, headers: string[], eventStream: boolean]
+  | [kind: 'chunk', chunk: Buffer]
+  | [kind: 'finish', status: number, reason: string, headers: string[], body: Buffer]
+  | [kind: 'heartbeat', ms: number];
+
 export interface NativeEngineOptions {
   workers: number;
   process: number;
@@ -33,7 +40,7 @@ export interface NativeEngineOptions {
   executionTimeClock: 'cpu' | 'wall';
   env: string[];
   onLog: (level: number, message: string, requestId: string | undefined) => void;
-  onStream: (id: number, kind: 'headers' | 'chunk' | 'finish' | 'heartbeat', ...args: any[]) => void;
+  onStream: (id: number, ...event: NativeStreamEvent) => void;
   /** a request's answer, positionally: see NativeDone */
   onDone: NativeDone;
   /** worker mode: the scripts, each with threads of its own beside the `workers` classic ones */
@@ -194,11 +201,11 @@ interface NetAddon {
 function load<T>(name: string): T {
   const file = path.join(PACKAGE_ROOT, `build/Release/${name}.node`);
   try {
-    return createRequire(import.meta.url)(file);
+    return createRequire(import.meta.url)(file) as T;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new Error(`tokio-php's native addon could not be loaded from ${file}: ${why}\n` +
-      'Build it with `npm install` (it builds PHP 8.4 ZTS if needed), or `npm rebuild tokio-php`.');
+      'Build it with `npm install` (it builds PHP 8.4 ZTS if needed), or `npm rebuild tokio-php`.', { cause: err });
   }
 }
 

@@ -4,11 +4,12 @@
 import type { Config } from '../config/config.js';
 import { discardBody, readBody, type BodyFraming, type RequestBody } from '../body/request-body.js';
 import type { Engine } from '../engine/engine.js';
-import { sendError, type Exchange, type RequestHead } from '../http/exchange.js';
+import { sendError, type Exchange } from '../http/exchange.js';
 import type { Logger } from '../log.js';
 import type { Recorder } from '../metrics/recorder.js';
 import { Admission } from '../queue/admission.js';
 import type { PhpRoute } from '../router/router.js';
+import type { RequestHead } from '../transport/request-context.js';
 import { PhpCall } from './php-call.js';
 
 // USE_STUB=1: what every PHP route answers, to measure the HTTP layer alone

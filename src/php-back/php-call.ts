@@ -4,9 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import type { RequestBody } from '../body/request-body.js';
 import type { Engine, ExecuteHooks, PhpRequest, PhpResponse } from '../engine/engine.js';
-import { headerValue, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
+import { headerValue, sendError, type Exchange } from '../http/exchange.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars, type TraceContext } from '../middleware/trace.js';
 import type { PhpRoute } from '../router/router.js';
+import type { RequestHead } from '../transport/request-context.js';
 import type { PhpBack } from './php-back.js';
 
 // Request ids: a random process prefix and a counter, unique without a syscall per request.

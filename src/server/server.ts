@@ -5,7 +5,7 @@
 import type { Config, ListenAddress } from '../config/config.js';
 import { framing } from '../body/request-body.js';
 import type { Engine } from '../engine/engine.js';
-import { headerValue, lingeringRefusal, sendError, type Exchange, type RequestHead } from '../http/exchange.js';
+import { headerValue, lingeringRefusal, sendError, type Exchange } from '../http/exchange.js';
 import { refusal } from '../http/refusal.js';
 import { builtInMiddleware } from '../middleware/built-in.js';
 import { Chain, type Middleware } from '../middleware/chain.js';
@@ -16,6 +16,7 @@ import { PhpBack } from '../php-back/php-back.js';
 import { Router } from '../router/router.js';
 import type { SharedSockets } from '../transport/sockets.js';
 import { transportsFor, type Transport } from '../transport/transport.js';
+import type { RequestHead } from '../transport/request-context.js';
 import { serveStatic } from '../static/serve-static.js';
 import type { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { WorkerRoutes } from '../worker-mode/routes.js';

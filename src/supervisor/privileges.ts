@@ -109,7 +109,7 @@ function unreadable(runAs: RunAs, config: Config): { name: string; path: string;
   `;
   const r = spawnSync(process.execPath, ['-e', script, JSON.stringify([runAs, paths])], { encoding: 'utf8', env: {} });
   if (r.status !== 0) throw new Error(`cannot check what user ${runAs.user} can read: ${r.stderr || r.error?.message}`);
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout) as ReturnType<typeof unreadable>;
 }
 
 function describe(paths: { name: string; path: string; mode: number }[]): string {

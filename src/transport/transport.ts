@@ -3,7 +3,8 @@
 // Exchange. Today HTTP/1 (src/http/listener.ts: the gate, uWebSockets.js and Node's http); the
 // pipeline behind does not know which one brought a request.
 import type { Config, ListenAddress } from '../config/config.js';
-import type { Exchange, RequestHead } from '../http/exchange.js';
+import type { Exchange } from '../http/exchange.js';
+import type { RequestHead } from './request-context.js';
 import { Listener } from '../http/listener.js';
 import type { Logger } from '../log.js';
 import type { SharedSockets } from './sockets.js';

@@ -22,7 +22,7 @@ export interface RunningCli {
   /** the internal port (/health, /metrics, ...); 0 when off */
   internalPort: number;
   exited: Promise<number | null>;
-  output(): string;
+  output: () => string;
   /** resolves once the output matches `pattern` `count` times in all */
   waitFor(pattern: RegExp, count?: number, timeoutMs?: number): Promise<void>;
 }
@@ -47,11 +47,11 @@ export async function startCli(args: string[], env: Record<string, string> = {},
   const output = () => printed + (logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const watchers = new Set<() => void>();
   const collect = (d: Buffer) => {
-    printed += d;
+    printed += d.toString();
     for (const w of watchers) w();
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const waitFor = (pattern: RegExp, count = 1, timeoutMs = 30_000) => new Promise<void>((resolve, reject) => {
     const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);

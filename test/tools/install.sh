@@ -2,12 +2,14 @@
 # What the tests need beyond npm, from Debian's packages: Prometheus's promtool, which checks the
 # /metrics exposition, Symfony's HttpKernel and Routing, a real framework booted in worker mode,
 # PostgreSQL's server (initdb, pg_ctl), which test/pgsql.test.ts starts in a temporary cluster,
-# nginx (nginx-light), in front of a Unix socket in test/listen.test.ts, and (as root) iproute2
-# and curl, for a client that is not on loopback. Installed with apt-get
-# when missing (as root on Debian/Ubuntu); otherwise says what to do.
+# nginx (nginx-light), in front of a Unix socket in test/listen.test.ts; clang-format, which
+# `npm run lint` checks the C and C++ with; and (as root) iproute2 and curl, for a client that is
+# not on loopback. Installed with apt-get when missing (as root on Debian/Ubuntu); otherwise says
+# what to do.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v clang-format >/dev/null || missing+=(clang-format)
 # a client in another network namespace (ip netns, a veth pair): the test needs root, else skips
 if [ "$(id -u)" = 0 ]; then
   command -v ip >/dev/null || missing+=(iproute2)
