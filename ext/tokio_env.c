@@ -62,7 +62,8 @@ static ZEND_NAMED_FUNCTION(tokio_getenv)
         Z_TRY_ADDREF_P(value);
         zend_hash_update(Z_ARRVAL_P(return_value), key, value);
       }
-    } ZEND_HASH_FOREACH_END();
+    }
+    ZEND_HASH_FOREACH_END();
   }
 }
 

@@ -16,11 +16,11 @@
 
 static __thread locale_t request_locale; /* in use on this thread; (locale_t)0: the process's */
 
-static const int categories[] = {LC_CTYPE, LC_NUMERIC, LC_TIME, LC_COLLATE, LC_MONETARY, LC_MESSAGES,
-                                 LC_PAPER, LC_NAME, LC_ADDRESS, LC_TELEPHONE, LC_MEASUREMENT, LC_IDENTIFICATION};
-static const char *const category_names[] = {"LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY",
-                                             "LC_MESSAGES", "LC_PAPER", "LC_NAME", "LC_ADDRESS", "LC_TELEPHONE",
-                                             "LC_MEASUREMENT", "LC_IDENTIFICATION"};
+static const int categories[] = {LC_CTYPE, LC_NUMERIC, LC_TIME,    LC_COLLATE,   LC_MONETARY,    LC_MESSAGES,
+                                 LC_PAPER, LC_NAME,    LC_ADDRESS, LC_TELEPHONE, LC_MEASUREMENT, LC_IDENTIFICATION};
+static const char *const category_names[] = {"LC_CTYPE",    "LC_NUMERIC",   "LC_TIME",        "LC_COLLATE",
+                                             "LC_MONETARY", "LC_MESSAGES",  "LC_PAPER",       "LC_NAME",
+                                             "LC_ADDRESS",  "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION"};
 #define CATEGORY_COUNT (sizeof(categories) / sizeof(categories[0]))
 
 static const char *category_name(locale_t loc, int cat) { return nl_langinfo_l(_NL_LOCALE_NAME(cat), loc); }
@@ -38,7 +38,8 @@ static zend_string *current_name(int cat)
   }
   const char *first = category_name(request_locale, categories[0]);
   bool same = true;
-  for (size_t i = 1; i < CATEGORY_COUNT && same; i++) same = strcmp(first, category_name(request_locale, categories[i])) == 0;
+  for (size_t i = 1; i < CATEGORY_COUNT && same; i++)
+    same = strcmp(first, category_name(request_locale, categories[i])) == 0;
   if (same) return zend_string_init(first, strlen(first), 0);
   smart_str composite = {0};
   for (size_t i = 0; i < CATEGORY_COUNT; i++) {
@@ -115,7 +116,8 @@ static ZEND_NAMED_FUNCTION(tokio_setlocale)
         zend_string *result = try_locale_zval(cat, elem);
         if (EG(exception)) RETURN_THROWS();
         if (result) RETURN_STR(result);
-      } ZEND_HASH_FOREACH_END();
+      }
+      ZEND_HASH_FOREACH_END();
     } else {
       zend_string *result = try_locale_zval(cat, &args[i]);
       if (EG(exception)) RETURN_THROWS();

@@ -164,7 +164,7 @@ test('bodies of both framings, whole or in pieces, keep the requests after them 
     const chunked = `5\r\nhello\r\n1A\r\n${'y'.repeat(26)}\r\n0\r\n\r\n`;
     const conn2 = new Connection(site.port);
     try {
-      conn2.write(`POST /info.php HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      conn2.write('POST /info.php HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
       for (const piece of chunked.match(/.{1,3}/gs)!) {
         conn2.write(piece);
         await new Promise((resolve) => setTimeout(resolve, 5));

@@ -165,7 +165,7 @@ test('a stale socket file (its server was killed) is replaced; a live one stops 
   const sock = socketPath();
   // a server killed with SIGKILL leaves its file, where nothing listens any more
   const killed = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve) => killed.stdout!.once('data', resolve));
+  await new Promise((resolve) => killed.stdout.once('data', resolve));
   killed.kill('SIGKILL');
   await new Promise((resolve) => killed.once('exit', resolve));
   assert.ok(statSync(sock).isSocket());

@@ -61,7 +61,7 @@ Napi::Value ToBuffer(Napi::Env env, OutputBlock& block) {
   auto free_fn = block.free_fn;
   size_t size = block.size;
   Napi::Value buf = Napi::Buffer<char>::New(env, block.data, block.size,
-      [free_fn, size](Napi::Env, char* data) { free_fn(data, size); });
+                                            [free_fn, size](Napi::Env, char* data) { free_fn(data, size); });
   block.data = nullptr;
   return buf;
 }
@@ -93,22 +93,23 @@ Napi::Array HeaderPairs(Napi::Env env, const std::string& blob, const std::vecto
 }  // namespace
 
 Napi::Object Engine::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function cls = DefineClass(env, "Engine", {
-      InstanceMethod<&Engine::Start>("start"),
-      InstanceMethod<&Engine::Execute>("execute"),
-      InstanceMethod<&Engine::Abort>("abort"),
-      InstanceMethod<&Engine::RunningFor>("runningFor"),
-      InstanceMethod<&Engine::Ack>("ack"),
-      InstanceMethod<&Engine::ReleaseBody>("releaseBody"),
-      InstanceMethod<&Engine::Stats>("stats"),
-      InstanceMethod<&Engine::RestartScripts>("restartScripts"),
-      InstanceMethod<&Engine::Shutdown>("shutdown"),
-  });
+  Napi::Function cls = DefineClass(env, "Engine",
+                                   {
+                                       InstanceMethod<&Engine::Start>("start"),
+                                       InstanceMethod<&Engine::Execute>("execute"),
+                                       InstanceMethod<&Engine::Abort>("abort"),
+                                       InstanceMethod<&Engine::RunningFor>("runningFor"),
+                                       InstanceMethod<&Engine::Ack>("ack"),
+                                       InstanceMethod<&Engine::ReleaseBody>("releaseBody"),
+                                       InstanceMethod<&Engine::Stats>("stats"),
+                                       InstanceMethod<&Engine::RestartScripts>("restartScripts"),
+                                       InstanceMethod<&Engine::Shutdown>("shutdown"),
+                                   });
   exports.Set("Engine", cls);
   exports.Set("preloadOpcache", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    const char* error = tokio_preload_opcache();
-    return error ? Napi::String::New(info.Env(), error) : info.Env().Null();
-  }));
+                const char* error = tokio_preload_opcache();
+                return error ? Napi::String::New(info.Env(), error) : info.Env().Null();
+              }));
   return exports;
 }
 
@@ -171,7 +172,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
       ws.max_memory = static_cast<size_t>(num(so, "maxMemory", 0));
       ws.max_failures = static_cast<int>(num(so, "maxFailures", 6));
       if (ws.filename.empty() || ws.threads < 1 || ws.max_failures < 1) {
-        Napi::TypeError::New(env, "workerScripts[]: filename, threads >= 1 and maxFailures >= 1").ThrowAsJavaScriptException();
+        Napi::TypeError::New(env, "workerScripts[]: filename, threads >= 1 and maxFailures >= 1")
+            .ThrowAsJavaScriptException();
         return;
       }
       threads_ += ws.threads;
@@ -179,7 +181,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     }
   }
   if (config_.workers < 1 || threads_ > 1024) {
-    Napi::RangeError::New(env, "workers must be at least 1, and the threads at most 1024 in all").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "workers must be at least 1, and the threads at most 1024 in all")
+        .ThrowAsJavaScriptException();
   }
 }
 
@@ -209,7 +212,10 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   }
   if (attached_) return Attach(env);
   if (php_in_use.exchange(true)) {
-    start_deferred_->Reject(Napi::Error::New(env, "PHP is already running in this process: one Engine at a time (shut the other down first)").Value());
+    start_deferred_->Reject(
+        Napi::Error::New(env,
+                         "PHP is already running in this process: one Engine at a time (shut the other down first)")
+            .Value());
     phase_ = Phase::kStopped;
     return promise;
   }
@@ -237,7 +243,8 @@ Napi::Value Engine::Attach(Napi::Env env) {
   std::lock_guard<std::mutex> lock(primary_mutex);
   if (!primary) {
     phase_ = Phase::kStopped;
-    start_deferred_->Reject(Napi::Error::New(env, "no engine runs PHP in this process: start one before attaching").Value());
+    start_deferred_->Reject(
+        Napi::Error::New(env, "no engine runs PHP in this process: start one before attaching").Value());
     return start_deferred_->Promise();
   }
   pool_ = primary->pool_;
@@ -461,8 +468,9 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
       r.Set("user", f.user);
       r.Set("contentLength", static_cast<double>(f.content_length));
       r.Set("running", f.running);
-      r.Set("durationUs", static_cast<double>(f.running
-          ? std::chrono::duration_cast<std::chrono::microseconds>(now - f.started).count() : f.duration_us));
+      r.Set("durationUs", static_cast<double>(
+                              f.running ? std::chrono::duration_cast<std::chrono::microseconds>(now - f.started).count()
+                                        : f.duration_us));
       r.Set("cpuPercent", f.cpu_percent);
       r.Set("memory", static_cast<double>(f.memory));
       w.Set("request", r);
@@ -595,29 +603,24 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
     case Event::kLog: {
       if (!self->on_log_.IsEmpty()) {
         self->on_log_.Call({Napi::Number::New(env, e->level), Napi::String::New(env, e->text),
-                            e->job ? Napi::String::New(env, e->job->request.request_id.ptr)
-                                   : env.Undefined()});
+                            e->job ? Napi::String::New(env, e->job->request.request_id.ptr) : env.Undefined()});
       }
       break;
     }
     case Event::kHeaders:
     case Event::kChunk:
     case Event::kFinish:
-    case Event::kHeartbeat:
-      self->DeliverStream(env, e.get());
-      break;
-    case Event::kDone:
-      self->Complete(env, e->job);
-      break;
+    case Event::kHeartbeat: self->DeliverStream(env, e.get()); break;
+    case Event::kDone: self->Complete(env, e->job); break;
     case Event::kScript: {
       // onScript(worker, script, ended, reason, exitStatus, failures, requests, bootMs)
       const ScriptEvent& s = e->script;
       if (!self->on_script_.IsEmpty()) {
-        self->on_script_.Call({Napi::Number::New(env, s.worker), Napi::Number::New(env, s.script),
-                               Napi::Boolean::New(env, s.ended),
-                               s.reason ? Napi::Value(Napi::String::New(env, s.reason)) : env.Null(),
-                               Napi::Number::New(env, s.exit_status), Napi::Number::New(env, s.failures),
-                               Napi::Number::New(env, static_cast<double>(s.requests)), Napi::Number::New(env, s.boot_ms)});
+        self->on_script_.Call(
+            {Napi::Number::New(env, s.worker), Napi::Number::New(env, s.script), Napi::Boolean::New(env, s.ended),
+             s.reason ? Napi::Value(Napi::String::New(env, s.reason)) : env.Null(),
+             Napi::Number::New(env, s.exit_status), Napi::Number::New(env, s.failures),
+             Napi::Number::New(env, static_cast<double>(s.requests)), Napi::Number::New(env, s.boot_ms)});
       }
       break;
     }
@@ -649,9 +652,7 @@ void Engine::DeliverStream(Napi::Env env, Event* e) {
                        Napi::String::New(env, job->reason), HeaderPairs(env, job->header_blob, job->header_ends),
                        Napi::Boolean::New(env, job->event_stream)});
       break;
-    case Event::kChunk:
-      on_stream_.Call({id, Napi::String::New(env, "chunk"), ToBuffer(env, e->chunk)});
-      break;
+    case Event::kChunk: on_stream_.Call({id, Napi::String::New(env, "chunk"), ToBuffer(env, e->chunk)}); break;
     case Event::kFinish:
       on_stream_.Call({id, Napi::String::New(env, "finish"), Napi::Number::New(env, job->status),
                        Napi::String::New(env, job->reason), HeaderPairs(env, job->header_blob, job->header_ends),
@@ -660,8 +661,7 @@ void Engine::DeliverStream(Napi::Env env, Event* e) {
     case Event::kHeartbeat:
       on_stream_.Call({id, Napi::String::New(env, "heartbeat"), Napi::Number::New(env, static_cast<double>(e->ms))});
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -676,8 +676,9 @@ void Engine::Complete(Napi::Env env, Job* job) {
   OutputBlock body = job->output.take();
   bool output_failed = job->output.failed();
   int status = output_failed ? 500 : job->status;
-  const char* aborted = job->result.aborted == TOKIO_ABORT_KILL ? "kill"
-                        : job->result.aborted == TOKIO_ABORT_DISCONNECT ? "disconnect" : nullptr;
+  const char* aborted = job->result.aborted == TOKIO_ABORT_KILL         ? "kill"
+                        : job->result.aborted == TOKIO_ABORT_DISCONNECT ? "disconnect"
+                                                                        : nullptr;
   bool ran = job->worker >= 0;  // a request aborted while queued never ran
   napi_value args[] = {
       Napi::Number::New(env, job->id),
@@ -744,9 +745,8 @@ bool StreamOut(Job* job) {
     lock.unlock();
     job->engine->Post(e);
     lock.lock();
-    job->stream_cv.wait(lock, [job] {
-      return job->unacked <= Job::kStreamWindow || job->client_gone.load() || job->killed.load();
-    });
+    job->stream_cv.wait(
+        lock, [job] { return job->unacked <= Job::kStreamWindow || job->client_gone.load() || job->killed.load(); });
   }
   return !job->client_gone.load(std::memory_order_relaxed);
 }

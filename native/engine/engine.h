@@ -24,13 +24,13 @@ struct Event {
   enum Kind { kStarted, kHeaders, kChunk, kFinish, kHeartbeat, kLog, kDone, kScript, kStopped } kind;
   explicit Event(Kind k, Job* j = nullptr) : kind(k), job(j) {}
   Job* job;
-  int level = 0;               // kLog
-  int64_t ms = 0;              // kHeartbeat
-  std::string text;            // log message, or the startup error
-  tokio_info info{};           // kStarted
-  bool ok = false;             // kStarted
-  OutputBlock chunk;           // kChunk
-  ScriptEvent script{};        // kScript
+  int level = 0;         // kLog
+  int64_t ms = 0;        // kHeartbeat
+  std::string text;      // log message, or the startup error
+  tokio_info info{};     // kStarted
+  bool ok = false;       // kStarted
+  OutputBlock chunk;     // kChunk
+  ScriptEvent script{};  // kScript
 };
 
 class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
@@ -70,15 +70,15 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   using Tsfn = Napi::TypedThreadSafeFunction<Engine, Event, &Engine::Deliver>;
   Tsfn tsfn_;
   std::unique_ptr<WorkerPool> owned_pool_;  // the engine that started PHP
-  WorkerPool* pool_ = nullptr;               // that pool, for every engine of the process
-  bool attached_ = false;                    // a channel to another engine's pool
-  int channel_ = 0;                          // attached: its event loop's index
+  WorkerPool* pool_ = nullptr;              // that pool, for every engine of the process
+  bool attached_ = false;                   // a channel to another engine's pool
+  int channel_ = 0;                         // attached: its event loop's index
   tokio_info info_{};
   std::optional<Napi::Promise::Deferred> start_deferred_, stop_deferred_;
   Napi::FunctionReference on_log_;
-  Napi::FunctionReference on_stream_;         // (id, kind, ...) for streaming requests
-  Napi::FunctionReference on_done_;           // (id, status, reason, headers, body, ...) per request
-  Napi::FunctionReference on_script_;         // worker mode: a worker script booted or ended
+  Napi::FunctionReference on_stream_;           // (id, kind, ...) for streaming requests
+  Napi::FunctionReference on_done_;             // (id, status, reason, headers, body, ...) per request
+  Napi::FunctionReference on_script_;           // worker mode: a worker script booted or ended
   std::unordered_map<uint32_t, Job*> streams_;  // JS thread: streaming requests by id, for Ack
   PoolConfig config_;
   int threads_ = 0;  // classic and worker-script threads

@@ -23,11 +23,24 @@ class Engine;
 // execute() takes the request's strings in two NUL-joined strings, so they cross in two calls:
 // bytes as they were on the wire (latin1), then paths (UTF-8). src/native/addon.ts mirrors this.
 enum WireField : uint32_t {
-  kMethod, kRequestUri, kQueryString, kProtocol, kRequestId, kServerName, kServerAddr, kServerPort,
-  kRemoteAddr, kRemotePort, kWireFieldCount  // then header name, value, ...
+  kMethod,
+  kRequestUri,
+  kQueryString,
+  kProtocol,
+  kRequestId,
+  kServerName,
+  kServerAddr,
+  kServerPort,
+  kRemoteAddr,
+  kRemotePort,
+  kWireFieldCount  // then header name, value, ...
 };
 enum TextField : uint32_t {
-  kScriptFilename, kScriptName, kPathInfo, kDocumentRoot, kTextFieldCount  // then $_SERVER name, value, ...
+  kScriptFilename,
+  kScriptName,
+  kPathInfo,
+  kDocumentRoot,
+  kTextFieldCount  // then $_SERVER name, value, ...
 };
 
 struct Job {
@@ -47,15 +60,15 @@ struct Job {
   // number still open: a warning when it came back, and a stray close when a worker_thread ends).
   int body_fd = -1;
   size_t body_len = 0;
-  size_t body_read = 0;        // worker
+  size_t body_read = 0;  // worker
   Napi::Reference<Napi::Value> body_ref;
 
   // Answer
-  bool streaming = false;              // flush() sends parts to JS as they come
+  bool streaming = false;  // flush() sends parts to JS as they come
   std::atomic<bool> client_gone{false};
   std::atomic<bool> killed{false};
-  bool finished = false;               // worker: tokio_finish_request() answered, later output is dropped
-  bool event_stream = false;           // worker: text/event-stream, every write goes out at once
+  bool finished = false;      // worker: tokio_finish_request() answered, later output is dropped
+  bool event_stream = false;  // worker: text/event-stream, every write goes out at once
 
   // Streamed bytes JS has not yet handed to the socket: past kStreamWindow the PHP thread waits.
   static constexpr size_t kStreamWindow = 1024 * 1024;
@@ -69,14 +82,14 @@ struct Job {
     stream_cv.notify_all();
   }
   int worker = -1;
-  tokio_result result{};               // worker
-  int status = 200;                    // worker, then read on the JS thread after completion
-  std::string reason;                  // worker
-  std::string header_blob;             // worker: "Name: value" lines, NUL-separated
-  std::vector<uint32_t> header_ends;   // worker: end offsets in header_blob
-  bool headers_sent = false;           // worker
-  bool streamed_headers = false;       // worker: on_headers was called, the body goes by chunks
-  OutputBuffer output;                 // worker
+  tokio_result result{};                            // worker
+  int status = 200;                                 // worker, then read on the JS thread after completion
+  std::string reason;                               // worker
+  std::string header_blob;                          // worker: "Name: value" lines, NUL-separated
+  std::vector<uint32_t> header_ends;                // worker: end offsets in header_blob
+  bool headers_sent = false;                        // worker
+  bool streamed_headers = false;                    // worker: on_headers was called, the body goes by chunks
+  OutputBuffer output;                              // worker
   std::chrono::steady_clock::time_point submitted;  // pool: when it was queued
   std::chrono::steady_clock::time_point started;    // pool: when a worker took it (unset if it never ran)
   std::chrono::steady_clock::time_point ended;      // pool: when the script ended

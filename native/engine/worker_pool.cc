@@ -48,8 +48,12 @@ std::string BasicUser(const tokio_str* headers, size_t pairs) {
     int count = 0;
     for (size_t j = 6; j < v.len; j++) {
       char c = v.ptr[j];
-      int x = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
-            : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+      int x = c >= 'A' && c <= 'Z'   ? c - 'A'
+              : c >= 'a' && c <= 'z' ? c - 'a' + 26
+              : c >= '0' && c <= '9' ? c - '0' + 52
+              : c == '+'             ? 62
+              : c == '/'             ? 63
+                                     : -1;
       if (x < 0) {
         if (c == '=' || c == ' ') continue;
         return "";
@@ -67,9 +71,7 @@ std::string BasicUser(const tokio_str* headers, size_t pairs) {
   return "";
 }
 
-int64_t CpuMicros(const timespec& t) {
-  return static_cast<int64_t>(t.tv_sec) * 1000000 + t.tv_nsec / 1000;
-}
+int64_t CpuMicros(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000 + t.tv_nsec / 1000; }
 
 }  // namespace
 
@@ -104,8 +106,7 @@ void WorkerPool::EndFacts(Worker* w, const Job* job, size_t peak_memory) {
   f.memory = peak_memory;
 }
 
-WorkerPool::WorkerPool(PoolConfig config, PoolListener* listener)
-    : config_(std::move(config)), listener_(listener) {
+WorkerPool::WorkerPool(PoolConfig config, PoolListener* listener) : config_(std::move(config)), listener_(listener) {
   total_ = config_.workers;
   for (auto& s : config_.scripts) {
     total_ += s.threads;
@@ -258,8 +259,9 @@ void WorkerPool::RunWorker(Worker* w) {
   // must not change the files another request creates. PHP restores it after each request.
   if (unshare(CLONE_FS) != 0) fs_shared_ = true;  // refused by a seccomp profile (Docker's default)
   pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
-  int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t started_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   {
     std::lock_guard<std::mutex> lock(w->facts_mutex);
     w->facts = RequestFacts{};  // nothing from the thread this one replaces
@@ -358,9 +360,10 @@ void WorkerPool::RunScript(Worker* w) {
     std::unique_lock<std::mutex> lock(mutex_);
     ScriptEvent e{w->index, w->script, true, nullptr, result.exit_status, 0, w->run_requests, 0};
     if (result.booted) {
-      e.reason = !result.in_request ? (w->stop ? w->stop : "ended")
+      e.reason = !result.in_request                   ? (w->stop ? w->stop : "ended")
                  : result.aborted == TOKIO_ABORT_KILL ? "killed"
-                 : result.exit_status == 255 ? "fatal_error" : "exit";
+                 : result.exit_status == 255          ? "fatal_error"
+                                                      : "exit";
     } else {
       e.reason = "boot_failed";
       e.failures = ++w->failures;
@@ -464,7 +467,9 @@ int64_t WorkerPool::RunningFor(uint32_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& w : workers_) {
     if (w->current && w->current->id == id) {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - w->current->started).count();
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                   w->current->started)
+          .count();
     }
   }
   return -1;

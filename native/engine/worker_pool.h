@@ -71,8 +71,8 @@ struct WorkerStats {
   int script = -1;   // the worker script it runs, -1 for classic scripts
   int failures = 0;  // its script's consecutive failed boots
   // Stats(full) only: the thread now holding the slot and its current or last request
-  pid_t tid = 0;               // its Linux thread id (0 before it started)
-  int64_t started_ms = 0;      // when it started, ms since the epoch
+  pid_t tid = 0;                 // its Linux thread id (0 before it started)
+  int64_t started_ms = 0;        // when it started, ms since the epoch
   uint64_t thread_requests = 0;  // requests this thread (not the slot) ran
   RequestFacts facts;
 };
@@ -81,12 +81,13 @@ struct WorkerStats {
 struct ScriptEvent {
   int worker;
   int script;
-  bool ended;            // false: it just reached tokio_handle_request()
-  const char* reason;    // why it ended: max_requests, max_memory, reload, watch, shutdown, ended (by itself, between requests), killed, fatal_error, exit, boot_failed
+  bool ended;  // false: it just reached tokio_handle_request()
+  const char*
+      reason;  // why it ended: max_requests, max_memory, reload, watch, shutdown, ended (by itself, between requests), killed, fatal_error, exit, boot_failed
   int exit_status;
-  int failures;          // consecutive failed boots so far
-  uint64_t requests;     // served by this run
-  double boot_ms;        // start to tokio_handle_request()
+  int failures;       // consecutive failed boots so far
+  uint64_t requests;  // served by this run
+  double boot_ms;     // start to tokio_handle_request()
 };
 
 // What the pool tells its owner. Called on PHP threads; must be cheap and thread-safe.
@@ -115,10 +116,10 @@ class WorkerPool {
     WorkerState state = WorkerState::kStarting;
     // worker mode
     int script = -1;
-    bool booted = false;          // this run reached tokio_handle_request()
-    bool ready_once = false;      // counted in ready_
+    bool booted = false;      // this run reached tokio_handle_request()
+    bool ready_once = false;  // counted in ready_
     int failures = 0;
-    const char* stop = nullptr;   // why the run must end at its next tokio_handle_request()
+    const char* stop = nullptr;  // why the run must end at its next tokio_handle_request()
     uint64_t run_requests = 0, run_limit = 0;
     std::chrono::steady_clock::time_point run_started;
     // for Stats(full): written under mutex_, by the thread as it starts
@@ -150,7 +151,6 @@ class WorkerPool {
   void RequestDone(void* worker, const tokio_result* result);
 
  private:
-
   static void* MainThread(void* self);
   static void* WorkerThread(void* worker);
   void RunMain();
@@ -173,9 +173,9 @@ class WorkerPool {
   // by target: [0] classic scripts, [1 + k] worker script k; each with the threads that wait on it
   std::vector<std::deque<Job*>> queues_;
   std::vector<std::unique_ptr<std::condition_variable>> work_cvs_;
-  std::vector<tokio_request> boots_;   // each worker script's own request
+  std::vector<tokio_request> boots_;  // each worker script's own request
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::deque<Worker*> round_;          // RestartScripts(): the threads still to restart, the first restarting
+  std::deque<Worker*> round_;  // RestartScripts(): the threads still to restart, the first restarting
   const char* round_reason_ = nullptr;
   std::string startup_error_;
   int ready_ = 0;

@@ -37,7 +37,7 @@ std::mutex gates_mutex;
 std::unordered_set<Gate*> gates;
 std::atomic<size_t> gate_count{0};  // gates.size(), read without the lock
 
-constexpr size_t kMaxHead = 16 * 1024;  // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
+constexpr size_t kMaxHead = 16 * 1024;   // uWS reads heads up to UWS_HTTP_MAX_HEADERS_SIZE (16k)
 constexpr long kUwsMaxHeaderLines = 90;  // uws-pack 20.0.8 refuses 98 and more
 // A connection a sibling process should take but leaves this long is taken here.
 constexpr std::chrono::milliseconds kSiblingSlow{1000};
@@ -55,7 +55,8 @@ size_t FindHeader(std::string_view head, std::string_view name, std::string_view
     size_t end = head.find("\r\n", start);
     if (end == std::string_view::npos || end == start) break;
     std::string_view line = head.substr(start, end - start);
-    if (line.size() > name.size() && line[name.size()] == ':' && strncasecmp(line.data(), name.data(), name.size()) == 0) {
+    if (line.size() > name.size() && line[name.size()] == ':' &&
+        strncasecmp(line.data(), name.data(), name.size()) == 0) {
       std::string_view v = line.substr(name.size() + 1);
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
       *value = v;
@@ -202,19 +203,20 @@ Gate::Peer Gate::PeerOf(int fd) {
 }
 
 Napi::Object Gate::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function cls = DefineClass(env, "Gate", {
-      InstanceMethod<&Gate::Listen>("listen"),
-      InstanceMethod<&Gate::StopAccepting>("stopAccepting"),
-      InstanceMethod<&Gate::SetFree>("setFree"),
-      InstanceMethod<&Gate::Share>("share"),
-      StaticMethod<&Gate::SiblingBoard>("siblingBoard"),
-      StaticMethod<&Gate::MarkGone>("markGone"),
-      StaticMethod<&Gate::BoardMaxima>("boardMaxima"),
-      InstanceMethod<&Gate::Close>("close"),
-      StaticMethod<&Gate::ListenSocket>("listenSocket"),
-      StaticMethod<&Gate::Duplicate>("duplicate"),
-      StaticMethod<&Gate::StopAcceptingAll>("stopAcceptingAll"),
-  });
+  Napi::Function cls = DefineClass(env, "Gate",
+                                   {
+                                       InstanceMethod<&Gate::Listen>("listen"),
+                                       InstanceMethod<&Gate::StopAccepting>("stopAccepting"),
+                                       InstanceMethod<&Gate::SetFree>("setFree"),
+                                       InstanceMethod<&Gate::Share>("share"),
+                                       StaticMethod<&Gate::SiblingBoard>("siblingBoard"),
+                                       StaticMethod<&Gate::MarkGone>("markGone"),
+                                       StaticMethod<&Gate::BoardMaxima>("boardMaxima"),
+                                       InstanceMethod<&Gate::Close>("close"),
+                                       StaticMethod<&Gate::ListenSocket>("listenSocket"),
+                                       StaticMethod<&Gate::Duplicate>("duplicate"),
+                                       StaticMethod<&Gate::StopAcceptingAll>("stopAcceptingAll"),
+                                   });
   exports.Set("Gate", cls);
   return exports;
 }
@@ -269,7 +271,10 @@ int ListenTcp(Napi::Env env, const std::string& host, uint32_t port_number) {
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);  // spawn maps it into children
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  const char* failed = fd < 0 ? "socket" : bind(fd, res->ai_addr, res->ai_addrlen) != 0 ? "bind" : listen(fd, 4096) != 0 ? "listen" : nullptr;
+  const char* failed = fd < 0                                         ? "socket"
+                       : bind(fd, res->ai_addr, res->ai_addrlen) != 0 ? "bind"
+                       : listen(fd, 4096) != 0                        ? "listen"
+                                                                      : nullptr;
   int error = errno;
   freeaddrinfo(res);
   if (failed) {
@@ -283,16 +288,19 @@ int ListenTcp(Napi::Env env, const std::string& host, uint32_t port_number) {
 // A Unix socket file left by a server that is gone: nothing answers on it (ECONNREFUSED).
 // Anything else (a live server, a file that is not a socket) is kept, and `why` says what it is.
 bool Stale(const sockaddr_un& addr, std::string* why) {
-  struct stat st{};
+  struct stat st {};
   if (lstat(addr.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
     *why = "the path exists and is not a socket";
     return false;
   }
   int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int error = probe < 0 ? errno : connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0 ? 0 : errno;
+  int error = probe < 0                                                                     ? errno
+              : connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0 ? 0
+                                                                                            : errno;
   if (probe >= 0) close(probe);
   // connected, or its backlog is full: a server listens there
-  if (error == 0 || error == EAGAIN) *why = "a server answers on it (another tokio-php?): stop it, or choose another path";
+  if (error == 0 || error == EAGAIN)
+    *why = "a server answers on it (another tokio-php?): stop it, or choose another path";
   else if (error != ECONNREFUSED) *why = std::strerror(error);
   return error == ECONNREFUSED;
 }
@@ -346,7 +354,8 @@ Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
   int fd = spec.Has("path")
                ? ListenUnix(env, spec.Get("path").As<Napi::String>().Utf8Value(), static_cast<mode_t>(number("mode")),
                             static_cast<uid_t>(number("uid")), static_cast<gid_t>(number("gid")))
-               : ListenTcp(env, spec.Get("host").As<Napi::String>().Utf8Value(), spec.Get("port").As<Napi::Number>().Uint32Value());
+               : ListenTcp(env, spec.Get("host").As<Napi::String>().Utf8Value(),
+                           spec.Get("port").As<Napi::Number>().Uint32Value());
   if (fd < 0) return env.Undefined();
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", fd);
@@ -366,9 +375,9 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   peek_ = !tls_ || http2_;
   auto answer = [&](std::string_view status) {
     std::string body = std::string(status) + "\n";
-    return "HTTP/1.1 " + std::string(status) + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n" + (server.empty() ? "" : "Server: " + server + "\r\n") +
-           "Connection: close\r\n\r\n" + body;
+    return "HTTP/1.1 " + std::string(status) +
+           "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+           (server.empty() ? "" : "Server: " + server + "\r\n") + "Connection: close\r\n\r\n" + body;
   };
   bad_answer_ = answer("400 Bad Request");
   version_answer_ = answer("505 HTTP Version Not Supported");
@@ -403,7 +412,8 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
 Napi::Value Gate::Duplicate(const Napi::CallbackInfo& info) {
   int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {
-    Napi::Error::New(info.Env(), std::string("cannot duplicate the listening socket: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+    Napi::Error::New(info.Env(), std::string("cannot duplicate the listening socket: ") + std::strerror(errno))
+        .ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   return Napi::Number::New(info.Env(), fd);
@@ -412,7 +422,8 @@ Napi::Value Gate::Duplicate(const Napi::CallbackInfo& info) {
 Napi::Value Gate::SiblingBoard(const Napi::CallbackInfo& info) {
   int fd = Siblings::Create();
   if (fd < 0) {
-    Napi::Error::New(info.Env(), std::string("cannot make the sibling board: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+    Napi::Error::New(info.Env(), std::string("cannot make the sibling board: ") + std::strerror(errno))
+        .ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   return Napi::Number::New(info.Env(), fd);
@@ -506,7 +517,7 @@ bool Gate::Stop() {
 void Gate::Run() {
   epoll_event events[64];
   char peek[kMaxHead];
-  bool watching = true;  // the listening socket is in the epoll set
+  bool watching = true;                                               // the listening socket is in the epoll set
   auto waiting_since = std::chrono::steady_clock::time_point::max();  // a connection the siblings leave
   while (!stopping_) {
     auto now = std::chrono::steady_clock::now();
@@ -632,8 +643,7 @@ void Gate::Accept(int listen_fd, std::chrono::steady_clock::time_point now, size
 // close is a FIN and not a reset that could destroy the answer before the client reads it.
 void Gate::Refuse(int fd, Verdict verdict) {
   char sink[4096];
-  while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {
-  }
+  while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {}
   const std::string& answer = verdict == kVersionNotSupported ? version_answer_ : bad_answer_;
   (void)!send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   shutdown(fd, SHUT_WR);
@@ -661,7 +671,10 @@ void Gate::Deliver(Napi::Env env, Napi::Function, Gate* self, Handoff* handoff) 
     return;
   }
   Napi::HandleScope scope(env);
-  self->on_connection_.Call({Napi::Number::New(env, h->fd), Napi::String::New(env, h->verdict == kUws ? "uws" : h->verdict == kHttp2 ? "h2" : "node"),
+  self->on_connection_.Call({Napi::Number::New(env, h->fd),
+                             Napi::String::New(env, h->verdict == kUws     ? "uws"
+                                                    : h->verdict == kHttp2 ? "h2"
+                                                                           : "node"),
                              Napi::String::New(env, h->peer.addr), Napi::Number::New(env, h->peer.port),
                              Napi::String::New(env, h->peer.server_addr), Napi::Number::New(env, h->peer.server_port)});
   if (env.IsExceptionPending()) {

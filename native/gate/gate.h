@@ -89,8 +89,9 @@ class Gate : public Napi::ObjectWrap<Gate> {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stop_accepting_{false};
-  std::atomic<bool> deferring_{false};      // the gate thread leaves new connections to a sibling  // drain: connections already accepted are still handed over
-  Siblings siblings_;                        // the other processes on this socket, if any
+  std::atomic<bool> deferring_{
+      false};  // the gate thread leaves new connections to a sibling  // drain: connections already accepted are still handed over
+  Siblings siblings_;            // the other processes on this socket, if any
   std::vector<int> listen_fds_;  // one per address it accepts on (LISTEN_ADDR)
   int epoll_fd_ = -1, wake_fd_ = -1;
   std::unordered_map<int, Pending> pending_;  // gate thread only

@@ -45,7 +45,7 @@ class Siblings {
   std::atomic<uint64_t> admitted_{0};       // admissions JS reported, each the end of one reservation
   std::atomic<uint64_t> admitted_seen_{0};  // written by the gate thread only
   std::deque<std::chrono::steady_clock::time_point> reserved_;  // gate thread: accepts not yet admitted
-  std::atomic<int64_t> reserved_count_{0};  // reserved_.size(), for the JS thread
+  std::atomic<int64_t> reserved_count_{0};                      // reserved_.size(), for the JS thread
   // accepted connections not yet admitted: this gate's, and every gate's of the process (which
   // is one place on the board); updated from either thread
   std::atomic<int64_t> pending_{0};

@@ -88,8 +88,7 @@ Cut Follow(Conn& c, const char* data, size_t length) {
   size_t at = 0;
   while (at < length) {
     switch (c.phase) {
-      case Conn::kOpaque:
-        return {length, Then::kPass};
+      case Conn::kOpaque: return {length, Then::kPass};
       case Conn::kBody:
       case Conn::kChunkData: {
         uint64_t take = std::min<uint64_t>(c.remaining, length - at);
@@ -189,9 +188,7 @@ us_socket_t* OnData(us_socket_t* s, char* data, int length) {
       if (!held || cut.pass > 0) ArmTimeout(0, s, watch->header_seconds);
       break;
     }
-    case Then::kHandOver:
-      HandOverTo(watch, s, bytes + cut.pass, size - cut.pass);
-      break;
+    case Then::kHandOver: HandOverTo(watch, s, bytes + cut.pass, size - cut.pass); break;
   }
   return result;
 }

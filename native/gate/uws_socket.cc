@@ -122,8 +122,9 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   dlclose(handle);  // RTLD_NOLOAD took a reference of its own; Node's stays
   static std::once_flag unbranded;
   std::call_once(unbranded, [&path] { Unbrand(path); });
-  return Napi::Boolean::New(info.Env(), us.poll_fd && us.socket_context && us.context_loop && us.loop_ext && us.timeout &&
-                                            us.long_timeout && us.close && us.is_closed && us.on_data && us.on_close);
+  return Napi::Boolean::New(info.Env(), us.poll_fd && us.socket_context && us.context_loop && us.loop_ext &&
+                                            us.timeout && us.long_timeout && us.close && us.is_closed && us.on_data &&
+                                            us.on_close);
 }
 
 // socketFd(res) -> the descriptor the request arrived on, -1 if `res` holds no live socket

@@ -75,10 +75,11 @@ void Lock(RateGroup* g, int32_t me) {
 }  // namespace
 
 void RateTable::Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("RateTable", DefineClass(env, "RateTable", {
-      StaticMethod<&RateTable::Create>("create"),
-      InstanceMethod<&RateTable::Take>("take"),
-  }));
+  exports.Set("RateTable", DefineClass(env, "RateTable",
+                                       {
+                                           StaticMethod<&RateTable::Create>("create"),
+                                           InstanceMethod<&RateTable::Take>("take"),
+                                       }));
 }
 
 // RateTable.create() -> fd of a new, empty table, for the supervisor to hand to its processes
@@ -86,7 +87,8 @@ Napi::Value RateTable::Create(const Napi::CallbackInfo& info) {
   int fd = memfd_create("tokio-php-rate-limit", MFD_CLOEXEC);
   if (fd < 0 || ftruncate(fd, kBytes) != 0) {  // a new memfd reads as zeros: every entry free
     if (fd >= 0) close(fd);
-    Napi::Error::New(info.Env(), std::string("cannot make the rate-limit table: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+    Napi::Error::New(info.Env(), std::string("cannot make the rate-limit table: ") + std::strerror(errno))
+        .ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   return Napi::Number::New(info.Env(), fd);
@@ -95,7 +97,9 @@ Napi::Value RateTable::Create(const Napi::CallbackInfo& info) {
 // new RateTable(fd)
 RateTable::RateTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RateTable>(info) {
   groups_ = Map(info[0].As<Napi::Number>().Int32Value());
-  if (!groups_) Napi::Error::New(info.Env(), std::string("cannot map the rate-limit table: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+  if (!groups_)
+    Napi::Error::New(info.Env(), std::string("cannot map the rate-limit table: ") + std::strerror(errno))
+        .ThrowAsJavaScriptException();
 }
 
 RateTable::~RateTable() {

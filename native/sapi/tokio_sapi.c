@@ -65,18 +65,41 @@ static void (*previous_interrupt_function)(zend_execute_data *execute_data);
 
 /* Keys of $_SERVER entries that every request sets: built once, shared by every thread. */
 enum {
-  K_REQUEST_METHOD, K_REQUEST_URI, K_QUERY_STRING, K_SCRIPT_NAME, K_SCRIPT_FILENAME, K_PHP_SELF,
-  K_PATH_INFO, K_DOCUMENT_ROOT, K_DOCUMENT_URI, K_SERVER_NAME, K_SERVER_ADDR, K_SERVER_PORT,
-  K_SERVER_PROTOCOL, K_SERVER_SOFTWARE, K_GATEWAY_INTERFACE, K_REQUEST_SCHEME, K_HTTPS,
-  K_REMOTE_ADDR, K_REMOTE_PORT, K_REMOTE_USER, K_CONTENT_TYPE, K_CONTENT_LENGTH, K_REDIRECT_STATUS,
-  K_FCGI_ROLE, K_REQUEST_ID, K_TOKIO_WORKER, K_FRANKENPHP_WORKER, K_COUNT
+  K_REQUEST_METHOD,
+  K_REQUEST_URI,
+  K_QUERY_STRING,
+  K_SCRIPT_NAME,
+  K_SCRIPT_FILENAME,
+  K_PHP_SELF,
+  K_PATH_INFO,
+  K_DOCUMENT_ROOT,
+  K_DOCUMENT_URI,
+  K_SERVER_NAME,
+  K_SERVER_ADDR,
+  K_SERVER_PORT,
+  K_SERVER_PROTOCOL,
+  K_SERVER_SOFTWARE,
+  K_GATEWAY_INTERFACE,
+  K_REQUEST_SCHEME,
+  K_HTTPS,
+  K_REMOTE_ADDR,
+  K_REMOTE_PORT,
+  K_REMOTE_USER,
+  K_CONTENT_TYPE,
+  K_CONTENT_LENGTH,
+  K_REDIRECT_STATUS,
+  K_FCGI_ROLE,
+  K_REQUEST_ID,
+  K_TOKIO_WORKER,
+  K_FRANKENPHP_WORKER,
+  K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
-  "REQUEST_METHOD", "REQUEST_URI", "QUERY_STRING", "SCRIPT_NAME", "SCRIPT_FILENAME", "PHP_SELF",
-  "PATH_INFO", "DOCUMENT_ROOT", "DOCUMENT_URI", "SERVER_NAME", "SERVER_ADDR", "SERVER_PORT",
-  "SERVER_PROTOCOL", "SERVER_SOFTWARE", "GATEWAY_INTERFACE", "REQUEST_SCHEME", "HTTPS",
-  "REMOTE_ADDR", "REMOTE_PORT", "REMOTE_USER", "CONTENT_TYPE", "CONTENT_LENGTH", "REDIRECT_STATUS",
-  "FCGI_ROLE", "REQUEST_ID", "TOKIO_WORKER", "FRANKENPHP_WORKER",
+    "REQUEST_METHOD",  "REQUEST_URI",     "QUERY_STRING",      "SCRIPT_NAME",    "SCRIPT_FILENAME", "PHP_SELF",
+    "PATH_INFO",       "DOCUMENT_ROOT",   "DOCUMENT_URI",      "SERVER_NAME",    "SERVER_ADDR",     "SERVER_PORT",
+    "SERVER_PROTOCOL", "SERVER_SOFTWARE", "GATEWAY_INTERFACE", "REQUEST_SCHEME", "HTTPS",           "REMOTE_ADDR",
+    "REMOTE_PORT",     "REMOTE_USER",     "CONTENT_TYPE",      "CONTENT_LENGTH", "REDIRECT_STATUS", "FCGI_ROLE",
+    "REQUEST_ID",      "TOKIO_WORKER",    "FRANKENPHP_WORKER",
 };
 static zend_string *keys[K_COUNT];
 static HashTable env_snapshot; /* the process environment at startup, as fpm with clear_env=no */
@@ -104,10 +127,7 @@ static const tokio_str *find_header(const tokio_request *req, const char *name, 
 
 /* ---- sapi_module_struct slots ---- */
 
-static int tokio_sapi_startup(sapi_module_struct *module)
-{
-  return php_module_startup(module, &tokio_module_entry);
-}
+static int tokio_sapi_startup(sapi_module_struct *module) { return php_module_startup(module, &tokio_module_entry); }
 
 static size_t tokio_sapi_ub_write(const char *str, size_t len)
 {
@@ -116,9 +136,7 @@ static size_t tokio_sapi_ub_write(const char *str, size_t len)
     tokio_host_log(NULL, LOG_NOTICE, str, len);
     return len;
   }
-  if (!c || !tokio_host_write(c->host, str, len)) {
-    php_handle_aborted_connection();
-  }
+  if (!c || !tokio_host_write(c->host, str, len)) { php_handle_aborted_connection(); }
   return len;
 }
 
@@ -244,10 +262,7 @@ static void put_code(var_sink *sink, zend_string *key, const char *val, size_t l
   smart_str_appends(sink->code, ";\n");
 }
 
-static void put_str(var_sink *sink, int k, tokio_str s)
-{
-  sink->put(sink, keys[k], s.ptr ? s.ptr : "", s.len);
-}
+static void put_str(var_sink *sink, int k, tokio_str s) { sink->put(sink, keys[k], s.ptr ? s.ptr : "", s.len); }
 
 /* "X-Forwarded-For" -> "HTTP_X_FORWARDED_FOR"; false for names nginx would drop (only letters,
  * digits and '-' pass, so X_Forwarded_For cannot pose as X-Forwarded-For). */
@@ -280,7 +295,8 @@ static void for_each_header(const tokio_request *req, header_fn fn, void *arg)
     for (size_t j = 0; j < req->header_count && !seen; j++) {
       const tokio_str *o = &req->headers[2 * j];
       if (j == i || o->len != h->len || strncasecmp(o->ptr, h->ptr, h->len) != 0) continue;
-      if (j < i) seen = true; else repeated = true;
+      if (j < i) seen = true;
+      else repeated = true;
     }
     if (seen) continue; /* joined into the first line of that name */
     if (!repeated) {
@@ -346,7 +362,8 @@ static void collect_server_vars(const tokio_request *r, var_sink *sink)
   }
 
   /* PHP_SELF (as php-fpm builds it) and nginx's DOCUMENT_URI are both SCRIPT_NAME + PATH_INFO */
-  zend_string *self = zend_string_concat2(r->script_name.ptr, r->script_name.len, r->path_info.ptr ? r->path_info.ptr : "", r->path_info.len);
+  zend_string *self = zend_string_concat2(r->script_name.ptr, r->script_name.len,
+                                          r->path_info.ptr ? r->path_info.ptr : "", r->path_info.len);
   sink->put(sink, keys[K_PHP_SELF], ZSTR_VAL(self), ZSTR_LEN(self));
   sink->put(sink, keys[K_DOCUMENT_URI], ZSTR_VAL(self), ZSTR_LEN(self));
   zend_string_release(self);
@@ -417,9 +434,14 @@ static void add_header_entry(void *array, const char *var, size_t var_len, const
   bool word_start = true;
   for (size_t i = 5; i < var_len; i++) {
     char ch = var[i];
-    if (ch == '_') { ch = '-'; word_start = true; }
-    else if (word_start) { word_start = false; }
-    else if (ch >= 'A' && ch <= 'Z') { ch += 32; }
+    if (ch == '_') {
+      ch = '-';
+      word_start = true;
+    } else if (word_start) {
+      word_start = false;
+    } else if (ch >= 'A' && ch <= 'Z') {
+      ch += 32;
+    }
     ZSTR_VAL(name)[i - 5] = ch;
   }
   ZSTR_VAL(name)[var_len - 5] = 0;
@@ -450,30 +472,29 @@ static const zend_function_entry tokio_sapi_functions[] = {
 /* clang-format on */
 
 static sapi_module_struct tokio_sapi_module = {
-  /* OPcache only starts for SAPI names on its allow-list; php-fpm's name also tells apps they run
+    /* OPcache only starts for SAPI names on its allow-list; php-fpm's name also tells apps they run
    * behind a production web server, which is what tokio-php promises. */
-  "fpm-fcgi",                    /* name */
-  "tokio-php",                   /* pretty name */
-  tokio_sapi_startup,            /* startup */
-  php_module_shutdown_wrapper,   /* shutdown */
-  NULL,                          /* activate */
-  NULL,                          /* deactivate */
-  tokio_sapi_ub_write,           /* unbuffered write */
-  tokio_sapi_flush,              /* flush */
-  NULL,                          /* get uid */
-  tokio_sapi_getenv,             /* getenv */
-  php_error,                     /* error handler */
-  NULL,                          /* header handler */
-  tokio_sapi_send_headers,       /* send headers handler */
-  NULL,                          /* send header handler */
-  tokio_sapi_read_post,          /* read POST data */
-  tokio_sapi_read_cookies,       /* read Cookies */
-  tokio_sapi_register_variables, /* register server variables */
-  tokio_sapi_log_message,        /* log message */
-  tokio_sapi_get_request_time,   /* get request time */
-  NULL,                          /* terminate process */
-  STANDARD_SAPI_MODULE_PROPERTIES
-};
+    "fpm-fcgi",                    /* name */
+    "tokio-php",                   /* pretty name */
+    tokio_sapi_startup,            /* startup */
+    php_module_shutdown_wrapper,   /* shutdown */
+    NULL,                          /* activate */
+    NULL,                          /* deactivate */
+    tokio_sapi_ub_write,           /* unbuffered write */
+    tokio_sapi_flush,              /* flush */
+    NULL,                          /* get uid */
+    tokio_sapi_getenv,             /* getenv */
+    php_error,                     /* error handler */
+    NULL,                          /* header handler */
+    tokio_sapi_send_headers,       /* send headers handler */
+    NULL,                          /* send header handler */
+    tokio_sapi_read_post,          /* read POST data */
+    tokio_sapi_read_cookies,       /* read Cookies */
+    tokio_sapi_register_variables, /* register server variables */
+    tokio_sapi_log_message,        /* log message */
+    tokio_sapi_get_request_time,   /* get request time */
+    NULL,                          /* terminate process */
+    STANDARD_SAPI_MODULE_PROPERTIES};
 
 /* ---- interrupts ---- */
 
@@ -522,10 +543,7 @@ const tokio_request *tokio_current_request(void)
   return c ? c->req : NULL;
 }
 
-int tokio_current_worker(void)
-{
-  return current_thread ? current_thread->index : -1;
-}
+int tokio_current_worker(void) { return current_thread ? current_thread->index : -1; }
 
 int tokio_finish_request(void)
 {
@@ -654,8 +672,7 @@ int tokio_startup(const tokio_config *config, tokio_info *info, char *error, siz
     return -1;
   }
   for (int i = 0; i < K_COUNT; i++) keys[i] = permanent_string(key_names[i], strlen(key_names[i]));
-  filter_server_vars = zend_hash_str_exists(&module_registry, ZEND_STRL("filter")) &&
-                       sapi_module.input_filter != NULL;
+  filter_server_vars = zend_hash_str_exists(&module_registry, ZEND_STRL("filter")) && sapi_module.input_filter != NULL;
   find_per_request_modules();
 
   previous_interrupt_function = zend_interrupt_function;
@@ -709,7 +726,8 @@ static void execute_script(const tokio_request *req)
   zend_first_try {
     EG(exit_status) = 0;
     php_execute_script(&file);
-  } zend_end_try();
+  }
+  zend_end_try();
   zend_destroy_file_handle(&file);
 }
 
@@ -729,7 +747,8 @@ static void execute_eval(const tokio_request *req)
     VCWD_CHDIR_FILE(req->script_filename.ptr); /* as php_execute_script() does */
     PG(during_request_startup) = 0;
     zend_eval_stringl_ex(ZSTR_VAL(code.s), ZSTR_LEN(code.s), NULL, "tokio-php eval executor", 1);
-  } zend_end_try();
+  }
+  zend_end_try();
   smart_str_free(&code);
 }
 
@@ -821,7 +840,8 @@ static void release_temporary_streams(void)
     if (stream && stream->ops == &php_stream_temp_ops && !stream->__exposed && GC_REFCOUNT(val) == 1) {
       zend_list_delete(val);
     }
-  } ZEND_HASH_FOREACH_END();
+  }
+  ZEND_HASH_FOREACH_END();
 }
 
 /* The request's superglobals, built by PHP's own callbacks as for a classic request. JIT ones are
@@ -834,7 +854,8 @@ static void reset_superglobals(void)
     zval_ptr_dtor_nogc(files);
     ZVAL_UNDEF(files);
     zend_hash_str_del(&EG(symbol_table), "_SESSION", sizeof("_SESSION") - 1);
-  } zend_end_try();
+  }
+  zend_end_try();
   zend_auto_global *g;
   ZEND_HASH_MAP_FOREACH_PTR(CG(auto_globals), g) {
     if (g->name == ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_ENV)) continue;
@@ -849,14 +870,17 @@ static void reset_superglobals(void)
     } else {
       g->armed = 0;
     }
-  } ZEND_HASH_FOREACH_END();
+  }
+  ZEND_HASH_FOREACH_END();
 }
 
 /* Modules whose request state must not outlive a request: the filter's raw input copies, and
  * ours (putenv(), setlocale()). Sessions are reset apart, keeping save handlers set at boot. */
-static const char *const per_request_module_names[] = {"filter", "tokio",
+static const char *const per_request_module_names[] = {
+    "filter",
+    "tokio",
 #ifndef HAVE_PHP_SESSION
-  "session",
+    "session",
 #endif
 };
 #define PER_REQUEST_MODULES (sizeof(per_request_module_names) / sizeof(per_request_module_names[0]))
@@ -891,7 +915,8 @@ static void reset_session(void)
     ZVAL_UNDEF(&PS(http_session_vars));
   }
   if (PS(mod_data) || PS(mod_user_implemented)) {
-    zend_try { PS(mod)->s_close(&PS(mod_data)); } zend_end_try();
+    zend_try { PS(mod)->s_close(&PS(mod_data)); }
+    zend_end_try();
   }
   if (PS(id)) {
     zend_string_release_ex(PS(id), 0);
@@ -943,9 +968,9 @@ static int worker_request_startup(tokio_ctx *c)
     per_request_modules_call(1);
     if (c->req->event_stream) unbuffer_output();
     zend_set_timeout(EG(timeout_seconds), 0); /* one timer_settime(): a syscall worth saving per request */
-  } zend_catch {
-    ok = 0;
-  } zend_end_try();
+  }
+  zend_catch { ok = 0; }
+  zend_end_try();
   SG(sapi_started) = 1;
   return ok;
 }
@@ -953,13 +978,16 @@ static int worker_request_startup(tokio_ctx *c)
 /* php_request_shutdown()'s steps that end a request, not the script running it. */
 static void worker_request_shutdown(void)
 {
-  zend_try { php_output_end_all(); } zend_end_try();
+  zend_try { php_output_end_all(); }
+  zend_end_try();
   per_request_modules_call(0);
 #ifdef HAVE_PHP_SESSION
   reset_session();
 #endif
-  zend_try { php_output_deactivate(); } zend_end_try(); /* sends the headers if nothing was written */
-  zend_try { sapi_deactivate(); } zend_end_try();
+  zend_try { php_output_deactivate(); }
+  zend_end_try(); /* sends the headers if nothing was written */
+  zend_try { sapi_deactivate(); }
+  zend_end_try();
   SG(request_info).content_type_dup = NULL; /* freed, not cleared: the script's own shutdown would free it again */
   zend_set_memory_limit(PG(memory_limit));
 }
@@ -979,7 +1007,8 @@ static void leave_idle(void)
   zend_try {
     php_output_end_all();
     php_output_deactivate();
-  } zend_end_try();
+  }
+  zend_end_try();
 }
 
 static void snapshot_boot_ini(worker_loop *wl)
@@ -989,10 +1018,12 @@ static void snapshot_boot_ini(worker_loop *wl)
   zend_ini_entry *e;
   ZEND_HASH_MAP_FOREACH_PTR(EG(modified_ini_directives), e) {
     zval v;
-    if (e->value) ZVAL_STRINGL(&v, ZSTR_VAL(e->value), ZSTR_LEN(e->value)); /* a copy: shared strings are not refcounted here */
+    if (e->value)
+      ZVAL_STRINGL(&v, ZSTR_VAL(e->value), ZSTR_LEN(e->value)); /* a copy: shared strings are not refcounted here */
     else ZVAL_NULL(&v);
     zend_hash_add(&wl->boot_ini, e->name, &v);
-  } ZEND_HASH_FOREACH_END();
+  }
+  ZEND_HASH_FOREACH_END();
 }
 
 static bool same_ini_value(const zval *boot, const zend_string *now)
@@ -1017,12 +1048,14 @@ static void restore_boot_ini(worker_loop *wl)
       if (boot && same_ini_value(boot, e->value)) continue;
       names[n++] = zend_string_init(ZSTR_VAL(e->name), ZSTR_LEN(e->name), 0);
       if (n == sizeof(names) / sizeof(names[0])) break;
-    } ZEND_HASH_FOREACH_END();
+    }
+    ZEND_HASH_FOREACH_END();
     for (size_t i = 0; i < n; i++) {
       zval *boot = zend_hash_find(&wl->boot_ini, names[i]);
       if (!boot) zend_restore_ini_entry(names[i], ZEND_INI_STAGE_RUNTIME);
-      else zend_alter_ini_entry_ex(names[i], Z_TYPE_P(boot) == IS_STRING ? Z_STR_P(boot) : ZSTR_EMPTY_ALLOC(),
-                                   ZEND_INI_SYSTEM, ZEND_INI_STAGE_RUNTIME, 1);
+      else
+        zend_alter_ini_entry_ex(names[i], Z_TYPE_P(boot) == IS_STRING ? Z_STR_P(boot) : ZSTR_EMPTY_ALLOC(),
+                                ZEND_INI_SYSTEM, ZEND_INI_STAGE_RUNTIME, 1);
       zend_string_release(names[i]);
     }
   } while (n == sizeof(names) / sizeof(names[0]));
@@ -1074,8 +1107,11 @@ void tokio_worker_end_request(void)
   restore_boot_ini(wl); /* may arm the timer again (max_execution_time) */
   zend_unset_timeout();
   tokio_result result = {
-    .status = wl->job.status, .exit_status = EG(exit_status), .aborted = wl->job.aborted,
-    .peak_memory = zend_memory_peak_usage(1), .memory = zend_memory_usage(0),
+      .status = wl->job.status,
+      .exit_status = EG(exit_status),
+      .aborted = wl->job.aborted,
+      .peak_memory = zend_memory_peak_usage(1),
+      .memory = zend_memory_usage(0),
   };
   wl->serving = 0;
   EG(exit_status) = 0;

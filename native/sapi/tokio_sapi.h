@@ -32,11 +32,11 @@ typedef struct tokio_request {
   tokio_str server_port;
   tokio_str remote_addr;
   tokio_str remote_port;
-  tokio_str protocol;        /* "HTTP/1.1" */
+  tokio_str protocol; /* "HTTP/1.1" */
   int https;
   tokio_str request_id;
-  const tokio_str *headers;  /* name, value, name, value, ... as received */
-  size_t header_count;       /* pairs */
+  const tokio_str *headers;     /* name, value, name, value, ... as received */
+  size_t header_count;          /* pairs */
   const tokio_str *server_vars; /* extra $_SERVER entries, name, value, ... */
   size_t server_var_count;      /* pairs */
   int64_t content_length;       /* -1 when the request has no body */
@@ -55,26 +55,26 @@ enum tokio_abort {
 /* One per worker thread, owned by the engine. */
 typedef struct tokio_thread {
   int index;
-  int abort;             /* enum tokio_abort; __atomic builtins only, set from any thread */
-  void *vm_interrupt;    /* &EG(vm_interrupt) of this thread's PHP context */
-  uint64_t os_thread;    /* pthread_t, for waking blocking syscalls */
-  void *loop;            /* worker mode: the host's handle for this thread's loop, else NULL */
+  int abort;          /* enum tokio_abort; __atomic builtins only, set from any thread */
+  void *vm_interrupt; /* &EG(vm_interrupt) of this thread's PHP context */
+  uint64_t os_thread; /* pthread_t, for waking blocking syscalls */
+  void *loop;         /* worker mode: the host's handle for this thread's loop, else NULL */
 } tokio_thread;
 
 typedef struct tokio_result {
-  int status;          /* final HTTP status */
-  int exit_status;     /* EG(exit_status): 255 after a fatal error */
-  int aborted;         /* enum tokio_abort that stopped the script, if any */
-  size_t peak_memory;  /* zend_memory_peak_usage(real) of this request */
-  size_t memory;       /* worker mode: zend_memory_usage() once the request is cleaned up */
+  int status;         /* final HTTP status */
+  int exit_status;    /* EG(exit_status): 255 after a fatal error */
+  int aborted;        /* enum tokio_abort that stopped the script, if any */
+  size_t peak_memory; /* zend_memory_peak_usage(real) of this request */
+  size_t memory;      /* worker mode: zend_memory_usage() once the request is cleaned up */
 } tokio_result;
 
 /* How a worker script's run ended (tokio_run_worker_script()). */
 typedef struct tokio_worker_result {
-  int booted;          /* it reached tokio_handle_request() */
-  int exit_status;     /* EG(exit_status) at its end: 255 after a fatal error */
-  int aborted;         /* enum tokio_abort that stopped it, if any */
-  int in_request;      /* it ended inside a request (fatal error, exit(), a kill), not between two */
+  int booted;      /* it reached tokio_handle_request() */
+  int exit_status; /* EG(exit_status) at its end: 255 after a fatal error */
+  int aborted;     /* enum tokio_abort that stopped it, if any */
+  int in_request;  /* it ended inside a request (fatal error, exit(), a kill), not between two */
 } tokio_worker_result;
 
 enum tokio_executor {
@@ -87,12 +87,12 @@ typedef struct tokio_config {
   const char *ini_defaults; /* "key=value\n" lines below php.ini */
   const char *ini_entries;  /* "key=value\n" lines above php.ini */
   const char *server_software;
-  const char *const *env;   /* NULL-terminated KEY=VALUE snapshot copied into $_SERVER */
-  int executor;             /* enum tokio_executor */
-  int wall_clock_timeouts;  /* max_execution_time in wall-clock time (PHP's ZTS default), not CPU time */
-  int workers;              /* for tokio_server_info() */
-  int process;              /* this server process's index, from 0, for tokio_server_info() */
-  const char *version;      /* tokio-php's own */
+  const char *const *env;  /* NULL-terminated KEY=VALUE snapshot copied into $_SERVER */
+  int executor;            /* enum tokio_executor */
+  int wall_clock_timeouts; /* max_execution_time in wall-clock time (PHP's ZTS default), not CPU time */
+  int workers;             /* for tokio_server_info() */
+  int process;             /* this server process's index, from 0, for tokio_server_info() */
+  const char *version;     /* tokio-php's own */
 } tokio_config;
 
 typedef struct tokio_info {

@@ -318,7 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const symlinks = (raw.symlinks ?? 'deny').trim();
   if (symlinks !== 'allow' && symlinks !== 'deny') fail(S.symlinks, symlinks);
   if (Boolean(raw.tlsCert) !== Boolean(raw.tlsKey)) {
-    throw new ConfigError(`TLS_CERT and TLS_KEY go together: set both (PEM files) or neither`);
+    throw new ConfigError('TLS_CERT and TLS_KEY go together: set both (PEM files) or neither');
   }
   for (const key of ['tlsCert', 'tlsKey'] as const) {
     const file = raw[key];

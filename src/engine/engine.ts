@@ -236,7 +236,6 @@ interface Pending {
   bodyFd?: number;
 }
 
-
 // native/engine/output_buffer.h's kInline: bodies up to it arrive as copies
 const RELEASE_MIN_BYTES = 8 * 1024;
 

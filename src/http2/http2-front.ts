@@ -95,9 +95,7 @@ export class Http2Front {
   // A session's socket is a proxy of the socket the gate handed over, or over TLS of the
   // TLSSocket that wraps it (Node keeps that one as `_parent`).
   #peerOf(session: Http2Session | undefined): Peer {
-    const socket = session?.socket as PeeredSocket | undefined;
+    const socket: PeeredSocket | undefined = session?.socket;
     return socket?.[PEER] ?? socket?._parent?.[PEER] ?? NO_PEER;
   }
-
-
 }

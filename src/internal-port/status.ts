@@ -38,7 +38,7 @@ export function fpmStatus(statuses: readonly ProcessStatus[], startedAt: Date, m
   const most = (f: (s: ProcessStatus) => number) => statuses.reduce((n, s) => Math.max(n, f(s)), 0);
   const active = sum((s) => s.active);
   return {
-    'pool': 'tokio-php',
+    pool: 'tokio-php',
     'process manager': 'static',
     'start time': Math.floor(startedAt.getTime() / 1000),
     'start since': Math.floor((Date.now() - startedAt.getTime()) / 1000),
@@ -73,17 +73,17 @@ export function fpmProcesses(statuses: readonly ProcessStatus[], json: boolean):
     const running = Boolean(r?.running);
     return {
       // the thread's Linux thread id (ps -L shows it as LWP): unique, and not a process to signal
-      'pid': t.tid ?? 0,
-      'state': running ? 'Running' : STATES[t.state] ?? t.state,
+      pid: t.tid ?? 0,
+      state: running ? 'Running' : STATES[t.state] ?? t.state,
       'start time': Math.floor((t.startedAt ?? now) / 1000),
       'start since': Math.floor((now - (t.startedAt ?? now)) / 1000),
-      'requests': t.threadRequests ?? t.requests,
+      requests: t.threadRequests ?? t.requests,
       'request duration': Math.round(r?.durationUs ?? 0),
       'request method': r?.method || '-',
       [json ? 'request uri' : 'request URI']: r?.uri || '-',
       'content length': r?.contentLength ?? 0,
-      'user': r?.user || '-',
-      'script': r?.script || '-',
+      user: r?.user || '-',
+      script: r?.script || '-',
       // as php-fpm: known once a request has ended, 0 while one runs
       'last request cpu': running ? 0 : Number((r?.cpuPercent ?? 0).toFixed(2)),
       'last request memory': running ? 0 : r?.memory ?? 0,

@@ -116,8 +116,6 @@ function describe(paths: { name: string; path: string; mode: number }[]): string
   return paths.map((p) => `${p.mode & constants.W_OK ? 'write to' : 'read'} ${p.name} ${p.path}`).join(', ');
 }
 
-
-
 /**
  * Started as `euid`: whom the server processes run PHP as. Throws ConfigError when PHP would run
  * as root unasked, when USER or GROUP names nobody, or when USER cannot read what the server needs.

@@ -42,9 +42,9 @@ export function openListeningSocket(address: ListenAddress, config: Config, runA
   } catch (err) {
     const { message, syscall } = err as Error & { syscall?: string };
     const text = formatListenAddress(address);
-    if (syscall === 'chown') throw new Error(`cannot give ${text} to its owner and group (LISTEN_SOCKET_OWNER, LISTEN_SOCKET_GROUP): ${message}`);
-    if (syscall === 'chmod') throw new Error(`cannot set the mode of ${text} (LISTEN_SOCKET_MODE): ${message}`);
-    throw new Error(`cannot listen on ${text} (LISTEN_ADDR): ${message}`);
+    if (syscall === 'chown') throw new Error(`cannot give ${text} to its owner and group (LISTEN_SOCKET_OWNER, LISTEN_SOCKET_GROUP): ${message}`, { cause: err });
+    if (syscall === 'chmod') throw new Error(`cannot set the mode of ${text} (LISTEN_SOCKET_MODE): ${message}`, { cause: err });
+    throw new Error(`cannot listen on ${text} (LISTEN_ADDR): ${message}`, { cause: err });
   }
 }
 
