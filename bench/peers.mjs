@@ -73,8 +73,11 @@ export function prepareSite() {
   writeFileSync(path.join(site, 'static-1m.bin'), randomBytes(1 << 20));
 }
 
-/** php-fpm (pm = static, `workers` children) behind nginx on NGINX_PORT: [fpm, nginx]. */
-export function startPeer(fpm, workers) {
+/**
+ * php-fpm (pm = static, `workers` children) behind nginx on NGINX_PORT: [fpm, nginx]. With `tls`
+ * ({ port, cert, key }), nginx also serves HTTP/2 over TLS (and HTTP/1.1 by ALPN) on `tls.port`.
+ */
+export function startPeer(fpm, workers, tls) {
   const fpmConf = path.join(work, 'fpm.conf');
   writeFileSync(fpmConf, `[global]
 pid = ${work}/fpm.pid
@@ -106,7 +109,10 @@ http {
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:${NGINX_PORT} backlog=4096;
-    root ${site};
+${tls ? `    listen 127.0.0.1:${tls.port} ssl http2 backlog=4096;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+` : ''}    root ${site};
     location ~ [^/]\\.php(/|$) {
       fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
       try_files $fastcgi_script_name =404;
