@@ -187,10 +187,10 @@ test('an upload under 16 KB/s is read to its end, and a body stalled past 10 s g
         sent += n;
       }, every);
     });
-    // 100 KB at 8 KB/s (12.5 s), and 10 of 100 bytes then nothing, at once
-    const [uploaded, stalled] = await Promise.all([send(100_000, 1000, 125), send(100, 10, 10, 10)]);
+    // 200 KB at 8 KB/s (25 s: a slow mobile uplink), and 10 of 100 bytes then nothing, at once
+    const [uploaded, stalled] = await Promise.all([send(200_000, 1000, 125), send(100, 10, 10, 10)]);
     assert.match(uploaded.reply, /^HTTP\/1\.1 200 /);
-    assert.ok(uploaded.reply.endsWith(`{"input_len":100000,"input_sha1":"${createHash('sha1').update(Buffer.alloc(100_000, 'x')).digest('hex')}"}`), uploaded.reply);
+    assert.ok(uploaded.reply.endsWith(`{"input_len":200000,"input_sha1":"${createHash('sha1').update(Buffer.alloc(200_000, 'x')).digest('hex')}"}`), uploaded.reply);
     assert.match(stalled.reply, /^HTTP\/1\.1 408 /);
     assert.ok(stalled.ms >= 12_000, `408 after ${stalled.ms} ms`);
   } finally {
