@@ -7,12 +7,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, constants, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
 import { get as httpsGet } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Engine } from '../src/index.js';
 import { FIXTURES } from './helpers/php.js';
+import { startCli } from './helpers/cli.js';
 import { get, raw, startServer, type Running } from './helpers/server.js';
 
 const root = path.join(FIXTURES, 'site');
@@ -199,5 +201,59 @@ test('HTTP2=off: the preface is refused as HTTP/1 (505), as nginx without http2 
     assert.equal(on.charCodeAt(3), 4, 'with HTTP/2 on: a SETTINGS frame');
   } finally {
     await off.close();
+  }
+});
+
+/** The subject CN of the certificate a new TLS connection gets, offering `alpn`. */
+function certificateName(port: number, alpn: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: [alpn] }, () => {
+      const name = String(socket.getPeerCertificate().subject.CN);
+      socket.end();
+      // uWS, which serves clients that offer only HTTP/1.1, answers no ALPN
+      resolve(`${name} ${socket.alpnProtocol || 'no ALPN'}`);
+    });
+    socket.on('error', reject);
+  });
+}
+
+test('TLS_MIN_VERSION=TLSv1.3 refuses a TLS 1.2 client on HTTP/1.1 and HTTP/2 alike; by default TLS 1.2 is served', async () => {
+  const strict = await startServer(engine, { DOCUMENT_ROOT: root, TLS_CERT: cert, TLS_KEY: key, TLS_MIN_VERSION: 'TLSv1.3' });
+  const overTls = (port: number, ...flags: string[]) =>
+    curl('-k', ...flags, '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `https://127.0.0.1:${port}/protocol.php`).catch((err: { code: number }) => `curl exit ${err.code}`);
+  try {
+    for (const version of ['--http1.1', '--http2']) {
+      // curl's exit 35: the TLS handshake failed
+      assert.equal(await overTls(strict.port, version, '--tls-max', '1.2'), 'curl exit 35', `${version} over TLS 1.2`);
+      assert.match(await overTls(strict.port, version, '--tlsv1.3'), / 200$/, `${version} over TLS 1.3`);
+      assert.match(await overTls(tls.port, version, '--tls-max', '1.2'), / 200$/, `${version} over TLS 1.2, by default`);
+    }
+  } finally {
+    await strict.close();
+  }
+});
+
+test('SIGHUP loads a renewed certificate: new connections get it on HTTP/1.1 and HTTP/2', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-renew-'));
+  const live = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+  const make = (name: string) => execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', live.key,
+    '-out', live.cert, '-days', '1', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+  try {
+    make('before.test');
+    const cli = await startCli(['--docroot', root, '--workers', '1', '--processes', '1'], { TLS_CERT: live.cert, TLS_KEY: live.key });
+    try {
+      assert.equal(await certificateName(cli.port, 'h2'), 'before.test h2');
+      assert.equal(await certificateName(cli.port, 'http/1.1'), 'before.test no ALPN');
+      make('after.test');
+      cli.child.kill('SIGHUP');
+      await cli.waitFor(/"msg":"reloaded"/);
+      assert.equal(await certificateName(cli.port, 'h2'), 'after.test h2');
+      assert.equal(await certificateName(cli.port, 'http/1.1'), 'after.test no ALPN');
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

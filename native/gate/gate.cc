@@ -161,7 +161,7 @@ Gate::Verdict Gate::Classify(std::string_view data, bool* complete, Framing* fra
   return rest > length ? kNode : kUws;
 }
 
-Gate::Verdict Gate::ClassifyTls(std::string_view data, bool* complete) {
+Gate::Verdict Gate::ClassifyTls(std::string_view data, bool* complete, bool tls13) {
   // a TLS record (5 bytes: type, version, length) holding a handshake message (4: type, length)
   auto u8 = [&](size_t at) { return static_cast<unsigned char>(data[at]); };
   auto u16 = [&](size_t at) { return static_cast<size_t>(u8(at) << 8 | u8(at + 1)); };
@@ -179,16 +179,20 @@ Gate::Verdict Gate::ClassifyTls(std::string_view data, bool* complete) {
   at += 1 + u8(at);
   if (at + 2 > data.size()) return kUws;
   size_t end = std::min(data.size(), at + 2 + u16(at));
+  bool h2 = false, speaks13 = false;
   for (at += 2; at + 4 <= end; at += 4 + u16(at + 2)) {
-    if (u16(at) != 16) continue;  // application_layer_protocol_negotiation
-    // a list (2 bytes of length) of names, each one byte of length then the name
-    size_t list_end = std::min(end, at + 4 + u16(at + 2));
-    for (size_t name = at + 6; name < list_end && name + 1 + u8(name) <= list_end; name += 1 + u8(name)) {
-      if (data.substr(name + 1, u8(name)) == "h2") return kHttp2;
+    size_t body_end = std::min(end, at + 4 + u16(at + 2));
+    if (u16(at) == 16) {  // application_layer_protocol_negotiation: a list (2 bytes of length) of
+                          // names, each one byte of length then the name
+      for (size_t name = at + 6; name < body_end && name + 1 + u8(name) <= body_end; name += 1 + u8(name)) {
+        h2 |= data.substr(name + 1, u8(name)) == "h2";
+      }
+    } else if (u16(at) == 43 && at + 4 < body_end) {  // supported_versions: one byte of length, versions of 2
+      for (size_t version = at + 5; version + 2 <= body_end; version += 2) speaks13 |= u16(version) == 0x0304;
     }
-    return kUws;
   }
-  return kUws;
+  if (tls13 && !speaks13) return kTlsTooOld;
+  return h2 ? kHttp2 : kUws;
 }
 
 Gate::Peer Gate::PeerOf(int fd) {
@@ -363,7 +367,7 @@ Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// listen(fds, headTimeoutMs, tls, serverHeader, http2) -> each socket's address: accepts on
+// listen(fds, headTimeoutMs, tls, serverHeader, http2, tls13) -> each socket's address: accepts on
 // listening sockets (made by listenSocket, here or in the supervisor), which the gate now owns
 Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -372,7 +376,8 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   tls_ = info[2].ToBoolean();
   std::string server = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
   http2_ = info[4].ToBoolean();
-  peek_ = !tls_ || http2_;
+  tls13_ = info[5].ToBoolean();
+  peek_ = !tls_ || http2_ || tls13_;
   auto answer = [&](std::string_view status) {
     std::string body = std::string(status) + "\n";
     return "HTTP/1.1 " + std::string(status) +
@@ -579,10 +584,11 @@ void Gate::Run() {
       // h2c with prior knowledge: the connection preface, `PRI * HTTP/2.0` then `SM`
       constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
       bool preface = !tls_ && http2_ && first.substr(0, kPreface.size()) == kPreface.substr(0, first.size());
-      Verdict verdict = tls_ ? ClassifyTls(first, &complete) : preface ? kHttp2 : Classify(first, &complete);
+      Verdict verdict = tls_ ? ClassifyTls(first, &complete, tls13_) : preface ? kHttp2 : Classify(first, &complete);
+      if (verdict == kHttp2 && !http2_) verdict = kUws;  // peeked for TLS 1.3 alone
       if (preface) complete = first.size() >= kPreface.size();
       if (!complete) continue;  // edge-triggered: woken again when more arrives
-      if (verdict == kBadRequest || verdict == kVersionNotSupported) {
+      if (verdict == kBadRequest || verdict == kVersionNotSupported || verdict == kTlsTooOld) {
         Refuse(fd, verdict);
         continue;
       }
@@ -644,7 +650,10 @@ void Gate::Accept(int listen_fd, std::chrono::steady_clock::time_point now, size
 void Gate::Refuse(int fd, Verdict verdict) {
   char sink[4096];
   while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {}
-  const std::string& answer = verdict == kVersionNotSupported ? version_answer_ : bad_answer_;
+  // a fatal protocol_version alert, as a TLS library answers a client it will not speak with
+  static const std::string kTlsAlert("\x15\x03\x03\x00\x02\x02\x46", 7);
+  const std::string& answer =
+      verdict == kTlsTooOld ? kTlsAlert : verdict == kVersionNotSupported ? version_answer_ : bad_answer_;
   (void)!send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   shutdown(fd, SHUT_WR);
   Drop(fd);

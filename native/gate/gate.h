@@ -17,8 +17,9 @@ namespace tokio {
 
 class Gate : public Napi::ObjectWrap<Gate> {
  public:
-  // kBadRequest and kVersionNotSupported are answered by the gate itself (400, 505) and closed.
-  enum Verdict { kUws, kNode, kHttp2, kBadRequest, kVersionNotSupported };
+  // kBadRequest, kVersionNotSupported and kTlsTooOld are answered by the gate itself (400, 505, a
+  // protocol_version alert) and closed.
+  enum Verdict { kUws, kNode, kHttp2, kBadRequest, kVersionNotSupported, kTlsTooOld };
 
   static Napi::Object Init(Napi::Env env, Napi::Object exports);
   explicit Gate(const Napi::CallbackInfo& info);
@@ -37,8 +38,8 @@ class Gate : public Napi::ObjectWrap<Gate> {
   static Verdict Classify(std::string_view data, bool* complete, Framing* framing = nullptr);
 
   // A TLS connection's first bytes, its ClientHello -> kHttp2 when the client offers h2 (ALPN),
-  // else kUws.
-  static Verdict ClassifyTls(std::string_view data, bool* complete);
+  // kTlsTooOld when `tls13` and it cannot speak TLS 1.3, else kUws.
+  static Verdict ClassifyTls(std::string_view data, bool* complete, bool tls13);
 
   // A connection's two ends, as PHP's REMOTE_ADDR/REMOTE_PORT and SERVER_ADDR/SERVER_PORT see them.
   struct Peer {
@@ -99,6 +100,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   std::string bad_answer_, version_answer_;  // what Refuse() sends, with SERVER_HEADER
   bool tls_ = false;
   bool http2_ = false;  // HTTP/2 is served: h2c by its preface, over TLS by ALPN
+  bool tls13_ = false;  // TLS_MIN_VERSION=TLSv1.3: uWS cannot be told, so the gate refuses older clients
   bool peek_ = true;    // false for TLS without HTTP/2: every connection goes to uWS unread
 };
 

@@ -44,6 +44,8 @@ export interface Config {
   tlsKey?: string;
   /** HTTP/2 beside HTTP/1: h2c with prior knowledge on the plain port, h2 by ALPN over TLS */
   http2: boolean;
+  /** the oldest TLS a client may speak */
+  tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
   phpIniPath?: string;
   /** ms */
   drainTimeout: number;
@@ -149,6 +151,7 @@ const SETTINGS = {
   sseTimeout: { env: 'SSE_TIMEOUT', flag: '--sse-timeout', accepts: 'a duration like 30m, 1h, or off', help: 'longest life of a text/event-stream response (default 1h)' },
   heartbeat: { env: 'REQUEST_HEARTBEAT_MAX', flag: '--heartbeat-max', accepts: 'a duration like 30s or 5m', help: 'most time one tokio_request_heartbeat() may grant (default 5m)' },
   executionClock: { env: 'EXECUTION_TIME_CLOCK', flag: '--execution-time-clock', accepts: 'cpu or wall', help: 'what max_execution_time counts: cpu (default, as php-fpm) or wall' },
+  tlsMinVersion: { env: 'TLS_MIN_VERSION', flag: '--tls-min-version', accepts: 'TLSv1.2 or TLSv1.3', help: 'the oldest TLS a client may speak (default TLSv1.2)' },
   http2: { env: 'HTTP2', flag: '--http2', accepts: 'on or off', help: 'serve HTTP/2: by ALPN over TLS, with prior knowledge (h2c) on the plain port (default on)' },
   serverHeader: { env: 'SERVER_HEADER', flag: '--server-header', accepts: 'printable ASCII text, or empty for no header', help: 'Server header, unless the script sends its own (default tokio-php; empty: none)' },
   internal: { env: 'INTERNAL_ADDR', flag: '--internal', accepts: 'HOST:PORT, e.g. 0.0.0.0:9090, or off', help: '/health, /ready, /metrics (Prometheus), /status and POST /workers/restart, never on the public port (default 0.0.0.0:9090)' },
@@ -346,6 +349,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const adminToken = parseAdminToken(raw.adminToken);
   const accessLog = onOff(S.accessLog, raw.accessLog ?? 'off');
   const http2 = onOff(S.http2, raw.http2 ?? 'on');
+  const tlsMinVersion = raw.tlsMinVersion ?? 'TLSv1.2';
+  if (tlsMinVersion !== 'TLSv1.2' && tlsMinVersion !== 'TLSv1.3') fail(S.tlsMinVersion, tlsMinVersion);
   const queueTimeout = parseTimeout(S.queueTimeout, raw.queueTimeout ?? 'off');
   const rateLimit = parseRateLimit(raw.rateLimit ?? 'off', raw.rateLimitBurst);
   const staticCache = parseStaticCache(raw.staticCacheTtl, raw.staticCacheTtlExt, raw.staticCacheImmutable);
@@ -413,6 +418,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     heartbeatMax,
     serverHeader,
     http2,
+    tlsMinVersion,
     internal,
     adminToken,
     accessLog,

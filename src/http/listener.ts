@@ -131,7 +131,8 @@ export class Listener implements Transport {
       this.#adopt(fd, verdict, { remoteAddr, remotePort, serverAddr, serverPort }));
     if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
-    this.#addresses = this.#gate.listen(fds, headerTimeout, Boolean(tlsCert), this.#config.serverHeader, this.#config.http2);
+    this.#addresses = this.#gate.listen(fds, headerTimeout, Boolean(tlsCert), this.#config.serverHeader, this.#config.http2,
+      this.#config.tlsMinVersion === 'TLSv1.3');
   }
 
   /** `bytes`: what uWS read of a request it will not serve, for Node's http to parse first */

@@ -38,7 +38,7 @@ export class Http2Front {
     this.#config = config;
     this.#handler = handler;
     this.#server = config.tlsCert && config.tlsKey
-      ? createSecureServer({ ...SETTINGS, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) })
+      ? createSecureServer({ ...SETTINGS, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey), minVersion: config.tlsMinVersion })
       : createServer(SETTINGS);
     this.#server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);

@@ -72,10 +72,10 @@ export async function startCli(args: string[], env: Record<string, string> = {},
     watchers.add(check);
     check();
   });
-  const serving = waitFor(/"listen":\["http:\/\/127\.0\.0\.1:\d+"/);
+  const serving = waitFor(/"listen":\["https?:\/\/127\.0\.0\.1:\d+"/);
   await Promise.race([serving, exited.then((code) => { throw new Error(`exited ${code}: ${output()}`); })]);
   const listen = JSON.parse(/"listen":(\[[^\]]*\])/.exec(output())![1]) as string[];
-  const port = Number(/^http:\/\/127\.0\.0\.1:(\d+)$/.exec(listen[0])![1]);
+  const port = Number(/^https?:\/\/127\.0\.0\.1:(\d+)$/.exec(listen[0])![1]);
   const internalPort = Number(/"internal":"http:\/\/[^"]*:(\d+)"/.exec(output())?.[1] ?? 0);
   return { child, port, listen, internalPort, exited, output, waitFor };
 }
