@@ -68,6 +68,17 @@ if (!function_exists('tokio_send_headers')) {
     }
 }
 
+if (!function_exists('tokio_headers_send')) {
+    /** php-fpm and the CLI cannot send 103 Early Hints: the Link headers go with the final response. */
+    function tokio_headers_send(int $status = 200): int
+    {
+        if ($status >= 200) {
+            http_response_code($status);
+        }
+        return 0;
+    }
+}
+
 if (!function_exists('tokio_handle_request')) {
     function tokio_handle_request(callable $handler): bool
     {

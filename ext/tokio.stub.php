@@ -47,6 +47,18 @@ function tokio_server_info(): array {}
 function tokio_send_headers(int $status = 200): bool {}
 
 /**
+ * FrankenPHP's headers_send(): with a 1xx status (103 Early Hints), sends an informational
+ * response now with the headers set so far (the `Link: <...>; rel=preload` hints), which stay for
+ * the final response; the script goes on. Over HTTP/1.1 and HTTP/2; HTTP/1.0 clients get only
+ * the final response. With another status, sets it and commits the headers.
+ * @return int 1 when a 1xx went out, 0 when the headers were committed, another value when nothing could be sent
+ */
+function tokio_headers_send(int $status = 200): int {}
+
+/** The same as tokio_headers_send(), defined when nothing else defines it, as FrankenPHP names it. */
+function headers_send(int $status = 200): int {}
+
+/**
  * Worker mode's loop (WORKER_SCRIPT): waits for the next request, makes it the current one
  * ($_SERVER, $_GET, $_POST, $_COOKIE, $_FILES, $_REQUEST, php://input, headers, status, output
  * buffers, as a classic request would see them), runs $handler, sends the response and returns

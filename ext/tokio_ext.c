@@ -55,6 +55,16 @@ PHP_FUNCTION(tokio_send_headers)
   RETURN_BOOL(tokio_commit_headers((int)status));
 }
 
+PHP_FUNCTION(tokio_headers_send)
+{
+  zend_long status = 200;
+  ZEND_PARSE_PARAMETERS_START(0, 1)
+    Z_PARAM_OPTIONAL
+    Z_PARAM_LONG(status)
+  ZEND_PARSE_PARAMETERS_END();
+  RETURN_LONG(tokio_headers_send((int)status));
+}
+
 static __thread int handled_once; /* a classic request's tokio_handle_request() ran its handler */
 
 /* Worker mode's loop: see tokio.stub.php. In a classic request it serves that request once. */
@@ -105,6 +115,10 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_send_headers, 0, 0, _IS_BOOL, 0)
   ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, status, IS_LONG, 0, "200")
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_headers_send, 0, 0, IS_LONG, 0)
+  ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, status, IS_LONG, 0, "200")
+ZEND_END_ARG_INFO()
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_handle_request, 0, 1, _IS_BOOL, 0)
   ZEND_ARG_TYPE_INFO(0, handler, IS_CALLABLE, 0)
 ZEND_END_ARG_INFO()
@@ -118,6 +132,7 @@ static const zend_function_entry tokio_functions[] = {
   PHP_FE(tokio_worker_id, arginfo_long_none)
   PHP_FE(tokio_server_info, arginfo_array_none)
   PHP_FE(tokio_send_headers, arginfo_send_headers)
+  PHP_FE(tokio_headers_send, arginfo_headers_send)
   PHP_FE(tokio_handle_request, arginfo_handle_request)
   PHP_FE_END
 };
@@ -125,13 +140,14 @@ static const zend_function_entry tokio_functions[] = {
 
 /* Other servers' names, each defined unless something already defines it: Symfony and Laravel
  * call fastcgi_finish_request() when it exists; apps written for FrankenPHP's worker mode loop
- * on frankenphp_handle_request(). */
+ * on frankenphp_handle_request(), and send 103 Early Hints with its headers_send(103). */
 /* one entry a line, as PHP writes them */
 /* clang-format off */
 static const zend_function_entry aliases[] = {
   PHP_FALIAS(fastcgi_finish_request, tokio_finish_request, arginfo_bool_none)
   PHP_FALIAS(frankenphp_finish_request, tokio_finish_request, arginfo_bool_none)
   PHP_FALIAS(frankenphp_handle_request, tokio_handle_request, arginfo_handle_request)
+  PHP_FALIAS(headers_send, tokio_headers_send, arginfo_headers_send)
   PHP_FE_END
 };
 /* clang-format on */

@@ -6,7 +6,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, constants, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
-import { get as httpsGet } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
@@ -255,5 +256,64 @@ test('SIGHUP loads a renewed certificate: new connections get it on HTTP/1.1 and
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** An HTTP/1 request's informational responses and final one, each with when it came (ms). */
+function withHints(url: string, headers: Record<string, string> = {}): Promise<{ hints: [number, number, unknown][]; status: number; at: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const hints: [number, number, unknown][] = [];
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { headers, agent: false, rejectUnauthorized: false }, (res) => {
+      const at = Date.now() - started;
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ hints, status: res.statusCode ?? 0, at, body }));
+    });
+    req.on('information', (info) => hints.push([info.statusCode, Date.now() - started, info.headers.link]));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('103 Early Hints (headers_send) reach the client before the final response, on every protocol', async () => {
+  const link = '</style.css>; rel=preload; as=style';
+  const check = (r: Awaited<ReturnType<typeof withHints>>, label: string) => {
+    assert.deepEqual(r.hints.map(([status, , l]) => [status, l]), [[103, link]], label);
+    assert.ok(r.at - r.hints[0][1] >= 200, `${label}: hint at ${r.hints[0][1]} ms, answer at ${r.at} ms`);
+    assert.equal(r.status, 200, label);
+    assert.equal(r.body, 'final\n', label);
+  };
+  check(await withHints(`${site.base}/hints.php`), 'HTTP/1.1 on uWS');
+  // over 90 header lines: the same request on Node's http
+  const many = Object.fromEntries(Array.from({ length: 95 }, (_, i) => [`x-h${i}`, 'v']));
+  check(await withHints(`${site.base}/hints.php`, many), "HTTP/1.1 on Node's http");
+  check(await withHints(`${tls.base}/hints.php`), 'HTTP/1.1 over TLS on uWS');
+  // HTTP/1.0 has no informational responses: the final one only
+  const old = await raw(site.port, 'GET /hints.php HTTP/1.0\r\n\r\n');
+  assert.match(old, /^HTTP\/1\.1 200 /);
+  assert.doesNotMatch(old, /103/);
+
+  const session = plain();
+  try {
+    const started = Date.now();
+    const stream = session.request({ ':path': '/hints.php' });
+    const hint = new Promise<[unknown, unknown, number]>((resolve) => stream.once('headers', (h) => resolve([h[':status'], h.link, Date.now() - started])));
+    const r = await new Promise<{ status: unknown; at: number; body: string }>((resolve, reject) => {
+      let body = '';
+      let status: unknown;
+      let at = 0;
+      stream.on('response', (h) => { status = h[':status']; at = Date.now() - started; });
+      stream.on('data', (d: Buffer) => (body += d.toString()));
+      stream.on('end', () => resolve({ status, at, body }));
+      stream.on('error', reject);
+    });
+    const [hintStatus, hintLink, hintAt] = await hint;
+    assert.deepEqual([hintStatus, hintLink], [103, link]);
+    assert.ok(r.at - hintAt >= 200, `HTTP/2: hint at ${hintAt} ms, answer at ${r.at} ms`);
+    assert.deepEqual([r.status, r.body], [200, 'final\n']);
+  } finally {
+    session.close();
   }
 });

@@ -56,7 +56,7 @@ test('two keep-alive connections with PHP_WORKERS=2 run two requests at once, on
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
     cli.child.kill('SIGTERM');
-    assert.equal(await cli.exited, 0);
+    assert.equal(await cli.exited, 0, cli.output());
   }
 });
 
@@ -92,7 +92,7 @@ test('HTTP_THREADS=2: both event loops accept and feed the one pool; /metrics an
   } finally {
     rmSync(dir, { recursive: true, force: true });
     cli.child.kill('SIGTERM');
-    assert.equal(await cli.exited, 0);
+    assert.equal(await cli.exited, 0, cli.output());
   }
 });
 
@@ -115,7 +115,7 @@ test('HTTP_THREADS=2: spooled uploads on both loops leave Node no descriptor it 
       assert.equal(status, 200);
     }
     cli.child.kill('SIGTERM');
-    assert.equal(await cli.exited, 0);
+    assert.equal(await cli.exited, 0, cli.output());
     assert.doesNotMatch(cli.output(), /unmanaged mode/);
   } finally {
     cli.child.kill('SIGTERM');

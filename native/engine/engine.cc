@@ -608,6 +608,7 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
       break;
     }
     case Event::kHeaders:
+    case Event::kHints:
     case Event::kChunk:
     case Event::kFinish:
     case Event::kHeartbeat: self->DeliverStream(env, e.get()); break;
@@ -641,7 +642,8 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
   }
 }
 
-// onStream(id, 'headers', status, reason, headers, eventStream) | (id, 'chunk', buffer)
+// onStream(id, 'headers', status, reason, headers, eventStream) | (id, 'hints', status, headers)
+//   | (id, 'chunk', buffer)
 //   | (id, 'finish', status, reason, headers, body) | (id, 'heartbeat', ms)
 void Engine::DeliverStream(Napi::Env env, Event* e) {
   Job* job = e->job;
@@ -651,6 +653,10 @@ void Engine::DeliverStream(Napi::Env env, Event* e) {
       on_stream_.Call({id, Napi::String::New(env, "headers"), Napi::Number::New(env, job->status),
                        Napi::String::New(env, job->reason), HeaderPairs(env, job->header_blob, job->header_ends),
                        Napi::Boolean::New(env, job->event_stream)});
+      break;
+    case Event::kHints:
+      on_stream_.Call(
+          {id, Napi::String::New(env, "hints"), Napi::Number::New(env, e->level), HeaderPairs(env, e->text, e->ends)});
       break;
     case Event::kChunk: on_stream_.Call({id, Napi::String::New(env, "chunk"), ToBuffer(env, e->chunk)}); break;
     case Event::kFinish:
@@ -778,6 +784,20 @@ extern "C" int tokio_host_send_headers(void* host, int status, tokio_str reason,
   job->headers_sent = true;
   job->event_stream = event_stream != 0;
   return 1;
+}
+
+extern "C" void tokio_host_send_hints(void* host, int status, const tokio_str* lines, size_t count) {
+  auto* job = static_cast<Job*>(host);
+  // only while the final response has not begun, and to a client that is still there
+  if (!job->streaming || job->finished || job->headers_sent || job->client_gone.load(std::memory_order_relaxed)) return;
+  auto* e = new Event(Event::kHints, job);
+  e->level = status;
+  for (size_t i = 0; i < count; i++) {
+    e->text.append(lines[i].ptr, lines[i].len);
+    e->ends.push_back(static_cast<uint32_t>(e->text.size()));
+    e->text.push_back('\0');
+  }
+  job->engine->Post(e);
 }
 
 extern "C" int tokio_host_flush(void* host) {

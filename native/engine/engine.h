@@ -21,16 +21,17 @@ namespace tokio {
 
 // Something a PHP thread hands to the JS thread.
 struct Event {
-  enum Kind { kStarted, kHeaders, kChunk, kFinish, kHeartbeat, kLog, kDone, kScript, kStopped } kind;
+  enum Kind { kStarted, kHeaders, kHints, kChunk, kFinish, kHeartbeat, kLog, kDone, kScript, kStopped } kind;
   explicit Event(Kind k, Job* j = nullptr) : kind(k), job(j) {}
   Job* job;
-  int level = 0;         // kLog
-  int64_t ms = 0;        // kHeartbeat
-  std::string text;      // log message, or the startup error
-  tokio_info info{};     // kStarted
-  bool ok = false;       // kStarted
-  OutputBlock chunk;     // kChunk
-  ScriptEvent script{};  // kScript
+  int level = 0;               // kLog; kHints: the status
+  std::vector<uint32_t> ends;  // kHints: where each header line in `text` ends
+  int64_t ms = 0;              // kHeartbeat
+  std::string text;            // log message, or the startup error
+  tokio_info info{};           // kStarted
+  bool ok = false;             // kStarted
+  OutputBlock chunk;           // kChunk
+  ScriptEvent script{};        // kScript
 };
 
 class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {

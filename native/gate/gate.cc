@@ -652,8 +652,9 @@ void Gate::Refuse(int fd, Verdict verdict) {
   while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0) {}
   // a fatal protocol_version alert, as a TLS library answers a client it will not speak with
   static const std::string kTlsAlert("\x15\x03\x03\x00\x02\x02\x46", 7);
-  const std::string& answer =
-      verdict == kTlsTooOld ? kTlsAlert : verdict == kVersionNotSupported ? version_answer_ : bad_answer_;
+  const std::string& answer = verdict == kTlsTooOld             ? kTlsAlert
+                              : verdict == kVersionNotSupported ? version_answer_
+                                                                : bad_answer_;
   (void)!send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   shutdown(fd, SHUT_WR);
   Drop(fd);

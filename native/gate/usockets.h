@@ -20,6 +20,7 @@ struct USockets {
   void (*long_timeout)(int ssl, us_socket_t*, unsigned int minutes);
   us_socket_t* (*close)(int ssl, us_socket_t*, int code, void* reason);
   int (*is_closed)(int ssl, us_socket_t*);
+  int (*write)(int ssl, us_socket_t*, const char* data, int length, int msg_more);
   void (*on_data)(int ssl, us_socket_context_t*, UsOnData);
   void (*on_close)(int ssl, us_socket_context_t*, UsOnClose);
 };

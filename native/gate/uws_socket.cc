@@ -14,6 +14,8 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <v8.h>
@@ -117,14 +119,15 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   us.long_timeout = reinterpret_cast<decltype(us.long_timeout)>(dlsym(handle, "us_socket_long_timeout"));
   us.close = reinterpret_cast<decltype(us.close)>(dlsym(handle, "us_socket_close"));
   us.is_closed = reinterpret_cast<decltype(us.is_closed)>(dlsym(handle, "us_socket_is_closed"));
+  us.write = reinterpret_cast<decltype(us.write)>(dlsym(handle, "us_socket_write"));
   us.on_data = reinterpret_cast<decltype(us.on_data)>(dlsym(handle, "us_socket_context_on_data"));
   us.on_close = reinterpret_cast<decltype(us.on_close)>(dlsym(handle, "us_socket_context_on_close"));
   dlclose(handle);  // RTLD_NOLOAD took a reference of its own; Node's stays
   static std::once_flag unbranded;
   std::call_once(unbranded, [&path] { Unbrand(path); });
   return Napi::Boolean::New(info.Env(), us.poll_fd && us.socket_context && us.context_loop && us.loop_ext &&
-                                            us.timeout && us.long_timeout && us.close && us.is_closed && us.on_data &&
-                                            us.on_close);
+                                            us.timeout && us.long_timeout && us.close && us.is_closed && us.write &&
+                                            us.on_data && us.on_close);
 }
 
 // socketFd(res) -> the descriptor the request arrived on, -1 if `res` holds no live socket
@@ -154,6 +157,23 @@ Napi::Value KeepReading(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// writeInformational(res, ssl, bytes) -> true once written whole: an informational response
+// (103) goes out through uSockets ahead of uWS, which would only send it with the final one. Only
+// onto a socket with nothing queued, where uWS holds nothing either (it buffers only what the
+// kernel would not take) and a few hundred bytes go out whole.
+Napi::Value WriteInformational(const Napi::CallbackInfo& info) {
+  us_socket_t* socket = us.write ? SocketOf(info[0]) : nullptr;
+  if (socket == nullptr) return Napi::Boolean::New(info.Env(), false);
+  int ssl = info[1].ToBoolean() ? 1 : 0;
+  std::string bytes = info[2].As<Napi::String>().Utf8Value();
+  int queued = 0;
+  if (ioctl(us.poll_fd(socket), SIOCOUTQ, &queued) != 0 || queued != 0) return Napi::Boolean::New(info.Env(), false);
+  int written = us.write(ssl, socket, bytes.data(), static_cast<int>(bytes.size()), 0);
+  if (written > 0 && written < static_cast<int>(bytes.size()))
+    us.close(ssl, socket, 0, nullptr);  // half a head: unusable
+  return Napi::Boolean::New(info.Env(), written == static_cast<int>(bytes.size()));
+}
+
 }  // namespace
 
 void InitUwsSocket(Napi::Env env, Napi::Object exports) {
@@ -163,6 +183,7 @@ void InitUwsSocket(Napi::Env env, Napi::Object exports) {
   uws.Set("silence", Napi::Function::New<Silence>(env, "silence"));
   uws.Set("keepReading", Napi::Function::New<KeepReading>(env, "keepReading"));
   uws.Set("watchHeads", Napi::Function::New<WatchHeads>(env, "watchHeads"));
+  uws.Set("writeInformational", Napi::Function::New<WriteInformational>(env, "writeInformational"));
   exports.Set("uws", uws);
 }
 

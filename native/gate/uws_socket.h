@@ -6,7 +6,7 @@
 namespace tokio {
 
 // exports.uws = { attach(binaryPath), socketFd(res), silence(res, ssl), keepReading(res, ssl, seconds),
-// watchHeads(app, headerTimeoutMs, onHandOver) (uws_heads.h) }
+// watchHeads(app, headerTimeoutMs, onHandOver) (uws_heads.h), writeInformational(res, ssl, bytes) }
 void InitUwsSocket(Napi::Env env, Napi::Object exports);
 
 }  // namespace tokio

@@ -191,8 +191,13 @@ static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
                     php_memnistr(h->header + 13, "text/event-stream", 17, h->header + h->header_len) != NULL;
     i++;
   }
-  c->status = status;
-  int ok = tokio_host_send_headers(c->host, status, reason, lines, i, event_stream);
+  int ok = 1;
+  if (status >= 100 && status < 200) {
+    tokio_host_send_hints(c->host, status, lines, i); /* headers_send(103): the final response is still to come */
+  } else {
+    c->status = status;
+    ok = tokio_host_send_headers(c->host, status, reason, lines, i, event_stream);
+  }
   if (lines) efree(lines);
   return ok ? SAPI_HEADER_SENT_SUCCESSFULLY : SAPI_HEADER_SEND_FAILED;
 }
@@ -574,6 +579,22 @@ int tokio_commit_headers(int status)
   if (sapi_send_headers() != SUCCESS) return 0;
   /* an empty flush turns streaming on: later flush() calls send each part */
   return tokio_host_flush(c->host);
+}
+
+int tokio_headers_send(int status)
+{
+  tokio_ctx *c = ctx();
+  if (!c || !c->host) return SAPI_HEADER_SEND_FAILED;
+  if (status >= 100 && status < 200) {
+    /* as FrankenPHP: the headers set so far go out with this status, and stay for the final answer */
+    int previous = SG(sapi_headers).http_response_code;
+    SG(sapi_headers).http_response_code = status;
+    int sent = sapi_module.send_headers(&SG(sapi_headers));
+    SG(sapi_headers).http_response_code = previous;
+    return sent;
+  }
+  if (status >= 200 && status <= 999) SG(sapi_headers).http_response_code = status;
+  return sapi_send_headers();
 }
 
 void tokio_describe_server(void *rv)

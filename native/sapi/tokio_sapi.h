@@ -143,6 +143,7 @@ int tokio_current_worker(void);                   /* -1 outside a worker */
 int tokio_finish_request(void);                   /* 1: the response went out now; 0: it already had */
 int tokio_request_heartbeat(int64_t seconds);     /* 1: the deadline moved */
 int tokio_commit_headers(int status);             /* 1: headers sent now, streaming from here on */
+int tokio_headers_send(int status);               /* FrankenPHP's headers_send(): a 1xx goes out at once */
 void tokio_describe_server(void *return_value);   /* fills tokio_server_info()'s zval array */
 
 /* Implemented by the host. Called on the worker thread, never throw, never call back into PHP. */
@@ -153,6 +154,8 @@ int tokio_host_write(void *host, const char *data, size_t len);
 int tokio_host_send_headers(void *host, int status, tokio_str reason, const tokio_str *lines, size_t count,
                             int event_stream);
 int tokio_host_flush(void *host);
+/* An informational response (103 Early Hints) with these header lines, before the final one. */
+void tokio_host_send_hints(void *host, int status, const tokio_str *lines, size_t count);
 /* tokio_finish_request(): what was sent so far is the whole response; later output is dropped. */
 void tokio_host_finish(void *host);
 void tokio_host_heartbeat(void *host, int64_t ms);

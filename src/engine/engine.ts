@@ -144,6 +144,8 @@ export interface ExecuteHooks {
   /** `eventStream`: the script answers with Content-Type text/event-stream */
   onHeaders?: (status: number, reason: string, headers: string[], eventStream: boolean) => void;
   onChunk?: (chunk: Buffer) => void;
+  /** headers_send(103): an informational response, with the headers the script has set so far */
+  onHints?: (status: number, headers: string[]) => void;
   onFinish?: (status: number, reason: string, headers: string[], body: Buffer) => void;
   /** tokio_request_heartbeat(): the script asks for `ms` more from now. */
   onHeartbeat?: (ms: number) => void;
@@ -259,6 +261,7 @@ function answers(pending: Map<number, Pending>, logger: (entry: PhpLogEntry) => 
       const h = pending.get(id)?.hooks;
       try {
         if (event[0] === 'headers') h?.onHeaders?.(event[1], event[2], event[3], event[4]);
+        else if (event[0] === 'hints') h?.onHints?.(event[1], event[2]);
         else if (event[0] === 'chunk') h?.onChunk?.(event[1]);
         else if (event[0] === 'finish') h?.onFinish?.(event[1], event[2], event[3], event[4]);
         else h?.onHeartbeat?.(event[1]);

@@ -31,6 +31,11 @@ export interface Exchange {
    * caller answers 408 itself after that long).
    */
   readBody(onChunk: (chunk: Uint8Array, last: boolean) => void, idleMs: number): void;
+  /**
+   * An informational response (103 Early Hints) before the final one; dropped where the
+   * protocol has none (HTTP/1.0) or the transport cannot send it now.
+   */
+  sendInformational(status: number, headers: readonly string[]): void;
   /** Starts a body of unknown length: chunked for HTTP/1.1, up to the close for HTTP/1.0. */
   startStream(status: number, reason: string, headers: readonly string[]): void;
   /** One part of a started stream; false when the socket is full (see onDrain). */

@@ -59,6 +59,18 @@ export class NodeExchange implements Exchange {
     source.pipe(this.res);
   }
 
+  sendInformational(status: number, headers: readonly string[]): void {
+    // Node sends 103 with a Link header only, and not to HTTP/1.0 clients, which have no 1xx
+    if (status !== 103 || this.aborted || this.req.httpVersion === '1.0') return;
+    const hints: Record<string, string | string[]> = {};
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const name = headers[i].toLowerCase();
+      const had = hints[name];
+      hints[name] = had === undefined ? headers[i + 1] : [...(Array.isArray(had) ? had : [had]), headers[i + 1]];
+    }
+    if (hints.link !== undefined) this.res.writeEarlyHints(hints);
+  }
+
   startStream(status: number, reason: string, headers: readonly string[]): void {
     if (this.aborted) return;
     this.responded = true;

@@ -116,6 +116,15 @@ export class UwsExchange implements Exchange {
     });
   }
 
+  sendInformational(status: number, headers: readonly string[]): void {
+    if (this.aborted || this.responded || this.#ended) return;
+    let head = `HTTP/1.1 ${statusLine(status)}\r\n`;
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (!isHopByHop(headers[i])) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    }
+    netAddon().uws.writeInformational(this.res, this.tls, `${head}\r\n`);
+  }
+
   startStream(status: number, reason: string, headers: readonly string[]): void {
     if (this.aborted) return;
     this.responded = true;

@@ -81,6 +81,18 @@ export class Http2Exchange implements Exchange {
     this.h2.on('end', () => onChunk(new Uint8Array(0), true));
   }
 
+  sendInformational(status: number, headers: readonly string[]): void {
+    if (!this.#open()) return;
+    const out: OutgoingHttpHeaders = { ':status': status };
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const name = headers[i].toLowerCase();
+      if (NOT_IN_HTTP2.has(name)) continue;
+      const had = out[name];
+      out[name] = had === undefined ? headers[i + 1] : [...(Array.isArray(had) ? had.map(String) : [String(had)]), headers[i + 1]];
+    }
+    this.h2.additionalHeaders(out);
+  }
+
   startStream(status: number, _reason: string, headers: readonly string[]): void {
     if (!this.#open()) return;
     this.responded = true;

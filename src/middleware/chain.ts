@@ -274,6 +274,11 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
     source.pipe(this.#filterIn!);
   }
 
+  // a hint is not the response: no middleware sees it
+  sendInformational(status: number, headers: readonly string[]): void {
+    this.inner.sendInformational(status, headers);
+  }
+
   startStream(status: number, reason: string, headers: readonly string[]): void {
     if (this.inner.aborted) return;
     const filter = this.#reply(status, reason, headers, -1, true);

@@ -22,6 +22,7 @@ export const enum AbortReason { Disconnect = 1, Kill = 2 }
 /** What the addon passes after a streamed request's id, by kind: ExecuteHooks' arguments. */
 export type NativeStreamEvent =
   | [kind: 'headers', status: number, reason: string, headers: string[], eventStream: boolean]
+  | [kind: 'hints', status: number, headers: string[]]
   | [kind: 'chunk', chunk: Buffer]
   | [kind: 'finish', status: number, reason: string, headers: string[], body: Buffer]
   | [kind: 'heartbeat', ms: number];
@@ -157,6 +158,11 @@ export interface NativeUwsSocket {
    * and the bytes read from it. False when this binary's layout is not the known one.
    */
   watchHeads(app: object, headerTimeoutMs: number, onHandOver: HandOverCallback): boolean;
+  /**
+   * Writes an informational response (103 Early Hints) on the socket of `res` ahead of uWS, which
+   * has no way to send one; false, and nothing written, unless the socket had nothing queued.
+   */
+  writeInformational(res: object, ssl: boolean, bytes: string): boolean;
 }
 
 export type HandOverCallback = (fd: number, bytes: Buffer, remoteAddr: string, remotePort: number, serverAddr: string, serverPort: number) => void;

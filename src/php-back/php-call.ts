@@ -154,6 +154,10 @@ export class PhpCall implements ExecuteHooks {
     this.#ex.startStream(status, reason, addTraceHeaders([...withoutNames(headers, extra), ...extra], this.#traced));
   }
 
+  onHints(status: number, headers: string[]): void {
+    if (!this.#ex.responded && !this.#ex.aborted) this.#ex.sendInformational(status, headers);
+  }
+
   onChunk(chunk: Buffer): void {
     const id = this.#request.id!;
     if (this.#ex.aborted || !this.#streaming) return this.#engine.ack(id, chunk.length);
