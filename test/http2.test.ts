@@ -9,6 +9,7 @@ import { connect, constants, type ClientHttp2Session, type OutgoingHttpHeaders }
 import { request as httpRequest } from 'node:http';
 import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
+import { connect as tcpConnect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -313,6 +314,85 @@ test('103 Early Hints (headers_send) reach the client before the final response,
     assert.deepEqual([hintStatus, hintLink], [103, link]);
     assert.ok(r.at - hintAt >= 200, `HTTP/2: hint at ${hintAt} ms, answer at ${r.at} ms`);
     assert.deepEqual([r.status, r.body], [200, 'final\n']);
+  } finally {
+    session.close();
+  }
+});
+
+test('static files over HTTP/2: ETag revalidation (304) and Range (206)', async () => {
+  const session = plain();
+  try {
+    const full = await h2(session, { ':path': '/hello.txt' });
+    assert.equal(full.status, 200);
+    const etag = String(full.headers.etag);
+    assert.match(etag, /^"/);
+    const again = await h2(session, { ':path': '/hello.txt', 'if-none-match': etag });
+    assert.equal(again.status, 304);
+    assert.equal(again.body.length, 0);
+    const part = await h2(session, { ':path': '/hello.txt', range: 'bytes=0-3' });
+    assert.equal(part.status, 206);
+    assert.equal(part.body.toString(), full.body.subarray(0, 4).toString());
+    assert.equal(part.headers['content-range'], `bytes 0-3/${full.body.length}`);
+  } finally {
+    session.close();
+  }
+});
+
+test('a slow HTTP/2 reader makes the PHP thread wait (flow control) instead of growing memory', async () => {
+  const bridge = await startServer(engine, { DOCUMENT_ROOT: path.join(FIXTURES, 'bridge'), REQUEST_TIMEOUT: 'off' });
+  const session = connect(`http://127.0.0.1:${bridge.port}`);
+  const progress = path.join(tmp, 'progress');
+  try {
+    const stream = session.request({ ':path': `/flood.php?mb=64&progress=${encodeURIComponent(progress)}` });
+    stream.pause();
+    await sleep(1500);
+    const written = Number(readFileSync(progress, 'utf8'));
+    assert.ok(written < 16 * 1024 * 1024, `wrote ${written} bytes while nobody read`);
+    let received = 0;
+    stream.on('data', (c: Buffer) => (received += c.length));
+    stream.resume();
+    await new Promise((resolve) => stream.on('end', resolve));
+    assert.equal(received, 64 * 1024 * 1024);
+  } finally {
+    session.close();
+    await bridge.close();
+  }
+});
+
+/** One HTTP/2 frame: 3 bytes of length, type, flags, 4 of stream id, the payload. */
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+}
+
+test('a CONTINUATION flood closes its connection; the server serves others', async () => {
+  const closed = await new Promise<boolean>((resolve) => {
+    const sock = tcpConnect(site.port, '127.0.0.1');
+    sock.on('error', () => resolve(true));
+    sock.on('close', () => resolve(true));
+    sock.on('data', () => {});
+    sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, Buffer.alloc(0))]));
+    // HEADERS without END_HEADERS (a literal header field, never indexed), then CONTINUATION
+    // frames that never end the block, each with another header (CVE-2024-27316's pattern)
+    const field = (i: number) => Buffer.concat([Buffer.from([0x10, 6]), Buffer.from('x-junk'), Buffer.from([8]), Buffer.from(String(i).padStart(8, '0'))]);
+    sock.write(frame(1, 0 /* no END_HEADERS */, 1, Buffer.concat([Buffer.from([0x82, 0x84, 0x86]), Buffer.from([0x41, 1]), Buffer.from('x')])));
+    let i = 0;
+    const flood = () => {
+      if (sock.destroyed) return;
+      for (let k = 0; k < 500; k++) sock.write(frame(9, 0, 1, field(i++)));
+      if (i < 200_000) setImmediate(flood);
+      else resolve(false);
+    };
+    flood();
+  });
+  assert.ok(closed, 'the server closed the flooding connection');
+  const session = plain();
+  try {
+    assert.equal((await h2(session, { ':path': '/protocol.php' })).body.toString(), 'HTTP/2.0 http off\n');
   } finally {
     session.close();
   }
