@@ -2,13 +2,25 @@
 // DATA frames, paced by the stream's flow control; a reset stream is a disconnect.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
-import { isServerHeader, type Exchange } from '../http/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 
 const { NGHTTP2_NO_ERROR } = constants;
 
 // Connection-specific headers have no place in HTTP/2 (RFC 9113 8.2.2): Node refuses a response
 // that carries one, and framing is the stream's.
 const NOT_IN_HTTP2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'content-length', 'http2-settings']);
+
+/** A name/value list as one HEADERS block: names lower-cased, repeated ones as lists. */
+function headerBlock(status: number, headers: readonly string[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ':status': status };
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i].toLowerCase();
+    if (NOT_IN_HTTP2.has(name)) continue;
+    const had = out[name];
+    out[name] = had === undefined ? headers[i + 1] : [...(Array.isArray(had) ? had : [String(had)]), headers[i + 1]];
+  }
+  return out;
+}
 
 export class Http2Exchange implements Exchange {
   aborted = false;
@@ -28,16 +40,8 @@ export class Http2Exchange implements Exchange {
   }
 
   #respond(status: number, headers: readonly string[], contentLength: number | undefined, endStream: boolean): void {
-    const out: OutgoingHttpHeaders = { ':status': status };
-    let server = this.server;
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      const name = headers[i].toLowerCase();
-      if (NOT_IN_HTTP2.has(name)) continue;
-      if (isServerHeader(name)) server = '';
-      const had = out[name];
-      out[name] = had === undefined ? headers[i + 1] : Array.isArray(had) ? [...had, headers[i + 1]] : [String(had), headers[i + 1]];
-    }
-    if (server) out.server = server;
+    const out = headerBlock(status, headers);
+    if (this.server && out.server === undefined) out.server = this.server;
     if (contentLength !== undefined) out['content-length'] = contentLength;
     this.h2.respond(out, { endStream });
     if (this.closeAfter) this.h2.once('finish', () => this.h2.session?.close());
@@ -82,15 +86,7 @@ export class Http2Exchange implements Exchange {
   }
 
   sendInformational(status: number, headers: readonly string[]): void {
-    if (!this.#open()) return;
-    const out: OutgoingHttpHeaders = { ':status': status };
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      const name = headers[i].toLowerCase();
-      if (NOT_IN_HTTP2.has(name)) continue;
-      const had = out[name];
-      out[name] = had === undefined ? headers[i + 1] : [...(Array.isArray(had) ? had.map(String) : [String(had)]), headers[i + 1]];
-    }
-    this.h2.additionalHeaders(out);
+    if (this.#open()) this.h2.additionalHeaders(headerBlock(status, headers));
   }
 
   startStream(status: number, _reason: string, headers: readonly string[]): void {
