@@ -367,7 +367,7 @@ Napi::Value Gate::ListenSocket(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// listen(fds, headTimeoutMs, tls, serverHeader, http2, tls13) -> each socket's address: accepts on
+// listen(fds, headTimeoutMs, tls, serverHeader, http2, tls13, raw) -> each socket's address: accepts on
 // listening sockets (made by listenSocket, here or in the supervisor), which the gate now owns
 Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -377,7 +377,8 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
   std::string server = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
   http2_ = info[4].ToBoolean();
   tls13_ = info[5].ToBoolean();
-  peek_ = !tls_ || http2_ || tls13_;
+  raw_ = info[6].ToBoolean();
+  peek_ = !raw_ && (!tls_ || http2_ || tls13_);
   auto answer = [&](std::string_view status) {
     std::string body = std::string(status) + "\n";
     return "HTTP/1.1 " + std::string(status) +
@@ -634,7 +635,7 @@ void Gate::Accept(int listen_fd, std::chrono::steady_clock::time_point now, size
     int one = 1;
     if (ends.server_port != 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // not a Unix socket
     if (!peek_) {
-      Hand(fd, kUws, std::move(ends));
+      Hand(fd, raw_ ? kNode : kUws, std::move(ends));
       continue;
     }
     pending_[fd] = Pending{now, std::move(ends)};

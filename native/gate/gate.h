@@ -100,8 +100,10 @@ class Gate : public Napi::ObjectWrap<Gate> {
   std::string bad_answer_, version_answer_;  // what Refuse() sends, with SERVER_HEADER
   bool tls_ = false;
   bool http2_ = false;  // HTTP/2 is served: h2c by its preface, over TLS by ALPN
-  bool tls13_ = false;  // TLS_MIN_VERSION=TLSv1.3: uWS cannot be told, so the gate refuses older clients
-  bool peek_ = true;    // false for TLS without HTTP/2: every connection goes to uWS unread
+  bool tls13_ = false;
+  bool raw_ =
+      false;  // not HTTP (FastCGI): every connection goes to JS unread, as 'node'  // TLS_MIN_VERSION=TLSv1.3: uWS cannot be told, so the gate refuses older clients
+  bool peek_ = true;  // false for TLS without HTTP/2: every connection goes to uWS unread
 };
 
 }  // namespace tokio

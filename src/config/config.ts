@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { parseTrustedProxies, type TrustedProxies } from '../middleware/client-address.js';
 import type { RateLimit } from '../middleware/rate-limit.js';
 import type { StaticCache } from '../middleware/static-cache.js';
@@ -18,6 +19,10 @@ export type ListenAddress = { host: string; port: number } | { path: string };
 export interface Config {
   /** LISTEN_ADDR: each address gets a listening socket of its own, all served by HTTP */
   listen: ListenAddress[];
+  /** FastCGI listening addresses (FASTCGI_LISTEN); none: no FastCGI */
+  fastcgiListen: ListenAddress[];
+  /** the addresses FastCGI accepts TCP connections from (php-fpm's listen.allowed_clients); null: any */
+  fastcgiAllowedClients: BlockList | null;
   /** the files of Unix sockets in `listen`: their mode, and owner and group (names or ids; undefined: see socketOwner) */
   listenSocket: { mode: number; owner?: string; group?: string };
   documentRoot: string;
@@ -126,6 +131,8 @@ interface Setting {
 
 const SETTINGS = {
   listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock', help: 'addresses to listen on, separated by commas: HOST:PORT, [IPv6]:PORT, unix:/path (default 0.0.0.0:8080)' },
+  fastcgiListen: { env: 'FASTCGI_LISTEN', flag: '--fastcgi-listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. unix:/run/php/tokio-php.sock', help: "serve FastCGI (nginx's fastcgi_pass, as php-fpm) on these addresses too (default: none)" },
+  fastcgiAllowedClients: { env: 'FASTCGI_ALLOWED_CLIENTS', flag: '--fastcgi-allowed-clients', accepts: 'IP addresses separated by commas, or any', help: 'the only clients FastCGI accepts over TCP, as php-fpm\'s listen.allowed_clients (default 127.0.0.1,::1)' },
   listenSocketMode: { env: 'LISTEN_SOCKET_MODE', flag: '--listen-socket-mode', accepts: 'an octal mode from 000 to 777, e.g. 0660 or 0666', help: 'permissions of the unix: sockets of LISTEN_ADDR (default 0660)' },
   listenSocketOwner: { env: 'LISTEN_SOCKET_OWNER', flag: '--listen-socket-owner', accepts: 'a user name or uid', help: 'owner of the unix: sockets of LISTEN_ADDR (default: USER when started as root, else the user tokio-php runs as)' },
   listenSocketGroup: { env: 'LISTEN_SOCKET_GROUP', flag: '--listen-socket-group', accepts: 'a group name or gid', help: 'group of the unix: sockets of LISTEN_ADDR (default: GROUP when started as root, else the group tokio-php runs as)' },
@@ -249,6 +256,19 @@ function parseListenList(s: Setting, text: string): ListenAddress[] {
   });
 }
 
+/** Exact addresses, as php-fpm's listen.allowed_clients takes them; `any` lets every client in. */
+function parseAllowedClients(s: Setting, text: string): BlockList | null {
+  if (text.trim() === 'any') return null;
+  const list = new BlockList();
+  for (const entry of text.split(',').map((e) => e.trim())) {
+    const family = isIP(entry);
+    if (!family) fail(s, text);
+    list.addAddress(entry, family === 6 ? 'ipv6' : 'ipv4');
+    if (family === 4) list.addAddress(`::ffff:${entry}`, 'ipv6'); // as a dual-stack socket shows it
+  }
+  return list;
+}
+
 /** The permissions of LISTEN_ADDR's Unix sockets; refused when it has none. */
 function parseListenSocket(modeText: string | undefined, owner: string | undefined, group: string | undefined, listen: ListenAddress[]): Config['listenSocket'] {
   const S = SETTINGS;
@@ -299,7 +319,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
 
   const S = SETTINGS;
   const listen = parseListenList(S.listen, raw.listen ?? '0.0.0.0:8080');
-  const listenSocket = parseListenSocket(raw.listenSocketMode, raw.listenSocketOwner, raw.listenSocketGroup, listen);
+  const fastcgiListen = raw.fastcgiListen ? parseListenList(S.fastcgiListen, raw.fastcgiListen) : [];
+  const fastcgiAllowedClients = parseAllowedClients(S.fastcgiAllowedClients, raw.fastcgiAllowedClients ?? '127.0.0.1,::1');
+  const listenSocket = parseListenSocket(raw.listenSocketMode, raw.listenSocketOwner, raw.listenSocketGroup, [...listen, ...fastcgiListen]);
   const documentRoot = path.resolve(raw.docroot ?? DEMO_ROOT);
   if (!existsSync(documentRoot) || !statSync(documentRoot).isDirectory()) fail(S.docroot, raw.docroot ?? documentRoot);
   const indexFile = (raw.index ?? '').trim();
@@ -392,6 +414,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
 
   return {
     listen,
+    fastcgiListen,
+    fastcgiAllowedClients,
     listenSocket,
     documentRoot,
     indexFile: index,

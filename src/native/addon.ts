@@ -122,9 +122,10 @@ export interface NativeGate {
    * complete; `tls`: the connections speak TLS, and go to uWS unread unless `http2` (then those
    * whose ClientHello offers h2 are 'h2'); `serverHeader`: for the gate's own 400 and 505 answers
    * ('' for none); `http2`: a plain connection that opens with the HTTP/2 preface is 'h2';
-   * `tls13`: a TLS client that cannot speak TLS 1.3 gets a protocol_version alert.
+   * `tls13`: a TLS client that cannot speak TLS 1.3 gets a protocol_version alert; `raw`: the
+   * connections are not HTTP (FastCGI) and all go to JS unread, as 'node'.
    */
-  listen(fds: number[], headTimeoutMs: number, tls: boolean, serverHeader: string, http2: boolean, tls13: boolean): ListenAddress[];
+  listen(fds: number[], headTimeoutMs: number, tls: boolean, serverHeader: string, http2: boolean, tls13: boolean, raw?: boolean): ListenAddress[];
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
   /**

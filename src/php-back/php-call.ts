@@ -6,6 +6,7 @@ import type { RequestBody } from '../body/request-body.js';
 import type { Engine, ExecuteHooks, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { headerValue, sendError, type Exchange } from '../http/exchange.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars, type TraceContext } from '../middleware/trace.js';
+import { cgiServerVars } from '../fastcgi/cgi-route.js';
 import type { PhpRoute } from '../router/router.js';
 import type { RequestHead } from '../transport/request-context.js';
 import type { PhpBack } from './php-back.js';
@@ -57,24 +58,26 @@ export class PhpCall implements ExecuteHooks {
     const headers = head.headers;
     this.#trace = traceContext((name) => headerValue(headers, name), nextRequestId);
     this.#traced = traceHeaders(this.#trace);
+    // FastCGI: the front's CGI variables are $_SERVER, as php-fpm makes them
+    const cgi = head.cgi && cgiServerVars(head.cgi);
     this.#request = {
       method: head.method,
-      uri: head.query ? `${head.url}?${head.query}` : head.url,
+      uri: cgi?.REQUEST_URI ?? (head.query ? `${head.url}?${head.query}` : head.url),
       scriptFilename: route.scriptFilename,
       scriptName: route.scriptName,
       pathInfo: route.pathInfo,
-      documentRoot: back.documentRoot,
+      documentRoot: cgi?.DOCUMENT_ROOT ?? back.documentRoot,
       headers,
       body,
-      https: Boolean(config.tlsCert),
+      https: cgi ? Boolean(cgi.HTTPS) && cgi.HTTPS !== 'off' : Boolean(config.tlsCert),
       protocol: head.protocol,
-      serverName: serverName(headerValue(headers, 'host')),
+      serverName: cgi?.SERVER_NAME ?? serverName(headerValue(headers, 'host')),
       serverAddr: head.serverAddr,
       serverPort: head.serverPort,
       remoteAddr: ex.context?.clientAddr ?? head.remoteAddr,
       remotePort: head.remotePort,
       requestId: this.#trace.requestId,
-      serverVars: traceServerVars(this.#trace),
+      serverVars: cgi ? { ...cgi, ...traceServerVars(this.#trace) } : traceServerVars(this.#trace),
       requestTime: arrived,
       heartbeatMaxMs: config.requestTimeout > 0 ? config.heartbeatMax : 0,
       eventStream: headerValue(headers, 'accept').includes('text/event-stream'),

@@ -3,7 +3,8 @@
 // (503) → PHP engine → middleware (response side) → response — whichever transport brought it
 // (src/transport/). This is the HTTP front; PHP routes go on to the PHP back (src/php-back/).
 import type { Config, ListenAddress } from '../config/config.js';
-import { framing } from '../body/request-body.js';
+import { framing, type BodyFraming } from '../body/request-body.js';
+import { cgiRoute } from '../fastcgi/cgi-route.js';
 import type { Engine } from '../engine/engine.js';
 import { headerValue, lingeringRefusal, sendError, type Exchange } from '../http/exchange.js';
 import { refusal } from '../http/refusal.js';
@@ -141,7 +142,8 @@ export class TokioServer {
   #handle(head: RequestHead, ex: Exchange): void {
     this.#lastRequestAt = Date.now();
     ex.closeAfter = this.#draining; // served, and the client moves to a process that stays
-    const refused = refusal(head);
+    // a FastCGI front (nginx) has already refused what HTTP refuses
+    const refused = head.cgi ? undefined : refusal(head);
     if (refused) return sendError(ex, refused, [], true);
     const body = framing(head.headers);
     if (body.conflicting) return sendError(ex, 400, [], true);
@@ -150,6 +152,7 @@ export class TokioServer {
       return ex.readBody((chunk, last) => drop(chunk.length, last), this.#config.bodyTimeout);
     }
     if (this.#chain.answeredEarly(ex)) return;
+    if (head.cgi) return this.#serveScript(head, head.cgi, ex, body);
 
     let route = this.#router.resolve(head.url, head.query);
     const worker = this.#workerRoutes?.target(head.url, route);
@@ -177,6 +180,19 @@ export class TokioServer {
     if (ex.context) ex.context.upstream = 'php';
     if (worker && this.#options.workerScripts?.isBroken(worker.script)) return sendError(ex, 503, ['Retry-After', '1']);
     this.#php.serve(ex, head, route, worker?.script, body);
+  }
+
+  /** FastCGI: the front chose the script; php-fpm's answers when it is missing or not PHP. */
+  #serveScript(head: RequestHead, cgi: readonly string[], ex: Exchange, body: BodyFraming): void {
+    const route = cgiRoute(cgi);
+    if (route.kind === 'refused') {
+      this.#log.warn({ uri: head.url }, route.log);
+      if (ex.context) ex.context.serverMade = true;
+      ex.send(route.status, '', ['Content-type', 'text/html; charset=UTF-8'], Buffer.from(route.body));
+      return;
+    }
+    if (ex.context) ex.context.upstream = 'php';
+    this.#php.serve(ex, head, route, undefined, body);
   }
 
   /**

@@ -16,7 +16,7 @@ import { ProcessReports } from '../internal-port/reports.js';
 import { exitAfterLog, reopenLog, type Logger } from '../log.js';
 import { counter, gauge } from '../metrics/recorder.js';
 import { VERSION } from '../package.js';
-import { openListeningSocket, removeSocketFile, socketsFor } from '../transport/sockets.js';
+import { FASTCGI_SOCKET, openListeningSocket, removeSocketFile, socketsFor } from '../transport/sockets.js';
 import { watchFiles, type Watcher } from '../worker-mode/watch.js';
 import { BOARD_SLOT_ENV, handover, SOCKETS_ENV } from './handover.js';
 import { received, tell, type ProcessMessage } from './messages.js';
@@ -52,7 +52,7 @@ export function serverExecArgv(execArgv = process.execArgv, nodeOptions = proces
 
 type ProcessReady = Extract<ProcessMessage, { type: 'ready' }>;
 /** what the first process said as it was ready, with the workers of all, and where they all listen */
-type Ready = ProcessReady & { internalPort?: number; listening: ListenAddress[] };
+type Ready = ProcessReady & { internalPort?: number; listening: { name: string; address: ListenAddress }[] };
 type Replacement = 'crash' | 'stuck' | 'reload';
 
 interface Slot {
@@ -97,7 +97,7 @@ export class Supervisor {
 
   /** Binds, starts every process and resolves once all serve. */
   async start(): Promise<Ready> {
-    this.#listening = socketsFor(this.#config).map(({ name, address }) => ({ name, ...openListeningSocket(address, this.#config, this.#runAs) }));
+    this.#listening = socketsFor(this.#config).map(({ name, address }) => ({ name, ...openListeningSocket(address, this.#config, this.#runAs, name) }));
     this.#boardFd = netAddon().Gate.siblingBoard();
     const rateTableFd = this.#config.rateLimit ? netAddon().RateTable.create() : undefined;
     const { stdio, env } = handover(this.#listening, this.#boardFd, rateTableFd);
@@ -139,7 +139,7 @@ export class Supervisor {
       for (const w of this.#workers()) w.process.kill('SIGUSR1');
     });
     // the PHP threads of every process (worker mode adds the worker scripts' own)
-    return { ...ready[0]!, workers: ready.reduce((n, r) => n + r!.workers, 0), internalPort, listening: this.#listening.map((s) => s.address) };
+    return { ...ready[0]!, workers: ready.reduce((n, r) => n + r!.workers, 0), internalPort, listening: this.#listening.map(({ name, address }) => ({ name, address })) };
   }
 
   #internalSource(): InternalSource {
@@ -305,7 +305,7 @@ export class Supervisor {
 /** What the supervisor logs once every process serves. */
 export function servingSummary(config: Config, ready: Ready, runAs: RunAs | null = null): Record<string, unknown> {
   return {
-    listen: ready.listening.map((address) => `${config.tlsCert ? 'https' : 'http'}://${formatListenAddress(address)}`),
+    listen: ready.listening.map(({ name, address }) => `${name === FASTCGI_SOCKET ? 'fastcgi' : config.tlsCert ? 'https' : 'http'}://${formatListenAddress(address)}`),
     internal: config.internal ? `http://${formatListenAddress({ host: config.internal.host, port: ready.internalPort! })}` : 'off',
     documentRoot: config.documentRoot, indexFile: config.indexFile || undefined,
     processes: config.processes, workers: ready.workers, executor: config.executor,

@@ -18,6 +18,8 @@ export interface RequestHead {
   serverPort: number;
   /** 'HTTP/1.1', 'HTTP/1.0' or 'HTTP/2.0' */
   protocol: string;
+  /** FastCGI: the front's CGI variables (name, value, ...); the front decided the script */
+  cgi?: string[];
 }
 
 /** Who made the response: a static file, PHP, or the server itself (errors, redirects, early answers). */

@@ -8,6 +8,9 @@ import { socketOwner, type RunAs } from '../supervisor/privileges.js';
 
 /** what the HTTP transport's sockets are called (src/http/listener.ts) */
 export const HTTP_SOCKET = 'http';
+/** what the FastCGI transport's sockets are called (src/fastcgi/fastcgi-transport.ts) */
+export const FASTCGI_SOCKET = 'fastcgi';
+const VARIABLE: Record<string, string> = { [HTTP_SOCKET]: 'LISTEN_ADDR', [FASTCGI_SOCKET]: 'FASTCGI_LISTEN' };
 
 export interface ListeningSocket {
   /** the transport that serves it */
@@ -27,7 +30,10 @@ export interface SharedSockets {
 
 /** The listening sockets a configuration needs, each named for the transport that serves it. */
 export function socketsFor(config: Config): { name: string; address: ListenAddress }[] {
-  return config.listen.map((address) => ({ name: HTTP_SOCKET, address }));
+  return [
+    ...config.listen.map((address) => ({ name: HTTP_SOCKET, address })),
+    ...config.fastcgiListen.map((address) => ({ name: FASTCGI_SOCKET, address })),
+  ];
 }
 
 /**
@@ -35,7 +41,7 @@ export function socketsFor(config: Config): { name: string; address: ListenAddre
  * gets LISTEN_SOCKET_MODE and its owner and group (see socketOwner; `runAs`: whom PHP runs as) before
  * it listens. Throws naming the variable to look at.
  */
-export function openListeningSocket(address: ListenAddress, config: Config, runAs: RunAs | null): { fd: number; address: ListenAddress } {
+export function openListeningSocket(address: ListenAddress, config: Config, runAs: RunAs | null, name = HTTP_SOCKET): { fd: number; address: ListenAddress } {
   const spec = 'path' in address ? { ...address, mode: config.listenSocket.mode, ...socketOwner(config, runAs) } : address;
   try {
     return netAddon().Gate.listenSocket(spec);
@@ -44,7 +50,7 @@ export function openListeningSocket(address: ListenAddress, config: Config, runA
     const text = formatListenAddress(address);
     if (syscall === 'chown') throw new Error(`cannot give ${text} to its owner and group (LISTEN_SOCKET_OWNER, LISTEN_SOCKET_GROUP): ${message}`, { cause: err });
     if (syscall === 'chmod') throw new Error(`cannot set the mode of ${text} (LISTEN_SOCKET_MODE): ${message}`, { cause: err });
-    throw new Error(`cannot listen on ${text} (LISTEN_ADDR): ${message}`, { cause: err });
+    throw new Error(`cannot listen on ${text} (${VARIABLE[name]}): ${message}`, { cause: err });
   }
 }
 

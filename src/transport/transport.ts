@@ -6,6 +6,7 @@ import type { Config, ListenAddress } from '../config/config.js';
 import type { Exchange } from '../http/exchange.js';
 import type { RequestHead } from './request-context.js';
 import { Listener } from '../http/listener.js';
+import { FastCgiTransport } from '../fastcgi/fastcgi-transport.js';
 import type { Logger } from '../log.js';
 import type { SharedSockets } from './sockets.js';
 
@@ -27,5 +28,7 @@ export interface Transport {
 
 /** The transports a configuration serves on: the one place that chooses them. */
 export function transportsFor(config: Config, log: Logger, handler: RequestHandler): Transport[] {
-  return [new Listener(config, log, handler)];
+  const transports: Transport[] = [new Listener(config, log, handler)];
+  if (config.fastcgiListen.length) transports.push(new FastCgiTransport(config, log, handler));
+  return transports;
 }

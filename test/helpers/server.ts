@@ -2,7 +2,7 @@
 import { request as httpRequest, type Agent } from 'node:http';
 import { connect } from 'node:net';
 import { after, before } from 'node:test';
-import { loadConfig, type Config } from '../../src/config/config.js';
+import { loadConfig, type Config, type ListenAddress } from '../../src/config/config.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createLogger } from '../../src/log.js';
 import { TokioServer, type ServerOptions } from '../../src/server/server.js';
@@ -10,6 +10,8 @@ import { TokioServer, type ServerOptions } from '../../src/server/server.js';
 export interface Running {
   base: string;
   port: number;
+  /** every address, every transport's (HTTP's first) */
+  addresses: ListenAddress[];
   config: Config;
   close(): Promise<void>;
 }
@@ -17,11 +19,12 @@ export interface Running {
 export async function startServer(engine: Engine, env: Record<string, string>, options: ServerOptions = {}): Promise<Running> {
   const config = loadConfig({ LISTEN_ADDR: '127.0.0.1:0', PHP_WORKERS: String(engine.info.workers), ...env });
   const server = new TokioServer(config, engine, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), options);
-  const [address] = server.listen();
-  const port = 'port' in address ? address.port : 0;
+  const addresses = server.listen();
+  const port = 'port' in addresses[0] ? addresses[0].port : 0;
   return {
     base: `${config.tlsCert ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
+    addresses,
     config,
     close: async () => { await server.close(5000); },
   };

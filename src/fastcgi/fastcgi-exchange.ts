@@ -1,0 +1,140 @@
+// Exchange over a FastCGI request: the response is a CGI head (a Status line, then the headers) and
+// the body, as STDOUT records, then an empty STDOUT and END_REQUEST, as php-fpm sends them; the
+// web server in front (nginx) turns that into HTTP. Framing is the front's: no Content-Length
+// unless the script set one, and no Server header (nginx adds its own).
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { reasonPhrase, isHopByHop, type Exchange } from '../http/exchange.js';
+import { ProtocolStatus, RecordType, endRequest, recordHeader, records } from './records.js';
+
+export class FastCgiExchange implements Exchange {
+  aborted = false;
+  responded = false;
+  /** the server drains: the connection closes after this request, whatever the front asked */
+  closeAfter = false;
+  onAbort?: () => void;
+  #ended = false;
+  #drainWaiters: (() => void)[] = [];
+  #body?: (chunk: Uint8Array, last: boolean) => void;
+  #stdin: Buffer[] = [];
+  #stdinDone = false;
+
+  /**
+   * `keepConn`: the front asked to keep the connection (FCGI_KEEP_CONN); `onEnd`: the request is
+   * over, its connection may take the next one (or is closed).
+   */
+  constructor(readonly socket: Socket, readonly requestId: number, readonly method: string, readonly keepConn: boolean,
+    readonly onEnd: () => void) {}
+
+  /** STDIN from the front, as it comes; an empty record ends it. */
+  stdin(content: Buffer): void {
+    const last = content.length === 0;
+    if (this.#body) this.#body(content, last);
+    else if (!this.#stdinDone) this.#stdin.push(Buffer.from(content)); // kept until read: the record's bytes are the socket's
+    if (last) this.#stdinDone = true;
+  }
+
+  /** ABORT_REQUEST, or the front's connection closed: as a client that went away. */
+  abort(): void {
+    if (this.aborted || this.#ended) return;
+    this.aborted = true;
+    this.onAbort?.();
+    this.#end(1);
+  }
+
+  #head(status: number, reason: string, headers: readonly string[], contentLength?: number): Buffer {
+    let head = `Status: ${status} ${reasonPhrase(status, reason)}\r\n`;
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (!isHopByHop(headers[i])) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    }
+    if (contentLength !== undefined) head += `Content-Length: ${contentLength}\r\n`;
+    return Buffer.from(`${head}\r\n`, 'latin1');
+  }
+
+  #write(parts: Uint8Array[]): boolean {
+    let ok = true;
+    for (const part of parts) ok = this.socket.write(part);
+    return ok;
+  }
+
+  #stdout(body: Uint8Array): boolean {
+    return body.length ? this.#write(records(RecordType.Stdout, this.requestId, body)) : true;
+  }
+
+  #end(appStatus: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (!this.socket.destroyed) {
+      this.#write([recordHeader(RecordType.Stdout, this.requestId, 0), endRequest(this.requestId, appStatus, ProtocolStatus.RequestComplete)]);
+      if (!this.keepConn || this.closeAfter) this.socket.end();
+    }
+    this.onEnd();
+  }
+
+  send(status: number, reason: string, headers: readonly string[], body: Uint8Array): boolean {
+    if (this.aborted || this.#ended) return true;
+    this.responded = true;
+    const bodiless = this.method === 'HEAD' || status === 204 || status === 304;
+    this.#stdout(this.#head(status, reason, headers, bodiless ? undefined : body.length));
+    if (!bodiless) this.#stdout(body);
+    this.#end(0);
+    return true; // written into the socket's queue
+  }
+
+  sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {
+    if (this.aborted || this.#ended) return;
+    this.responded = true;
+    this.#stdout(this.#head(status, reason, headers, contentLength));
+    this.#end(0);
+  }
+
+  stream(status: number, headers: readonly string[], total: number, source: Readable): void {
+    this.responded = true;
+    this.onAbort = () => source.destroy();
+    this.#stdout(this.#head(status, '', headers, total));
+    source.on('data', (chunk: Buffer) => {
+      if (!this.write(chunk)) {
+        source.pause();
+        this.onDrain(() => source.resume());
+      }
+    });
+    source.on('end', () => this.endStream());
+    source.on('error', () => this.abort());
+  }
+
+  readBody(onChunk: (chunk: Uint8Array, last: boolean) => void): void {
+    this.#body = onChunk;
+    const held = this.#stdin;
+    this.#stdin = [];
+    for (const chunk of held) onChunk(chunk, false);
+    if (this.#stdinDone) onChunk(new Uint8Array(0), true);
+  }
+
+  // FastCGI has no informational responses: the hints go with the final response
+  sendInformational(): void {}
+
+  startStream(status: number, reason: string, headers: readonly string[]): void {
+    if (this.aborted || this.#ended) return;
+    this.responded = true;
+    this.#stdout(this.#head(status, reason, headers));
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.aborted || this.#ended) return true;
+    return this.#stdout(chunk);
+  }
+
+  onDrain(callback: () => void): void {
+    if (this.#drainWaiters.push(callback) === 1) {
+      this.socket.once('drain', () => {
+        const waiters = this.#drainWaiters;
+        this.#drainWaiters = [];
+        for (const w of waiters) w();
+      });
+    }
+  }
+
+  endStream(): void {
+    this.#end(0);
+  }
+}

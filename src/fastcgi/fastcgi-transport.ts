@@ -1,0 +1,194 @@
+// FastCGI (a php-fpm drop-in): a web server in front (nginx's fastcgi_pass) sends each request as
+// BEGIN_REQUEST, PARAMS (its CGI variables) and STDIN records; the answer goes back as STDOUT and
+// END_REQUEST. One request at a time per connection (FCGI_MPXS_CONNS 0, as php-fpm); with
+// FCGI_KEEP_CONN the connection takes the next one. The front decides routing: the script is its
+// SCRIPT_FILENAME (see ./cgi-route.ts).
+import { Socket } from 'node:net';
+import { netAddon, type NativeGate } from '../native/addon.js';
+import type { Config, ListenAddress } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { openListeningSocket, removeSocketFile, socketsFor, FASTCGI_SOCKET, type SharedSockets } from '../transport/sockets.js';
+import type { RequestHandler, Transport } from '../transport/transport.js';
+import type { RequestHead } from '../transport/request-context.js';
+import { FastCgiExchange } from './fastcgi-exchange.js';
+import { KEEP_CONN, ProtocolStatus, RecordReader, RecordType, Role, endRequest, readPairs, recordHeader, writePairs, type FcgiRecord } from './records.js';
+
+/** A connection's request in progress: its id, its PARAMS so far, then its exchange. */
+interface Connection {
+  current: Current | null;
+  /** the request answered last: the rest of its STDIN, or its ABORT, may still come */
+  answered: number;
+}
+
+interface Current {
+  id: number;
+  keepConn: boolean;
+  params: Buffer[];
+  ex?: FastCgiExchange;
+}
+
+/** The CGI variables as a request head: the method, URI and headers nginx passed (HTTP_*, CONTENT_*). */
+export function headFromParams(params: string[]): RequestHead {
+  const value = (name: string) => {
+    for (let i = 0; i < params.length; i += 2) if (params[i] === name) return params[i + 1];
+    return undefined;
+  };
+  const headers: string[] = [];
+  for (let i = 0; i < params.length; i += 2) {
+    const name = params[i];
+    if (name.startsWith('HTTP_')) headers.push(name.slice(5).toLowerCase().replaceAll('_', '-'), params[i + 1]);
+    else if ((name === 'CONTENT_TYPE' || name === 'CONTENT_LENGTH') && params[i + 1] !== '') headers.push(name.toLowerCase().replace('_', '-'), params[i + 1]);
+  }
+  const query = value('QUERY_STRING') ?? '';
+  const uri = value('REQUEST_URI') ?? `${value('SCRIPT_NAME') ?? '/'}${query ? `?${query}` : ''}`;
+  const q = uri.indexOf('?');
+  return {
+    method: value('REQUEST_METHOD') || 'GET',
+    url: q < 0 ? uri : uri.slice(0, q),
+    query,
+    headers,
+    remoteAddr: value('REMOTE_ADDR') ?? '',
+    remotePort: Number(value('REMOTE_PORT') ?? 0),
+    serverAddr: value('SERVER_ADDR') ?? '',
+    serverPort: Number(value('SERVER_PORT') ?? 0),
+    protocol: value('SERVER_PROTOCOL') || 'HTTP/1.1',
+    cgi: params,
+  };
+}
+
+export class FastCgiTransport implements Transport {
+  readonly name = FASTCGI_SOCKET;
+  readonly #config: Config;
+  readonly #log: Logger;
+  readonly #handler: RequestHandler;
+  #gate: NativeGate | null = null;
+  readonly #connections = new Set<Socket>();
+  #addresses: ListenAddress[] = [];
+  #own: ListenAddress[] = [];
+
+  constructor(config: Config, log: Logger, handler: RequestHandler) {
+    this.#config = config;
+    this.#log = log;
+    this.#handler = handler;
+  }
+
+  get addresses(): ListenAddress[] {
+    return this.#addresses;
+  }
+
+  listen(shared?: SharedSockets): void {
+    const own = shared ? [] : socketsFor(this.#config).filter((s) => s.name === this.name)
+      .map((s) => openListeningSocket(s.address, this.#config, null, s.name));
+    this.#own = own.map((s) => s.address);
+    const fds = shared ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd) : own.map((s) => s.fd);
+    // the native gate accepts, as for HTTP (Node's net.Server would take the socket through the
+    // cluster primary). It does not publish to the sibling board, which the HTTP gate of this
+    // loop does: the board counts a loop's requests once.
+    const { Gate } = netAddon();
+    this.#gate = new Gate((fd) => this.#connection(new Socket({ fd, readable: true, writable: true })));
+    this.#addresses = this.#gate.listen(fds, this.#config.headerTimeout, false, '', false, false, true);
+  }
+
+  poolChanged(): void {}
+
+  stopAccepting(): void {
+    this.#gate?.stopAccepting();
+  }
+
+  close(): void {
+    this.#gate?.close();
+    this.#gate = null;
+    for (const socket of this.#connections) socket.destroy();
+    for (const address of this.#own) removeSocketFile(address);
+  }
+
+  #connection(socket: Socket): void {
+    // over TCP, only the clients FASTCGI_ALLOWED_CLIENTS names: a FastCGI client chooses the script
+    const allowed = this.#config.fastcgiAllowedClients;
+    const from = socket.remoteAddress;
+    if (allowed && from !== undefined && !allowed.check(from, from.includes(':') ? 'ipv6' : 'ipv4')) {
+      this.#log.warn({ client: from }, 'FastCGI: a connection from a client FASTCGI_ALLOWED_CLIENTS does not name: closed');
+      socket.destroy();
+      return;
+    }
+    this.#connections.add(socket);
+    const reader = new RecordReader();
+    const state: Connection = { current: null, answered: 0 };
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const record of reader.push(chunk)) this.#record(socket, state, record);
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'FastCGI: a malformed record: connection closed');
+        state.current?.ex?.abort();
+        socket.destroy();
+      }
+    });
+    socket.on('close', () => {
+      this.#connections.delete(socket);
+      state.current?.ex?.abort();
+    });
+    socket.on('error', (err) => this.#log.debug({ err }, 'FastCGI connection error'));
+  }
+
+  #record(socket: Socket, state: Connection, record: FcgiRecord): void {
+    const { type, requestId, content } = record;
+    if (requestId === 0) return this.#management(socket, type, content);
+    const current = state.current;
+    if (type === RecordType.BeginRequest) {
+      if (content.length < 8) throw new Error('a BEGIN_REQUEST of fewer than 8 bytes');
+      // one request at a time on a connection, as FCGI_MPXS_CONNS 0 says
+      if (current) return void socket.write(endRequest(requestId, 0, ProtocolStatus.CantMpxConn));
+      const role: Role = content.readUInt16BE(0);
+      if (role !== Role.Responder) return void socket.write(endRequest(requestId, 0, ProtocolStatus.UnknownRole));
+      state.current = { id: requestId, keepConn: (content[2] & KEEP_CONN) !== 0, params: [] };
+      return;
+    }
+    if (!current || current.id !== requestId) {
+      // what the front still sends of a request answered early (a 404 before its body) is dropped
+      if (requestId === state.answered && (type === RecordType.Stdin || type === RecordType.AbortRequest)) return;
+      throw new Error(`a record (type ${type}) for request ${requestId}, which was never begun`);
+    }
+    switch (type) {
+      case RecordType.Params:
+        if (current.ex) throw new Error('PARAMS after the end of the PARAMS stream');
+        if (content.length) return void current.params.push(content);
+        return this.#dispatch(socket, state, current);
+      case RecordType.Stdin:
+        if (!current.ex) throw new Error('STDIN before the end of the PARAMS stream');
+        return current.ex.stdin(content);
+      case RecordType.AbortRequest:
+        return current.ex ? current.ex.abort() : void socket.write(endRequest(requestId, 0, ProtocolStatus.RequestComplete));
+      default:
+        throw new Error(`a record of type ${type} from the web server`);
+    }
+  }
+
+  #dispatch(socket: Socket, state: Connection, current: Current): void {
+    const params: string[] = [];
+    // a pair may be split across PARAMS records: they are read as one stream
+    readPairs(Buffer.concat(current.params), params);
+    current.params = [];
+    const head = headFromParams(params);
+    current.ex = new FastCgiExchange(socket, current.id, head.method, current.keepConn, () => {
+      if (state.current !== current) return;
+      state.current = null;
+      state.answered = current.id;
+    });
+    this.#handler(head, current.ex);
+  }
+
+  /** Records about the application, not a request: GET_VALUES is answered, others are unknown. */
+  #management(socket: Socket, type: RecordType, content: Buffer): void {
+    if (type !== RecordType.GetValues) {
+      const body = Buffer.alloc(8);
+      body[0] = type;
+      socket.write(Buffer.concat([recordHeader(RecordType.UnknownType, 0, 8), body]));
+      return;
+    }
+    const asked: string[] = [];
+    readPairs(content, asked);
+    const known: Record<string, string> = { FCGI_MAX_CONNS: '1024', FCGI_MAX_REQS: '1024', FCGI_MPXS_CONNS: '0' };
+    const answer = writePairs(asked.filter((_, i) => i % 2 === 0 && known[asked[i]] !== undefined).map((name) => [name, known[name]]));
+    socket.write(Buffer.concat([recordHeader(RecordType.GetValuesResult, 0, answer.length), answer]));
+  }
+}

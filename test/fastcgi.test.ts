@@ -1,0 +1,210 @@
+// FastCGI, as php-fpm serves it: Debian's cgi-fcgi and nginx (fastcgi_pass, over a Unix socket and
+// over TCP, with fastcgi_keep_conn and without) in front of FASTCGI_LISTEN, and raw records.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Engine } from '../src/index.js';
+import { FIXTURES } from './helpers/php.js';
+import { get, startServer, type Running } from './helpers/server.js';
+
+const root = path.join(FIXTURES, 'site');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-fastcgi-'));
+const sock = path.join(dir, 'php.sock');
+chmodSync(dir, 0o755); // nginx's workers (nobody) reach the socket through it
+let engine: Engine;
+let site: Running;
+let fcgiPort = 0;
+
+before(async () => {
+  engine = await Engine.start({ workers: 2, env: {}, logger: () => {} });
+  // nginx's workers run as nobody when it starts as root: the socket lets everyone in
+  site = await startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: `127.0.0.1:0,unix:${sock}`, LISTEN_SOCKET_MODE: '0666' });
+  const tcp = site.addresses.find((a) => 'port' in a && a.port !== site.port);
+  fcgiPort = tcp && 'port' in tcp ? tcp.port : 0;
+});
+after(async () => {
+  await site.close();
+  await engine.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** cgi-fcgi (Debian's libfcgi-bin) with these CGI variables and `stdin`: the raw CGI answer. */
+async function cgiFcgi(vars: Record<string, string>, stdin = ''): Promise<string> {
+  const child = execFile('cgi-fcgi', ['-bind', '-connect', `127.0.0.1:${fcgiPort}`], { env: { PATH: process.env.PATH, ...vars } });
+  child.stdin!.end(stdin);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  await new Promise((resolve) => child.on('close', resolve));
+  return out;
+}
+
+test('cgi-fcgi: the script SCRIPT_FILENAME names, with $_SERVER from the CGI variables; 404 and 403 as php-fpm answers', async () => {
+  const ok = await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'info.php'), SCRIPT_NAME: '/info.php', REQUEST_METHOD: 'GET',
+    REQUEST_URI: '/info.php/extra?a=1', QUERY_STRING: 'a=1', PATH_INFO: '/extra', DOCUMENT_ROOT: root, HTTP_HOST: 'example.test',
+    REMOTE_ADDR: '10.1.2.3', SERVER_PORT: '8443', HTTPS: 'on', SERVER_PROTOCOL: 'HTTP/1.1' });
+  assert.match(ok, /^Status: 200 OK\r\n/);
+  const info = JSON.parse(ok.slice(ok.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+  assert.deepEqual({ ...info, body_sha1: undefined }, {
+    REQUEST_METHOD: 'GET', REQUEST_URI: '/info.php/extra?a=1', QUERY_STRING: 'a=1', SCRIPT_NAME: '/info.php',
+    SCRIPT_FILENAME: path.join(root, 'info.php'), PATH_INFO: '/extra', PHP_SELF: '/info.php/extra', DOCUMENT_ROOT: root,
+    CONTENT_LENGTH: '', CONTENT_TYPE: '', HTTPS: 'on', REQUEST_SCHEME: 'https', REMOTE_ADDR: '10.1.2.3', SERVER_PORT: '8443',
+    SERVER_NAME: 'example.test', HTTP_HOST: 'example.test', post: [], body_sha1: undefined,
+  });
+  const form = await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'info.php'), REQUEST_METHOD: 'POST',
+    CONTENT_TYPE: 'application/x-www-form-urlencoded', CONTENT_LENGTH: '11' }, 'hello=world');
+  assert.deepEqual(JSON.parse(form.slice(form.indexOf('\r\n\r\n') + 4)).post, { hello: 'world' });
+  assert.equal(await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'missing.php'), REQUEST_METHOD: 'GET' }),
+    'Status: 404 Not Found\r\nContent-type: text/html; charset=UTF-8\r\nContent-Length: 16\r\n\r\nFile not found.\n');
+  assert.equal(await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'hello.txt'), REQUEST_METHOD: 'GET' }),
+    'Status: 403 Forbidden\r\nContent-type: text/html; charset=UTF-8\r\nContent-Length: 15\r\n\r\nAccess denied.\n');
+});
+
+/** nginx in front, as php-fpm's users configure it: `unix` over the Unix socket with fastcgi_keep_conn, `tcp` over TCP without. */
+async function startNginx(): Promise<{ unix: number; tcp: number; stop(): Promise<void> }> {
+  const free = () => new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const [unix, tcp] = [await free(), await free()];
+  const work = mkdtempSync(path.join(dir, 'nginx-'));
+  const server = (listen: number, pass: string, keepConn: boolean) => `
+  server {
+    listen 127.0.0.1:${listen};
+    root ${root};
+    location ~ [^/]\\.php(/|$) {
+      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
+      try_files $fastcgi_script_name =404;
+      set $path_info $fastcgi_path_info;
+      fastcgi_param PATH_INFO $path_info;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass ${pass};
+      fastcgi_keep_conn ${keepConn ? 'on' : 'off'};
+    }
+  }`;
+  writeFileSync(path.join(work, 'nginx.conf'), `worker_processes 1;
+daemon off;
+pid ${work}/nginx.pid;
+error_log ${work}/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${work}/body;
+  client_body_buffer_size 1m; # in memory: the workers (nobody) cannot write in ${work}
+  proxy_temp_path ${work}/proxy;
+  fastcgi_temp_path ${work}/fastcgi;
+  scgi_temp_path ${work}/scgi;
+  uwsgi_temp_path ${work}/uwsgi;
+  upstream php_unix { server unix:${sock}; keepalive 4; }
+  ${server(unix, 'php_unix', true)}
+  ${server(tcp, `127.0.0.1:${fcgiPort}`, false)}
+}
+`);
+  const nginx = spawn('/usr/sbin/nginx', ['-c', path.join(work, 'nginx.conf'), '-p', work], { stdio: 'inherit' });
+  const exited = new Promise((resolve) => nginx.once('exit', resolve));
+  for (let i = 0; ; i++) {
+    if (await get(`http://127.0.0.1:${tcp}/`, { agent: false }).then(() => true, () => false)) break;
+    if (i > 100) throw new Error('nginx did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { unix, tcp, stop: async () => { nginx.kill('SIGQUIT'); await exited; } };
+}
+
+test('behind nginx over a Unix socket (fastcgi_keep_conn) and over TCP: the same superglobals, PATH_INFO, uploads, many requests', { skip: !existsSync('/usr/sbin/nginx') && 'needs nginx (nginx-light)' }, async () => {
+  const nginx = await startNginx();
+  try {
+    const seen = async (port: number, url: string, body?: string) => {
+      const r = await get(`http://127.0.0.1:${port}${url}`, body === undefined ? { headers: { 'x-custom': 'a b' } }
+        : { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-custom': 'a b' }, body });
+      assert.equal(r.status, 200, `${url}: ${r.body.toString()}`);
+      return JSON.parse(r.body.toString()) as Record<string, unknown>;
+    };
+    for (const [url, body] of [['/info.php/extra/path?a=1&b=%20x', undefined], ['/info.php', 'x=' + 'y'.repeat(200_000)]] as const) {
+      const overUnix = await seen(nginx.unix, url, body);
+      const overTcp = await seen(nginx.tcp, url, body);
+      assert.deepEqual({ ...overUnix, SERVER_PORT: 0 }, { ...overTcp, SERVER_PORT: 0 }, url);
+      assert.equal(overUnix.SERVER_PORT, String(nginx.unix));
+      assert.equal(overUnix.REMOTE_ADDR, '127.0.0.1');
+      assert.equal(overUnix.SCRIPT_FILENAME, path.join(root, 'info.php'));
+      if (!body) assert.deepEqual([overUnix.PATH_INFO, overUnix.SCRIPT_NAME, overUnix.QUERY_STRING, overUnix.PHP_SELF], ['/extra/path', '/info.php', 'a=1&b=%20x', '/info.php/extra/path']);
+      else assert.deepEqual(overUnix.post, { x: 'y'.repeat(200_000) });
+    }
+    const headers = await get(`http://127.0.0.1:${nginx.unix}/headers.php`, { headers: { 'x-custom': 'a b' } });
+    assert.equal(JSON.parse(headers.body.toString()).HTTP_X_CUSTOM, 'a b');
+    // nginx's try_files answers a missing script itself; kept-alive upstream connections serve on
+    assert.equal((await get(`http://127.0.0.1:${nginx.unix}/missing.php`)).status, 404);
+    for (let i = 0; i < 30; i++) {
+      const r = await get(`http://127.0.0.1:${i % 2 ? nginx.unix : nginx.tcp}/hello.txt`);
+      assert.equal(r.status, 200);
+    }
+    for (let i = 0; i < 30; i++) assert.equal((await seen(i % 2 ? nginx.unix : nginx.tcp, `/info.php?n=${i}`)).QUERY_STRING, `n=${i}`);
+  } finally {
+    await nginx.stop();
+  }
+});
+
+/** Sends `bytes` and resolves with what came back once the server closes the connection. */
+function untilClosed(bytes: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = connect(fcgiPort, '127.0.0.1');
+    const got: Buffer[] = [];
+    s.on('data', (d: Buffer) => got.push(d));
+    s.on('close', () => resolve(Buffer.concat(got)));
+    s.on('error', reject);
+    s.write(bytes);
+    setTimeout(() => s.destroy(new Error('still open after 5 s')), 5000).unref();
+  });
+}
+
+const record = (type: number, id: number, content: Buffer, version = 1) =>
+  Buffer.concat([Buffer.from([version, type, id >> 8, id & 255, content.length >> 8, content.length & 255, 0, 0]), content]);
+
+test('a malformed record closes only its connection; another role gets UNKNOWN_ROLE; GET_VALUES is answered', async () => {
+  assert.equal((await untilClosed(record(1, 1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0]), 2))).length, 0, 'version 2');
+  assert.equal((await untilClosed(record(5, 7, Buffer.from('never begun')))).length, 0, 'STDIN of a request never begun');
+  // an AUTHORIZER: END_REQUEST with FCGI_UNKNOWN_ROLE (3), the connection stays for the next
+  const role = await new Promise<Buffer>((resolve) => {
+    const s = connect(fcgiPort, '127.0.0.1');
+    s.once('data', (d: Buffer) => { s.destroy(); resolve(d); });
+    s.write(record(1, 3, Buffer.from([0, 2, 0, 0, 0, 0, 0, 0])));
+  });
+  assert.deepEqual([...role], [1, 3, 0, 3, 0, 8, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0]);
+  const values = await new Promise<Buffer>((resolve) => {
+    const s = connect(fcgiPort, '127.0.0.1');
+    s.once('data', (d: Buffer) => { s.destroy(); resolve(d); });
+    const ask = Buffer.concat([Buffer.from([15, 0]), Buffer.from('FCGI_MPXS_CONNS')]);
+    s.write(record(9, 0, ask));
+  });
+  assert.equal(values[1], 10, 'GET_VALUES_RESULT');
+  assert.equal(values.subarray(8).toString('latin1'), '\x0f\x01FCGI_MPXS_CONNS0');
+  // and the server serves on
+  assert.match(await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'info.php'), REQUEST_METHOD: 'GET' }), /^Status: 200 OK\r\n/);
+});
+
+test('over TCP only the clients FASTCGI_ALLOWED_CLIENTS names get in (loopback by default); a bad list stops startup', async () => {
+  const strict = await startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: '127.0.0.1:0', FASTCGI_ALLOWED_CLIENTS: '10.9.9.9,::1' });
+  try {
+    const address = strict.addresses[1];
+    const port = 'port' in address ? address.port : 0;
+    const begin = Buffer.concat([record(1, 1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])), record(4, 1, Buffer.alloc(0)), record(5, 1, Buffer.alloc(0))]);
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      s.on('close', () => resolve(Buffer.concat(got)));
+      s.on('error', reject);
+      s.write(begin);
+    });
+    assert.equal(answer.length, 0, 'closed without an answer');
+  } finally {
+    await strict.close();
+  }
+  await assert.rejects(startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: '127.0.0.1:0', FASTCGI_ALLOWED_CLIENTS: '10.0.0.0/8' }),
+    /FASTCGI_ALLOWED_CLIENTS="10\.0\.0\.0\/8" is not valid: expected IP addresses separated by commas, or any/);
+});
