@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -207,4 +207,55 @@ test('over TCP only the clients FASTCGI_ALLOWED_CLIENTS names get in (loopback b
   }
   await assert.rejects(startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: '127.0.0.1:0', FASTCGI_ALLOWED_CLIENTS: '10.0.0.0/8' }),
     /FASTCGI_ALLOWED_CLIENTS="10\.0\.0\.0\/8" is not valid: expected IP addresses separated by commas, or any/);
+});
+
+/** A FastCGI request over a raw socket: each STDOUT record's text and when it came (ms), and the END_REQUEST's app status. */
+function fcgiRequest(vars: Record<string, string>, stdin = '', abortAfterMs?: number): Promise<{ parts: [string, number][]; appStatus: number }> {
+  const pairs = Buffer.concat(Object.entries(vars).map(([k, v]) => Buffer.concat([Buffer.from([k.length, v.length]), Buffer.from(k + v)])));
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const s = connect(fcgiPort, '127.0.0.1');
+    const parts: [string, number][] = [];
+    let pending = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      pending = Buffer.concat([pending, d]);
+      while (pending.length >= 8 && pending.length >= 8 + pending.readUInt16BE(4) + pending[6]) {
+        const type = pending[1];
+        const content = pending.subarray(8, 8 + pending.readUInt16BE(4));
+        pending = pending.subarray(8 + content.length + pending[6]);
+        if (type === 6 && content.length) parts.push([content.toString('latin1'), Date.now() - started]);
+        if (type === 3) {
+          s.destroy();
+          resolve({ parts, appStatus: content.readUInt32BE(0) });
+        }
+      }
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve({ parts, appStatus: -1 }));
+    s.write(Buffer.concat([record(1, 1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])), record(4, 1, pairs), record(4, 1, Buffer.alloc(0)),
+      ...(stdin ? [record(5, 1, Buffer.from(stdin))] : []), record(5, 1, Buffer.alloc(0))]));
+    if (abortAfterMs !== undefined) setTimeout(() => s.destroy(), abortAfterMs);
+  });
+}
+
+test('flush() as STDOUT records as they come; fastcgi_finish_request() ends the request at once; a front that leaves stops the script', async () => {
+  const bridge = path.join(FIXTURES, 'bridge');
+  const pieces = await fcgiRequest({ SCRIPT_FILENAME: path.join(root, 'pieces.php'), REQUEST_METHOD: 'GET' });
+  const body = pieces.parts.map(([text]) => text).join('');
+  assert.equal(body.slice(body.indexOf('\r\n\r\n') + 4), 'part 1\npart 2\npart 3\n');
+  assert.ok(pieces.parts.at(-1)![1] - pieces.parts[0][1] >= 500, `parts at ${pieces.parts.map(([, at]) => at).join(', ')} ms`);
+
+  const mark = path.join(dir, 'finished');
+  const finished = await fcgiRequest({ SCRIPT_FILENAME: path.join(bridge, 'finish.php'), REQUEST_METHOD: 'GET',
+    QUERY_STRING: `fn=fastcgi_finish_request&ms=800&mark=${encodeURIComponent(mark)}` });
+  assert.equal(finished.appStatus, 0);
+  assert.match(finished.parts.map(([t]) => t).join(''), /X-Before: yes\r\n[\s\S]*\r\n\r\nanswered$/);
+  assert.equal(existsSync(mark), false, 'answered before the script went on to its end');
+  for (let i = 0; i < 100 && !existsSync(mark); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(readFileSync(mark, 'utf8'), '[true,false]');
+
+  const left = path.join(dir, 'left');
+  await fcgiRequest({ SCRIPT_FILENAME: path.join(root, 'slow.php'), REQUEST_METHOD: 'GET', QUERY_STRING: `ms=10000&mark=${encodeURIComponent(left)}` }, '', 300);
+  for (let i = 0; i < 100 && !existsSync(left); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(readFileSync(left, 'utf8'), 'status=1', 'stopped as aborted, long before its 10 s');
 });
