@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// nginx + tokio-php over FastCGI (a Unix socket, as php-fpm's users run it) against nginx +
+// php-fpm, one nginx in front of both with the same location block, the same number of PHP workers
+// and OPcache on in both; wrk on each, A B B A. Prints req/s, p50/p99 and tokio-php's ratio.
+//
+//   node bench/fastcgi.mjs [--workers N] [--duration 10] [--connections 64] [--scenarios hello,superglobals]
+//
+// Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, prepareSite, sh, site, work,
+} from './peers.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = parseArgs();
+const workers = Number(args.workers ?? os.availableParallelism());
+const duration = Number(args.duration ?? 10);
+const connections = Number(args.connections ?? 64);
+const scenarios = pickScenarios(SCENARIOS.filter(([name]) => !/static|worker/.test(name)), args.scenarios ?? 'hello,superglobals');
+const FPM_PORT = 18482;
+const TOKIO_PORT = 18483;
+
+function wrk(port, urlPath, seconds) {
+  const out = sh('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', path.join(here, 'latency.lua'), `http://127.0.0.1:${port}${urlPath}`]);
+  const [requests, durationUs, p50, p99] = (/TOKIO-BENCH (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out) ?? []).slice(1).map(Number);
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return { rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, errors };
+}
+
+async function waitFor(port) {
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/hello.php`).then((r) => r.ok, () => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('run as root: php-fpm runs its workers as www-data');
+  const fpm = ensurePackages({ '/usr/bin/wrk': 'wrk' });
+  prepareSite();
+  writeFileSync(path.join(work, 'fpm.conf'), `[global]
+pid = ${work}/fpm.pid
+error_log = ${work}/fpm.log
+daemonize = no
+[www]
+user = www-data
+group = www-data
+listen = ${work}/fpm.sock
+listen.owner = www-data
+listen.mode = 0666
+listen.backlog = 4096
+pm = static
+pm.max_children = ${workers}
+php_admin_value[opcache.enable] = 1
+php_admin_value[opcache.memory_consumption] = 256
+`);
+  const location = (sock) => `
+    root ${site};
+    location ~ [^/]\\.php(/|$) {
+      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
+      try_files $fastcgi_script_name =404;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass ${sock};
+      fastcgi_keep_conn on;
+    }`;
+  writeFileSync(path.join(work, 'nginx.conf'), `worker_processes auto;
+pid ${work}/nginx.pid;
+error_log ${work}/nginx-error.log;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${work}/nginx-body;
+  fastcgi_temp_path ${work}/nginx-fcgi;
+  upstream fpm { server unix:${work}/fpm.sock; keepalive 64; }
+  upstream tokio { server unix:${work}/tokio.sock; keepalive 64; }
+  server { listen 127.0.0.1:${FPM_PORT} backlog=4096; ${location('fpm')} }
+  server { listen 127.0.0.1:${TOKIO_PORT} backlog=4096; ${location('tokio')} }
+}
+`);
+  const procs = [
+    spawn(`/usr/sbin/${fpm}`, ['-F', '-y', path.join(work, 'fpm.conf'), '-c', `/etc/php/${fpm.slice(7)}/fpm/php.ini`], { stdio: 'ignore' }),
+    spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', '127.0.0.1:0', '--workers', String(workers),
+      '--fastcgi-listen', `unix:${work}/tokio.sock`, '--listen-socket-mode', '0666', '--internal', 'off', '--log-level', 'warn'],
+    { stdio: 'ignore', env: { ...process.env, ALLOW_RUN_AS_ROOT: '1' } }),
+  ];
+  await sleep(1500);
+  procs.push(spawn('/usr/sbin/nginx', ['-c', path.join(work, 'nginx.conf')], { stdio: 'ignore' }));
+  const stop = () => procs.forEach((p) => p.kill('SIGTERM'));
+  process.on('exit', stop);
+  await waitFor(FPM_PORT);
+  await waitFor(TOKIO_PORT);
+
+  const rows = [];
+  for (const [name, urlPath] of scenarios) {
+    const servers = [['tokio', TOKIO_PORT], ['fpm', FPM_PORT]];
+    for (const [, port] of servers) wrk(port, urlPath, 2);
+    const runs = {};
+    for (const [server, port] of [...servers, ...[...servers].reverse()]) (runs[server] ??= []).push(wrk(port, urlPath, duration / 2));
+    const avg = (r) => ({ rps: (r[0].rps + r[1].rps) / 2, p50: (r[0].p50 + r[1].p50) / 2, p99: Math.max(r[0].p99, r[1].p99), errors: r[0].errors + r[1].errors });
+    rows.push([name, avg(runs.tokio), avg(runs.fpm)]);
+    console.error(`${name}: nginx + tokio-php ${avg(runs.tokio).rps.toFixed(0)} req/s, nginx + php-fpm ${avg(runs.fpm).rps.toFixed(0)} req/s`);
+  }
+  stop();
+  console.log(`\n${machine()}`);
+  console.log(`${workers} PHP workers each, FastCGI over a Unix socket with fastcgi_keep_conn; wrk -t2 -c${connections}, ${duration} s per server in two halves (A B B A); ${nginxVersion()} in front of both; peer: ${phpVersion(fpm)}\n`);
+  console.log('| scenario | nginx + tokio-php req/s | p50 | p99 | nginx + php-fpm req/s | p50 | p99 | ratio |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [name, t, f] of rows) {
+    const bad = t.errors || f.errors ? ` (non-2xx: ${t.errors}/${f.errors})` : '';
+    console.log(`| ${name} | ${t.rps.toFixed(0)} | ${fmtMs(t.p50)} | ${fmtMs(t.p99)} | ${f.rps.toFixed(0)} | ${fmtMs(f.p50)} | ${fmtMs(f.p99)} | ${(t.rps / f.rps).toFixed(2)}×${bad} |`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
