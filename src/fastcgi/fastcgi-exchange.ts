@@ -51,9 +51,12 @@ export class FastCgiExchange implements Exchange {
     return Buffer.from(`${head}\r\n`, 'latin1');
   }
 
+  // the records of one call go out in one system call (writev), not one each
   #write(parts: Uint8Array[]): boolean {
     let ok = true;
+    this.socket.cork();
     for (const part of parts) ok = this.socket.write(part);
+    this.socket.uncork();
     return ok;
   }
 
@@ -75,9 +78,11 @@ export class FastCgiExchange implements Exchange {
     if (this.aborted || this.#ended) return true;
     this.responded = true;
     const bodiless = this.method === 'HEAD' || status === 204 || status === 304;
+    this.socket.cork();
     this.#stdout(this.#head(status, reason, headers, bodiless ? undefined : body.length));
     if (!bodiless) this.#stdout(body);
     this.#end(0);
+    this.socket.uncork();
     return true; // written into the socket's queue
   }
 
