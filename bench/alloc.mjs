@@ -115,17 +115,19 @@ if (cpuMode) {
   const frameName = (f) => `${f.functionName || '(anonymous)'} ${f.url ? `${path.relative(root, fileURLToPath(f.url.startsWith('file:') ? f.url : pathToFileURL(f.url)))}:${f.lineNumber + 1}` : ''}`.trim();
   const isOwn = (f) => f.url.includes('/dist/src/');
   let total = 0;
-  const walk = (node, owner) => {
-    const name = frameName(node.callFrame);
+  // a built-in or native frame (join, Map#set, "(V8 API)": objects the addons make) is named with its caller
+  const walk = (node, owner, caller) => {
+    const frame = frameName(node.callFrame);
+    const name = node.callFrame.url || !caller ? frame : `${frame} <- ${caller}`;
     const own = isOwn(node.callFrame) ? name : owner;
     total += node.selfSize;
     if (node.selfSize) {
       sites.set(name, (sites.get(name) ?? 0) + node.selfSize);
       owners.set(own, (owners.get(own) ?? 0) + node.selfSize);
     }
-    for (const child of node.children) walk(child, own);
+    for (const child of node.children) walk(child, own, node.callFrame.url ? frame : caller);
   };
-  walk(profile.head, '(outside tokio-php: node internals, profiler)');
+  walk(profile.head, '(outside tokio-php: node internals, profiler)', '');
   const print = (title, map) => {
     console.log(`\n${title}`);
     for (const [name, bytes] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
