@@ -247,6 +247,14 @@ const RELEASE_MIN_BYTES = 8 * 1024;
 const WIRE: (string | number)[] = [];
 const TEXT: string[] = [];
 
+// One executor for every execute() promise, not a closure (and its context) per call: it hands
+// `resolve` out through `taken`, read right after `new Promise` returns.
+const noResolve = (): void => {};
+let taken: (response: PhpResponse) => void = noResolve;
+function takeResolve(resolve: (response: PhpResponse) => void): void {
+  taken = resolve;
+}
+
 // the engines that may share a pool: the one that started PHP (channel 0) and those attached to it
 const CHANNELS = 64;
 
@@ -416,9 +424,9 @@ export class Engine {
       (request.eventStream ? ExecuteFlag.EventStream : 0) |
       (request.workerScript === undefined ? 0 : (request.workerScript + 1) << ExecuteFlag.TargetShift);
     const bodyFd = body && !Buffer.isBuffer(body) ? body.fd : undefined;
-    const result = new Promise<PhpResponse>((resolve) => {
-      this.#pending.set(id, { resolve, hooks: streaming ? hooks : undefined, bodyFd });
-    });
+    const result = new Promise<PhpResponse>(takeResolve);
+    this.#pending.set(id, { resolve: taken, hooks: streaming ? hooks : undefined, bodyFd });
+    taken = noResolve; // held no longer than this call: a settled promise holds its response
     try {
       this.#native.execute(id, wire, text, bodyFd ?? (body as Buffer | null), flags, body ? body.length : -1,
         (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0);
