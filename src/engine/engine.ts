@@ -241,10 +241,10 @@ interface Pending {
 // native/engine/output_buffer.h's kInline: bodies up to it arrive as copies
 const RELEASE_MIN_BYTES = 8 * 1024;
 
-// execute()'s fields, joined by NUL: join() makes one flat string, where concatenating made a
-// string per piece and the addon then flattened them into yet another (2 KB a request in all).
+// execute()'s fields: the addon reads them one by one, where joining them made a string in the
+// JS heap (and concatenating, a string per piece, flattened by the addon into yet another).
 // Reused by every call: execute() is synchronous and the addon copies the strings at once.
-const WIRE: (string | number)[] = [];
+const WIRE: string[] = [];
 const TEXT: string[] = [];
 
 // One executor for every execute() promise, not a closure (and its context) per call: it hands
@@ -381,7 +381,7 @@ export class Engine {
     const id = (request.id ??= this.#allocateId());
     const uri = request.uri;
     const q = uri.indexOf('?');
-    // the strings cross in two calls: see WireField and TextField in native.ts
+    // the strings cross in two calls: see WireField and TextField in native/addon.ts
     const w = WIRE;
     w[0] = request.method;
     w[1] = uri;
@@ -390,9 +390,9 @@ export class Engine {
     w[4] = request.requestId ?? '';
     w[5] = request.serverName ?? '';
     w[6] = request.serverAddr ?? '';
-    w[7] = request.serverPort || '';
+    w[7] = request.serverPort ? String(request.serverPort) : '';
     w[8] = request.remoteAddr ?? '';
-    w[9] = request.remotePort || '';
+    w[9] = request.remotePort ? String(request.remotePort) : '';
     let n = 10;
     const headers = request.headers;
     if (headers) for (let i = 0; i + 1 < headers.length; i += 2) {
@@ -411,8 +411,6 @@ export class Engine {
       t[n++] = request.serverVars[k];
     }
     t.length = n;
-    const wire = w.join('\0');
-    const text = t.join('\0');
     const body = request.body ?? null;
     const { signal } = hooks;
     if (signal?.aborted) {
@@ -428,7 +426,7 @@ export class Engine {
     this.#pending.set(id, { resolve: taken, hooks: streaming ? hooks : undefined, bodyFd });
     taken = noResolve; // held no longer than this call: a settled promise holds its response
     try {
-      this.#native.execute(id, wire, text, bodyFd ?? (body as Buffer | null), flags, body ? body.length : -1,
+      this.#native.execute(id, w, t, bodyFd ?? (body as Buffer | null), flags, body ? body.length : -1,
         (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0);
     } catch (err) {
       this.#pending.delete(id);
