@@ -32,6 +32,21 @@ void AppendString(napi_env env, napi_value value, bool utf8, std::string& arena)
   arena.resize(offset + len + 1);
 }
 
+// Appends a JS array of strings to the arena as AppendString would append their join('\0'):
+// each read from its element, without the joined copy in the JS heap.
+void AppendJoined(napi_env env, napi_value value, bool utf8, std::string& arena) {
+  bool is_array = false;
+  if (napi_is_array(env, value, &is_array) != napi_ok || !is_array) return AppendString(env, value, utf8, arena);
+  uint32_t n = 0;
+  napi_get_array_length(env, value, &n);
+  if (n == 0) arena.push_back('\0');
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value element;
+    if (napi_get_element(env, value, i, &element) != napi_ok) element = nullptr;
+    AppendString(env, element, utf8, arena);  // its NUL separates it from the next, or ends the whole
+  }
+}
+
 // Splits arena[from, to), pieces joined by NUL, into its pieces: n separators give n + 1 pieces,
 // empty ones included.
 void Split(const std::string& arena, size_t from, size_t to, std::vector<std::pair<size_t, size_t>>& out) {
@@ -276,6 +291,7 @@ Napi::Object Engine::Info(Napi::Env env) const {
 //   flags >> 8: 0 a classic script, 1 + k worker script k
 //   wire: latin1, NUL-joined: WireField values, then header name, value, ...
 //   text: UTF-8, NUL-joined: TextField values, then $_SERVER name, value, ...
+//   (either a string, or an array of the strings it joins: read one by one, nothing joined in JS)
 //   body: a Buffer, null, or the descriptor of a spooled body of contentLength bytes, read until
 //         onDone (the caller closes it then, or when this call throws)
 //   flags: 1 https, 2 streaming (parts go to onStream), 4 the client accepts text/event-stream
@@ -288,7 +304,8 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "the engine is not running").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (info.Length() < 8 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsString()) {
+  auto strings = [](const Napi::Value& v) { return v.IsString() || v.IsArray(); };
+  if (info.Length() < 8 || !info[0].IsNumber() || !strings(info[1]) || !strings(info[2])) {
     Napi::TypeError::New(env, "execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
@@ -303,9 +320,9 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
 
   std::vector<std::pair<size_t, size_t>> wire, text;
   wire.reserve(kWireFieldCount + 32);
-  AppendString(env, info[1], false, job->arena);
+  AppendJoined(env, info[1], false, job->arena);
   size_t wire_end = job->arena.size() - 1;
-  AppendString(env, info[2], true, job->arena);
+  AppendJoined(env, info[2], true, job->arena);
   Split(job->arena, 0, wire_end, wire);
   Split(job->arena, wire_end + 1, job->arena.size() - 1, text);
   if (wire.size() < kWireFieldCount || text.size() < kTextFieldCount) {

@@ -241,6 +241,20 @@ interface Pending {
 // native/engine/output_buffer.h's kInline: bodies up to it arrive as copies
 const RELEASE_MIN_BYTES = 8 * 1024;
 
+// execute()'s fields: the addon reads them one by one, where joining them made a string in the
+// JS heap (and concatenating, a string per piece, flattened by the addon into yet another).
+// Reused by every call: execute() is synchronous and the addon copies the strings at once.
+const WIRE: string[] = [];
+const TEXT: string[] = [];
+
+// One executor for every execute() promise, not a closure (and its context) per call: it hands
+// `resolve` out through `taken`, read right after `new Promise` returns.
+const noResolve = (): void => {};
+let taken: (response: PhpResponse) => void = noResolve;
+function takeResolve(resolve: (response: PhpResponse) => void): void {
+  taken = resolve;
+}
+
 // the engines that may share a pool: the one that started PHP (channel 0) and those attached to it
 const CHANNELS = 64;
 
@@ -367,15 +381,36 @@ export class Engine {
     const id = (request.id ??= this.#allocateId());
     const uri = request.uri;
     const q = uri.indexOf('?');
-    const pathInfo = request.pathInfo ?? '';
-    // the strings cross in two calls: see WireField and TextField in native.ts
-    let wire = `${request.method}\0${uri}\0${q < 0 ? '' : uri.slice(q + 1)}\0${request.protocol ?? 'HTTP/1.1'}\0` +
-      `${request.requestId ?? ''}\0${request.serverName ?? ''}\0${request.serverAddr ?? ''}\0${request.serverPort || ''}\0` +
-      `${request.remoteAddr ?? ''}\0${request.remotePort || ''}`;
+    // the strings cross in two calls: see WireField and TextField in native/addon.ts
+    const w = WIRE;
+    w[0] = request.method;
+    w[1] = uri;
+    w[2] = q < 0 ? '' : uri.slice(q + 1);
+    w[3] = request.protocol ?? 'HTTP/1.1';
+    w[4] = request.requestId ?? '';
+    w[5] = request.serverName ?? '';
+    w[6] = request.serverAddr ?? '';
+    w[7] = request.serverPort ? String(request.serverPort) : '';
+    w[8] = request.remoteAddr ?? '';
+    w[9] = request.remotePort ? String(request.remotePort) : '';
+    let n = 10;
     const headers = request.headers;
-    if (headers) for (let i = 0; i + 1 < headers.length; i += 2) wire += `\0${headers[i]}\0${headers[i + 1]}`;
-    let text = `${request.scriptFilename}\0${request.scriptName}\0${pathInfo}\0${request.documentRoot}`;
-    if (request.serverVars) for (const k in request.serverVars) text += `\0${k}\0${request.serverVars[k]}`;
+    if (headers) for (let i = 0; i + 1 < headers.length; i += 2) {
+      w[n++] = headers[i];
+      w[n++] = headers[i + 1];
+    }
+    w.length = n;
+    const t = TEXT;
+    t[0] = request.scriptFilename;
+    t[1] = request.scriptName;
+    t[2] = request.pathInfo ?? '';
+    t[3] = request.documentRoot;
+    n = 4;
+    if (request.serverVars) for (const k in request.serverVars) {
+      t[n++] = k;
+      t[n++] = request.serverVars[k];
+    }
+    t.length = n;
     const body = request.body ?? null;
     const { signal } = hooks;
     if (signal?.aborted) {
@@ -387,11 +422,11 @@ export class Engine {
       (request.eventStream ? ExecuteFlag.EventStream : 0) |
       (request.workerScript === undefined ? 0 : (request.workerScript + 1) << ExecuteFlag.TargetShift);
     const bodyFd = body && !Buffer.isBuffer(body) ? body.fd : undefined;
-    const result = new Promise<PhpResponse>((resolve) => {
-      this.#pending.set(id, { resolve, hooks: streaming ? hooks : undefined, bodyFd });
-    });
+    const result = new Promise<PhpResponse>(takeResolve);
+    this.#pending.set(id, { resolve: taken, hooks: streaming ? hooks : undefined, bodyFd });
+    taken = noResolve; // held no longer than this call: a settled promise holds its response
     try {
-      this.#native.execute(id, wire, text, bodyFd ?? (body as Buffer | null), flags, body ? body.length : -1,
+      this.#native.execute(id, w, t, bodyFd ?? (body as Buffer | null), flags, body ? body.length : -1,
         (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0);
     } catch (err) {
       this.#pending.delete(id);

@@ -66,6 +66,18 @@ export const isHopByHop = (name: string): boolean =>
 /** A script's own Server header replaces SERVER_HEADER's, as behind nginx. */
 export const isServerHeader = (name: string): boolean => name.length === 6 && name.toLowerCase() === 'server';
 
+/** Two header names alike but for ASCII case (field names are ASCII tokens), without toLowerCase()'s copies. */
+export function sameHeaderName(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a.charCodeAt(i);
+    if (x === b.charCodeAt(i)) continue;
+    const lower = x | 32;
+    if (lower !== (b.charCodeAt(i) | 32) || lower < 97 || lower > 122) return false;
+  }
+  return true;
+}
+
 /** The value of a header in a lower-case name/value list, '' when absent. */
 export function headerValue(headers: readonly string[], name: string): string {
   for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];

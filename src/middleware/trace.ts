@@ -1,6 +1,7 @@
 // W3C trace context and request ids: a traceparent is continued with a new span (tracestate
 // passed on), X-Request-ID is echoed or made; PHP sees both in $_SERVER, responses carry both.
 import { randomFillSync } from 'node:crypto';
+import { sameHeaderName } from '../http/exchange.js';
 
 export interface TraceContext {
   traceId: string;
@@ -58,8 +59,7 @@ export function traceHeaders(t: TraceContext): string[] {
 export function addTraceHeaders(headers: string[], traced: readonly string[]): string[] {
   const own = headers.length;
   outer: for (let t = 0; t < traced.length; t += 2) {
-    const name = traced[t].toLowerCase();
-    for (let i = 0; i < own; i += 2) if (headers[i].length === name.length && headers[i].toLowerCase() === name) continue outer;
+    for (let i = 0; i < own; i += 2) if (sameHeaderName(headers[i], traced[t])) continue outer;
     headers.push(traced[t], traced[t + 1]);
   }
   return headers;

@@ -7,9 +7,9 @@ import type { ListenAddress } from '../config/config.js';
 import type { EngineStats } from '../engine/engine.js';
 
 /**
- * execute() takes a request's strings in two NUL-joined strings (native/engine/job.h mirrors
- * these positions): `wire`, latin1, these fields then header name, value, ...; `text`, UTF-8,
- * the TextField fields then $_SERVER name, value, ...
+ * execute() takes a request's strings in two NUL-joined strings, or two arrays of the strings they
+ * join (native/engine/job.h mirrors these positions): `wire`, latin1, these fields then header
+ * name, value, ...; `text`, UTF-8, the TextField fields then $_SERVER name, value, ...
  */
 export const enum WireField {
   Method, RequestUri, QueryString, Protocol, RequestId, ServerName, ServerAddr, ServerPort,
@@ -97,7 +97,7 @@ export interface NativeEngine {
   start(): Promise<NativeStartInfo>;
   /** Queues a request; its answer comes through onDone. A numeric `body` is a spooled body's descriptor, now the engine's. */
   execute(
-    id: number, wire: string, text: string, body: Buffer | number | null,
+    id: number, wire: string | readonly string[], text: string | readonly string[], body: Buffer | number | null,
     flags: number, contentLength: number, requestTime: number, heartbeatMaxMs: number,
   ): void;
   abort(id: number, reason: AbortReason): boolean;
