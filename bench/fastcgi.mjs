@@ -89,7 +89,7 @@ http {
   const procs = [
     spawn(`/usr/sbin/${fpm}`, ['-F', '-y', path.join(work, 'fpm.conf'), '-c', `/etc/php/${fpm.slice(7)}/fpm/php.ini`], { stdio: 'ignore' }),
     spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', '127.0.0.1:0', '--workers', String(workers),
-      '--fastcgi-listen', `unix:${work}/tokio.sock`, '--listen-socket-mode', '0666', '--internal', 'off', '--log-level', 'warn'],
+      '--fastcgi-listen', `unix:${work}/tokio.sock`, '--fastcgi-socket-mode', '0666', '--internal', 'off', '--log-level', 'warn'],
     { stdio: 'ignore', env: { ...process.env, ALLOW_RUN_AS_ROOT: '1' } }),
   ];
   await sleep(1500);

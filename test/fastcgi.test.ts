@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ let fcgiPort = 0;
 before(async () => {
   engine = await Engine.start({ workers: 2, env: {}, logger: () => {} });
   // nginx's workers run as nobody when it starts as root: the socket lets everyone in
-  site = await startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: `127.0.0.1:0,unix:${sock}`, LISTEN_SOCKET_MODE: '0666' });
+  site = await startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: `127.0.0.1:0,unix:${sock}`, FASTCGI_SOCKET_MODE: '0666' });
   const tcp = site.addresses.find((a) => 'port' in a && a.port !== site.port);
   fcgiPort = tcp && 'port' in tcp ? tcp.port : 0;
 });
@@ -258,4 +258,20 @@ test('flush() as STDOUT records as they come; fastcgi_finish_request() ends the 
   await fcgiRequest({ SCRIPT_FILENAME: path.join(root, 'slow.php'), REQUEST_METHOD: 'GET', QUERY_STRING: `ms=10000&mark=${encodeURIComponent(left)}` }, '', 300);
   for (let i = 0; i < 100 && !existsSync(left); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(readFileSync(left, 'utf8'), 'status=1', 'stopped as aborted, long before its 10 s');
+});
+
+test('FASTCGI_SOCKET_MODE sets the socket file\'s mode, apart from LISTEN_SOCKET_MODE; a bad one stops startup naming it', async () => {
+  const own = path.join(dir, 'own.sock');
+  const other = await startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: `unix:${own}`, FASTCGI_SOCKET_MODE: '0600' });
+  try {
+    assert.equal(statSync(own).mode & 0o777, 0o600);
+    assert.equal(statSync(sock).mode & 0o777, 0o666, 'the file set up with 0666 before');
+  } finally {
+    await other.close();
+  }
+  assert.equal(existsSync(own), false, 'removed as the server closed');
+  await assert.rejects(startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: `unix:${own}`, FASTCGI_SOCKET_MODE: '0999' }),
+    /FASTCGI_SOCKET_MODE="0999" is not valid: expected an octal mode from 000 to 777/);
+  await assert.rejects(startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: '127.0.0.1:0', FASTCGI_SOCKET_MODE: '0600' }),
+    /FASTCGI_SOCKET_MODE applies to Unix sockets, and FASTCGI_LISTEN has no unix: address/);
 });

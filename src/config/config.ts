@@ -16,6 +16,14 @@ export const DEMO_ROOT = path.join(PACKAGE_ROOT, 'public');
 /** Where a transport listens: an IP address and port, or a Unix socket's path. */
 export type ListenAddress = { host: string; port: number } | { path: string };
 
+/** A listening Unix socket's file: its mode, owner and group (names or ids; undefined: see socketOwner), and the variables that set them */
+export interface SocketFiles {
+  mode: number;
+  owner?: string;
+  group?: string;
+  variables: [mode: string, owner: string, group: string];
+}
+
 export interface Config {
   /** LISTEN_ADDR: each address gets a listening socket of its own, all served by HTTP */
   listen: ListenAddress[];
@@ -24,7 +32,9 @@ export interface Config {
   /** the addresses FastCGI accepts TCP connections from (php-fpm's listen.allowed_clients); null: any */
   fastcgiAllowedClients: BlockList | null;
   /** the files of Unix sockets in `listen`: their mode, and owner and group (names or ids; undefined: see socketOwner) */
-  listenSocket: { mode: number; owner?: string; group?: string };
+  listenSocket: SocketFiles;
+  /** the same for FASTCGI_LISTEN's Unix sockets (php-fpm's listen.mode, listen.owner, listen.group) */
+  fastcgiSocket: SocketFiles;
   documentRoot: string;
   /** '' = traditional (scripts by path); 'index.php' = front controller; 'index.html' = SPA */
   indexFile: string;
@@ -133,6 +143,9 @@ const SETTINGS = {
   listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock', help: 'addresses to listen on, separated by commas: HOST:PORT, [IPv6]:PORT, unix:/path (default 0.0.0.0:8080)' },
   fastcgiListen: { env: 'FASTCGI_LISTEN', flag: '--fastcgi-listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. unix:/run/php/tokio-php.sock', help: "serve FastCGI (nginx's fastcgi_pass, as php-fpm) on these addresses too (default: none)" },
   fastcgiAllowedClients: { env: 'FASTCGI_ALLOWED_CLIENTS', flag: '--fastcgi-allowed-clients', accepts: 'IP addresses separated by commas, or any', help: 'the only clients FastCGI accepts over TCP, as php-fpm\'s listen.allowed_clients (default 127.0.0.1,::1)' },
+  fastcgiSocketMode: { env: 'FASTCGI_SOCKET_MODE', flag: '--fastcgi-socket-mode', accepts: 'an octal mode from 000 to 777, e.g. 0660 or 0666', help: 'permissions of the unix: sockets of FASTCGI_LISTEN (default 0660), as php-fpm\'s listen.mode' },
+  fastcgiSocketOwner: { env: 'FASTCGI_SOCKET_OWNER', flag: '--fastcgi-socket-owner', accepts: 'a user name or uid', help: 'owner of the unix: sockets of FASTCGI_LISTEN (default: USER when started as root, else the user tokio-php runs as)' },
+  fastcgiSocketGroup: { env: 'FASTCGI_SOCKET_GROUP', flag: '--fastcgi-socket-group', accepts: 'a group name or gid', help: 'group of the unix: sockets of FASTCGI_LISTEN (default: GROUP when started as root, else the group tokio-php runs as)' },
   listenSocketMode: { env: 'LISTEN_SOCKET_MODE', flag: '--listen-socket-mode', accepts: 'an octal mode from 000 to 777, e.g. 0660 or 0666', help: 'permissions of the unix: sockets of LISTEN_ADDR (default 0660)' },
   listenSocketOwner: { env: 'LISTEN_SOCKET_OWNER', flag: '--listen-socket-owner', accepts: 'a user name or uid', help: 'owner of the unix: sockets of LISTEN_ADDR (default: USER when started as root, else the user tokio-php runs as)' },
   listenSocketGroup: { env: 'LISTEN_SOCKET_GROUP', flag: '--listen-socket-group', accepts: 'a group name or gid', help: 'group of the unix: sockets of LISTEN_ADDR (default: GROUP when started as root, else the group tokio-php runs as)' },
@@ -270,18 +283,18 @@ function parseAllowedClients(s: Setting, text: string): BlockList | null {
 }
 
 /** The permissions of LISTEN_ADDR's Unix sockets; refused when it has none. */
-function parseListenSocket(modeText: string | undefined, owner: string | undefined, group: string | undefined, listen: ListenAddress[]): Config['listenSocket'] {
-  const S = SETTINGS;
-  const given = ([[S.listenSocketMode, modeText], [S.listenSocketOwner, owner], [S.listenSocketGroup, group]] as const).filter(([, v]) => v !== undefined);
-  if (given.length && !listen.some((a) => 'path' in a)) {
-    throw new ConfigError(`${given.map(([s]) => s.env).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to Unix sockets, and LISTEN_ADDR has no unix: address`);
+function parseSocketFiles(settings: readonly [Setting, Setting, Setting], values: readonly (string | undefined)[], addresses: ListenAddress[], list: Setting): SocketFiles {
+  const given = settings.map((s, i) => [s, values[i]] as const).filter(([, v]) => v !== undefined);
+  if (given.length && !addresses.some((a) => 'path' in a)) {
+    throw new ConfigError(`${given.map(([s]) => s.env).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to Unix sockets, and ${list.env} has no unix: address`);
   }
+  const [modeText, owner, group] = values;
   const mode = (modeText ?? '0660').trim();
-  if (!/^0?[0-7]{3}$/.test(mode)) fail(S.listenSocketMode, mode);
-  for (const [s, value] of [[S.listenSocketOwner, owner], [S.listenSocketGroup, group]] as const) {
+  if (!/^0?[0-7]{3}$/.test(mode)) fail(settings[0], mode);
+  for (const [s, value] of [[settings[1], owner], [settings[2], group]] as const) {
     if (value !== undefined && !ACCOUNT_NAME.test(value.trim())) fail(s, value);
   }
-  return { mode: parseInt(mode, 8), owner: owner?.trim(), group: group?.trim() };
+  return { mode: parseInt(mode, 8), owner: owner?.trim(), group: group?.trim(), variables: settings.map((s) => s.env) as SocketFiles['variables'] };
 }
 
 /** An address as LISTEN_ADDR writes it: 127.0.0.1:8080, [::1]:8080, unix:/run/tokio-php/http.sock. */
@@ -321,7 +334,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const listen = parseListenList(S.listen, raw.listen ?? '0.0.0.0:8080');
   const fastcgiListen = raw.fastcgiListen ? parseListenList(S.fastcgiListen, raw.fastcgiListen) : [];
   const fastcgiAllowedClients = parseAllowedClients(S.fastcgiAllowedClients, raw.fastcgiAllowedClients ?? '127.0.0.1,::1');
-  const listenSocket = parseListenSocket(raw.listenSocketMode, raw.listenSocketOwner, raw.listenSocketGroup, [...listen, ...fastcgiListen]);
+  const listenSocket = parseSocketFiles([S.listenSocketMode, S.listenSocketOwner, S.listenSocketGroup],
+    [raw.listenSocketMode, raw.listenSocketOwner, raw.listenSocketGroup], listen, S.listen);
+  const fastcgiSocket = parseSocketFiles([S.fastcgiSocketMode, S.fastcgiSocketOwner, S.fastcgiSocketGroup],
+    [raw.fastcgiSocketMode, raw.fastcgiSocketOwner, raw.fastcgiSocketGroup], fastcgiListen, S.fastcgiListen);
   const documentRoot = path.resolve(raw.docroot ?? DEMO_ROOT);
   if (!existsSync(documentRoot) || !statSync(documentRoot).isDirectory()) fail(S.docroot, raw.docroot ?? documentRoot);
   const indexFile = (raw.index ?? '').trim();
@@ -417,6 +433,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     fastcgiListen,
     fastcgiAllowedClients,
     listenSocket,
+    fastcgiSocket,
     documentRoot,
     indexFile: index,
     workers,

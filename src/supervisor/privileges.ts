@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chownSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, type Config } from '../config/config.js';
+import { ConfigError, type Config, type SocketFiles } from '../config/config.js';
 import { PACKAGE_ROOT } from '../package.js';
 
 export interface RunAs {
@@ -171,13 +171,14 @@ export function decideRunAs(config: Config, npmStart: boolean, euid = process.ge
 }
 
 /**
- * Whom LISTEN_ADDR's Unix socket files belong to (-1: left as made): LISTEN_SOCKET_OWNER and
- * LISTEN_SOCKET_GROUP, each by default the user and group PHP runs as when tokio-php gives up
+ * Whom Unix socket files belong to (-1: left as made): LISTEN_SOCKET_OWNER and LISTEN_SOCKET_GROUP
+ * for LISTEN_ADDR's, FASTCGI_SOCKET_OWNER and _GROUP for FASTCGI_LISTEN's, each by default the user
+ * and group PHP runs as when tokio-php gives up
  * root for them, as php-fpm's Debian pool gives its socket to its user: with the default mode
  * 0660, a web server running as that user (nginx's www-data) connects. Otherwise, tokio-php's own.
  */
-export function socketOwner(config: Config, runAs: RunAs | null): { uid: number; gid: number } {
-  const { owner, group } = config.listenSocket;
+export function socketOwner(files: SocketFiles, runAs: RunAs | null): { uid: number; gid: number } {
+  const { owner, group, variables: [, ownerVariable, groupVariable] } = files;
   const id = (database: 'passwd' | 'group', text: string, variable: string, accepts: string) => {
     const entry = lookup(database, text);
     if (entry) return entry.id;
@@ -185,8 +186,8 @@ export function socketOwner(config: Config, runAs: RunAs | null): { uid: number;
     throw new ConfigError(`${variable}=${JSON.stringify(text)} is not valid: no such ${database === 'passwd' ? 'user' : 'group'} on this system (expected ${accepts})`);
   };
   return {
-    uid: owner === undefined ? runAs?.uid ?? -1 : id('passwd', owner, 'LISTEN_SOCKET_OWNER', 'a user name or uid'),
-    gid: group === undefined ? runAs?.gid ?? -1 : id('group', group, 'LISTEN_SOCKET_GROUP', 'a group name or gid'),
+    uid: owner === undefined ? runAs?.uid ?? -1 : id('passwd', owner, ownerVariable, 'a user name or uid'),
+    gid: group === undefined ? runAs?.gid ?? -1 : id('group', group, groupVariable, 'a group name or gid'),
   };
 }
 

@@ -42,14 +42,16 @@ export function socketsFor(config: Config): { name: string; address: ListenAddre
  * it listens. Throws naming the variable to look at.
  */
 export function openListeningSocket(address: ListenAddress, config: Config, runAs: RunAs | null, name = HTTP_SOCKET): { fd: number; address: ListenAddress } {
-  const spec = 'path' in address ? { ...address, mode: config.listenSocket.mode, ...socketOwner(config, runAs) } : address;
+  const files = name === FASTCGI_SOCKET ? config.fastcgiSocket : config.listenSocket;
+  const spec = 'path' in address ? { ...address, mode: files.mode, ...socketOwner(files, runAs) } : address;
   try {
     return netAddon().Gate.listenSocket(spec);
   } catch (err) {
     const { message, syscall } = err as Error & { syscall?: string };
     const text = formatListenAddress(address);
-    if (syscall === 'chown') throw new Error(`cannot give ${text} to its owner and group (LISTEN_SOCKET_OWNER, LISTEN_SOCKET_GROUP): ${message}`, { cause: err });
-    if (syscall === 'chmod') throw new Error(`cannot set the mode of ${text} (LISTEN_SOCKET_MODE): ${message}`, { cause: err });
+    const [modeVariable, ownerVariable, groupVariable] = files.variables;
+    if (syscall === 'chown') throw new Error(`cannot give ${text} to its owner and group (${ownerVariable}, ${groupVariable}): ${message}`, { cause: err });
+    if (syscall === 'chmod') throw new Error(`cannot set the mode of ${text} (${modeVariable}): ${message}`, { cause: err });
     throw new Error(`cannot listen on ${text} (${VARIABLE[name]}): ${message}`, { cause: err });
   }
 }
