@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, prepareSite, sh, site, work,
+  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, prepareSite, sh, site, startFpm, work,
 } from './peers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,22 +44,6 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root: php-fpm runs its workers as www-data');
   const fpm = ensurePackages({ '/usr/bin/wrk': 'wrk' });
   prepareSite();
-  writeFileSync(path.join(work, 'fpm.conf'), `[global]
-pid = ${work}/fpm.pid
-error_log = ${work}/fpm.log
-daemonize = no
-[www]
-user = www-data
-group = www-data
-listen = ${work}/fpm.sock
-listen.owner = www-data
-listen.mode = 0666
-listen.backlog = 4096
-pm = static
-pm.max_children = ${workers}
-php_admin_value[opcache.enable] = 1
-php_admin_value[opcache.memory_consumption] = 256
-`);
   const location = (sock) => `
     root ${site};
     location ~ [^/]\\.php(/|$) {
@@ -87,7 +71,7 @@ http {
 }
 `);
   const procs = [
-    spawn(`/usr/sbin/${fpm}`, ['-F', '-y', path.join(work, 'fpm.conf'), '-c', `/etc/php/${fpm.slice(7)}/fpm/php.ini`], { stdio: 'ignore' }),
+    startFpm(fpm, workers),
     spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', '127.0.0.1:0', '--workers', String(workers),
       '--fastcgi-listen', `unix:${work}/tokio.sock`, '--fastcgi-socket-mode', '0666', '--internal', 'off', '--log-level', 'warn'],
     { stdio: 'ignore', env: { ...process.env, ALLOW_RUN_AS_ROOT: '1' } }),

@@ -73,11 +73,8 @@ export function prepareSite() {
   writeFileSync(path.join(site, 'static-1m.bin'), randomBytes(1 << 20));
 }
 
-/**
- * php-fpm (pm = static, `workers` children) behind nginx on NGINX_PORT: [fpm, nginx]. With `tls`
- * ({ port, cert, key }), nginx also serves HTTP/2 over TLS (and HTTP/1.1 by ALPN) on `tls.port`.
- */
-export function startPeer(fpm, workers, tls) {
+/** php-fpm, pm = static with `workers` children and OPcache on, on the Unix socket ${work}/fpm.sock. */
+export function startFpm(fpm, workers) {
   const fpmConf = path.join(work, 'fpm.conf');
   writeFileSync(fpmConf, `[global]
 pid = ${work}/fpm.pid
@@ -95,6 +92,14 @@ pm.max_children = ${workers}
 php_admin_value[opcache.enable] = 1
 php_admin_value[opcache.memory_consumption] = 256
 `);
+  return spawn(`/usr/sbin/${fpm}`, ['-F', '-y', fpmConf, '-c', `/etc/php/${fpm.slice(7)}/fpm/php.ini`], { stdio: 'ignore' });
+}
+
+/**
+ * php-fpm (pm = static, `workers` children) behind nginx on NGINX_PORT: [fpm, nginx]. With `tls`
+ * ({ port, cert, key }), nginx also serves HTTP/2 over TLS (and HTTP/1.1 by ALPN) on `tls.port`.
+ */
+export function startPeer(fpm, workers, tls) {
   const nginxConf = path.join(work, 'nginx.conf');
   writeFileSync(nginxConf, `worker_processes auto;
 pid ${work}/nginx.pid;
@@ -123,9 +128,8 @@ ${tls ? `    listen 127.0.0.1:${tls.port} ssl http2 backlog=4096;
   }
 }
 `);
-  const fpmProc = spawn(`/usr/sbin/${fpm}`, ['-F', '-y', fpmConf, '-c', `/etc/php/${fpm.slice(7)}/fpm/php.ini`], { stdio: 'ignore' });
   const nginx = spawn('/usr/sbin/nginx', ['-c', nginxConf], { stdio: 'ignore' });
-  return [fpmProc, nginx];
+  return [startFpm(fpm, workers), nginx];
 }
 
 /**

@@ -2,13 +2,14 @@
 // over TCP, with fastcgi_keep_conn and without) in front of FASTCGI_LISTEN, and raw records.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../src/index.js';
 import { FIXTURES } from './helpers/php.js';
+import { hasNginx, startNginx as startNginxWith } from './helpers/nginx.js';
 import { get, startServer, type Running } from './helpers/server.js';
 
 const root = path.join(FIXTURES, 'site');
@@ -65,14 +66,6 @@ test('cgi-fcgi: the script SCRIPT_FILENAME names, with $_SERVER from the CGI var
 
 /** nginx in front, as php-fpm's users configure it: `unix` over the Unix socket with fastcgi_keep_conn, `tcp` over TCP without. */
 async function startNginx(): Promise<{ unix: number; tcp: number; stop(): Promise<void> }> {
-  const free = () => new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const [unix, tcp] = [await free(), await free()];
-  const work = mkdtempSync(path.join(dir, 'nginx-'));
   const server = (listen: number, pass: string, keepConn: boolean) => `
   server {
     listen 127.0.0.1:${listen};
@@ -88,35 +81,15 @@ async function startNginx(): Promise<{ unix: number; tcp: number; stop(): Promis
       fastcgi_keep_conn ${keepConn ? 'on' : 'off'};
     }
   }`;
-  writeFileSync(path.join(work, 'nginx.conf'), `worker_processes 1;
-daemon off;
-pid ${work}/nginx.pid;
-error_log ${work}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${work}/body;
-  client_body_buffer_size 1m; # in memory: the workers (nobody) cannot write in ${work}
-  proxy_temp_path ${work}/proxy;
-  fastcgi_temp_path ${work}/fastcgi;
-  scgi_temp_path ${work}/scgi;
-  uwsgi_temp_path ${work}/uwsgi;
+  const nginx = await startNginxWith(dir, 2, ([unix, tcp]) => `
   upstream php_unix { server unix:${sock}; keepalive 4; }
   ${server(unix, 'php_unix', true)}
-  ${server(tcp, `127.0.0.1:${fcgiPort}`, false)}
-}
-`);
-  const nginx = spawn('/usr/sbin/nginx', ['-c', path.join(work, 'nginx.conf'), '-p', work], { stdio: 'inherit' });
-  const exited = new Promise((resolve) => nginx.once('exit', resolve));
-  for (let i = 0; ; i++) {
-    if (await get(`http://127.0.0.1:${tcp}/`, { agent: false }).then(() => true, () => false)) break;
-    if (i > 100) throw new Error('nginx did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { unix, tcp, stop: async () => { nginx.kill('SIGQUIT'); await exited; } };
+  ${server(tcp, `127.0.0.1:${fcgiPort}`, false)}`);
+  const [unix, tcp] = nginx.ports;
+  return { unix, tcp, stop: nginx.stop };
 }
 
-test('behind nginx over a Unix socket (fastcgi_keep_conn) and over TCP: the same superglobals, PATH_INFO, uploads, many requests', { skip: !existsSync('/usr/sbin/nginx') && 'needs nginx (nginx-light)' }, async () => {
+test('behind nginx over a Unix socket (fastcgi_keep_conn) and over TCP: the same superglobals, PATH_INFO, uploads, many requests', { skip: !hasNginx && 'needs nginx (nginx-light)' }, async () => {
   const nginx = await startNginx();
   try {
     const seen = async (port: number, url: string, body?: string) => {

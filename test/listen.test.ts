@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, CLI_ENV, startCli, type RunningCli } from './helpers/cli.js';
+import { startNginx as startNginxWith } from './helpers/nginx.js';
 import { get, type Reply } from './helpers/server.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -260,14 +261,6 @@ test('a bad LISTEN_ADDR entry or socket option stops startup with exit code 2, n
  * /close/ nginx's defaults.
  */
 async function startNginx(socket: string, port: number): Promise<{ unix: number; tcp: number; stop(): Promise<void> }> {
-  const free = () => new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const [unix, tcp] = [await free(), await free()];
-  const work = mkdtempSync(path.join(dir, 'nginx-'));
   // `upstream`: a pool of kept-alive connections; `direct`: the same address in proxy_pass itself
   const server = (listen: number, upstream: string, direct: string) => `
   server {
@@ -291,40 +284,14 @@ async function startNginx(socket: string, port: number): Promise<{ unix: number;
     }
   }`;
   // started as root, its workers run as nobody
-  writeFileSync(path.join(work, 'nginx.conf'), `worker_processes 1;
-${asRoot ? `user nobody ${nobody.group};` : ''}
-daemon off;
-pid ${work}/nginx.pid;
-error_log ${work}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${work}/body;
-  proxy_temp_path ${work}/proxy;
-  fastcgi_temp_path ${work}/fastcgi;
-  scgi_temp_path ${work}/scgi;
-  uwsgi_temp_path ${work}/uwsgi;
+  const nginx = await startNginxWith(dir, 2, ([unix, tcp]) => `
   large_client_header_buffers 4 16k;
   upstream over_unix { server unix:${socket}; keepalive 4; }
   upstream over_tcp { server 127.0.0.1:${port}; keepalive 4; }
   ${server(unix, 'over_unix', `unix:${socket}:`)}
-  ${server(tcp, 'over_tcp', `127.0.0.1:${port}`)}
-}
-`);
-  const nginx = spawn('/usr/sbin/nginx', ['-c', path.join(work, 'nginx.conf'), '-p', work], { stdio: 'inherit' });
-  const exited = new Promise((resolve) => nginx.once('exit', resolve));
-  for (let i = 0; ; i++) {
-    const up = await get(`http://127.0.0.1:${tcp}/`, { agent: false }).then(() => true, () => false);
-    if (up) break;
-    if (i > 100) throw new Error('nginx did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    unix, tcp, stop: async () => {
-      nginx.kill('SIGQUIT');
-      await exited;
-    },
-  };
+  ${server(tcp, 'over_tcp', `127.0.0.1:${port}`)}`, asRoot ? `user nobody ${nobody.group};` : '');
+  const [unix, tcp] = nginx.ports;
+  return { unix, tcp, stop: nginx.stop };
 }
 
 test('behind nginx on a Unix socket (proxy_pass http://unix:), PHP sees what it sees behind nginx on TCP; X-Forwarded-For names the client', { skip: !existsSync('/usr/sbin/nginx') && 'needs nginx (nginx-light)' }, async () => {
