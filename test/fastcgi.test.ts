@@ -2,8 +2,8 @@
 // over TCP, with fastcgi_keep_conn and without) in front of FASTCGI_LISTEN, and raw records.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -248,3 +248,61 @@ test('FASTCGI_SOCKET_MODE sets the socket file\'s mode, apart from LISTEN_SOCKET
   await assert.rejects(startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: '127.0.0.1:0', FASTCGI_SOCKET_MODE: '0600' }),
     /FASTCGI_SOCKET_MODE applies to Unix sockets, and FASTCGI_LISTEN has no unix: address/);
 });
+
+// Debian's php-fpm (php-fpm8.2 on Debian 12), the reference
+const phpFpm = readdirSync('/usr/sbin').find((f) => /^php-fpm\d+\.\d+$/.test(f));
+
+test('behind the same nginx, PHP sees the superglobals php-fpm shows', { skip: (!hasNginx || !phpFpm) && 'needs nginx and php-fpm' }, async () => {
+  const fpmSock = path.join(dir, 'fpm.sock');
+  writeFileSync(path.join(dir, 'fpm.conf'), `[global]
+pid = ${dir}/fpm.pid
+error_log = ${dir}/fpm.log
+daemonize = no
+[www]
+user = nobody
+group = ${nobodyGroup()}
+listen = ${fpmSock}
+listen.mode = 0666
+pm = static
+pm.max_children = 1
+`);
+  const fpm = spawn(`/usr/sbin/${phpFpm}`, ['-F', '-y', path.join(dir, 'fpm.conf'), '-n'], { stdio: 'inherit' });
+  const location = (pass: string) => `
+    root ${root};
+    location ~ [^/]\\\\.php(/|$) {
+      fastcgi_split_path_info ^(.+?\\\\.php)(/.*)$;
+      try_files $fastcgi_script_name =404;
+      set $path_info $fastcgi_path_info;
+      fastcgi_param PATH_INFO $path_info;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass ${pass};
+    }`;
+  const nginx = await startNginxWith(dir, 2, ([tokio, php]) => `
+  server { listen 127.0.0.1:${tokio}; ${location(`unix:${sock}`)} }
+  server { listen 127.0.0.1:${php}; ${location(`unix:${fpmSock}`)} }`);
+  try {
+    for (let i = 0; i < 100 && !existsSync(fpmSock); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const [tokio, php] = nginx.ports;
+    const seen = async (port: number, url: string, body?: string) => {
+      const r = await get(`http://127.0.0.1:${port}${url}`, body === undefined ? { headers: { 'x-custom': 'a b', host: 'example.test' } }
+        : { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'example.test' }, body });
+      assert.equal(r.status, 200, `${url}: ${r.body.toString()}`);
+      return JSON.parse(r.body.toString()) as Record<string, unknown>;
+    };
+    for (const [url, body] of [['/info.php/extra/path?a=1&b=%20x', undefined], ['/info.php?x', 'k=v&l[]=1'], ['/headers.php', undefined]] as const) {
+      const ours = await seen(tokio, url, body);
+      const theirs = await seen(php, url, body);
+      // the port nginx listens on for each is its own
+      assert.deepEqual({ ...ours, SERVER_PORT: 0 }, { ...theirs, SERVER_PORT: 0 }, url);
+    }
+  } finally {
+    await nginx.stop();
+    fpm.kill('SIGQUIT');
+    await new Promise((resolve) => fpm.once('exit', resolve));
+  }
+});
+
+function nobodyGroup(): string {
+  return execFileSync('id', ['-gn', 'nobody']).toString().trim();
+}

@@ -3,7 +3,7 @@
 # /metrics exposition, Symfony's HttpKernel and Routing, a real framework booted in worker mode,
 # PostgreSQL's server (initdb, pg_ctl), which test/pgsql.test.ts starts in a temporary cluster,
 # nginx (nginx-light), in front of a Unix socket in test/listen.test.ts and of FastCGI in
-# test/fastcgi.test.ts with cgi-fcgi (libfcgi-bin); clang-format, which
+# test/fastcgi.test.ts with cgi-fcgi (libfcgi-bin) and php-fpm (the reference); clang-format, which
 # `npm run lint` checks the C and C++ with; and (as root) iproute2 and curl, for a client that is
 # not on loopback. Installed with apt-get when missing (as root on Debian/Ubuntu); otherwise says
 # what to do.
@@ -21,6 +21,7 @@ fi
 compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || missing+=(postgresql)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v cgi-fcgi >/dev/null || missing+=(libfcgi-bin)
+compgen -G '/usr/sbin/php-fpm*' >/dev/null || missing+=(php-fpm)
 [ ${#missing[@]} = 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "[test] installing ${missing[*]} (Debian's packages)" >&2
