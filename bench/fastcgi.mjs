@@ -7,13 +7,12 @@
 //
 // Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, prepareSite, sh, site, startFpm, work,
+  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, phpLocation, prepareSite, sh, site, startFpm, startNginx, work,
 } from './peers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,32 +43,6 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root: php-fpm runs its workers as www-data');
   const fpm = ensurePackages({ '/usr/bin/wrk': 'wrk' });
   prepareSite();
-  const location = (sock) => `
-    root ${site};
-    location ~ [^/]\\.php(/|$) {
-      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
-      try_files $fastcgi_script_name =404;
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass ${sock};
-      fastcgi_keep_conn on;
-    }`;
-  writeFileSync(path.join(work, 'nginx.conf'), `worker_processes auto;
-pid ${work}/nginx.pid;
-error_log ${work}/nginx-error.log;
-daemon off;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${work}/nginx-body;
-  fastcgi_temp_path ${work}/nginx-fcgi;
-  upstream fpm { server unix:${work}/fpm.sock; keepalive 64; }
-  upstream tokio { server unix:${work}/tokio.sock; keepalive 64; }
-  server { listen 127.0.0.1:${FPM_PORT} backlog=4096; ${location('fpm')} }
-  server { listen 127.0.0.1:${TOKIO_PORT} backlog=4096; ${location('tokio')} }
-}
-`);
   const procs = [
     startFpm(fpm, workers),
     spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', '127.0.0.1:0', '--workers', String(workers),
@@ -77,7 +50,12 @@ http {
     { stdio: 'ignore', env: { ...process.env, ALLOW_RUN_AS_ROOT: '1' } }),
   ];
   await sleep(1500);
-  procs.push(spawn('/usr/sbin/nginx', ['-c', path.join(work, 'nginx.conf')], { stdio: 'ignore' }));
+  const location = (upstream) => phpLocation(upstream, '\n      fastcgi_keep_conn on;');
+  procs.push(startNginx(`
+  upstream fpm { server unix:${work}/fpm.sock; keepalive 64; }
+  upstream tokio { server unix:${work}/tokio.sock; keepalive 64; }
+  server { listen 127.0.0.1:${FPM_PORT} backlog=4096; ${location('fpm')} }
+  server { listen 127.0.0.1:${TOKIO_PORT} backlog=4096; ${location('tokio')} }`));
   const stop = () => procs.forEach((p) => p.kill('SIGTERM'));
   process.on('exit', stop);
   await waitFor(FPM_PORT);

@@ -100,6 +100,31 @@ php_admin_value[opcache.memory_consumption] = 256
  * ({ port, cert, key }), nginx also serves HTTP/2 over TLS (and HTTP/1.1 by ALPN) on `tls.port`.
  */
 export function startPeer(fpm, workers, tls) {
+  const nginx = startNginx(`
+  server {
+    listen 127.0.0.1:${NGINX_PORT} backlog=4096;
+${tls ? `    listen 127.0.0.1:${tls.port} ssl http2 backlog=4096;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+` : ''}    ${phpLocation(`unix:${work}/fpm.sock`)}
+  }`);
+  return [startFpm(fpm, workers), nginx];
+}
+
+/** nginx's usual php-fpm location under `site`, passing to `pass` (`extra`: more directives in it). */
+export function phpLocation(pass, extra = '') {
+  return `root ${site};
+    location ~ [^/]\\.php(/|$) {
+      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
+      try_files $fastcgi_script_name =404;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass ${pass};${extra}
+    }`;
+}
+
+/** nginx with `servers` (its upstream and server blocks) in its http block, files under `work`. */
+export function startNginx(servers) {
   const nginxConf = path.join(work, 'nginx.conf');
   writeFileSync(nginxConf, `worker_processes auto;
 pid ${work}/nginx.pid;
@@ -112,24 +137,10 @@ http {
   client_body_temp_path ${work}/nginx-body;
   fastcgi_temp_path ${work}/nginx-fcgi;
   keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${NGINX_PORT} backlog=4096;
-${tls ? `    listen 127.0.0.1:${tls.port} ssl http2 backlog=4096;
-    ssl_certificate ${tls.cert};
-    ssl_certificate_key ${tls.key};
-` : ''}    root ${site};
-    location ~ [^/]\\.php(/|$) {
-      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
-      try_files $fastcgi_script_name =404;
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass unix:${work}/fpm.sock;
-    }
-  }
+${servers}
 }
 `);
-  const nginx = spawn('/usr/sbin/nginx', ['-c', nginxConf], { stdio: 'ignore' });
-  return [startFpm(fpm, workers), nginx];
+  return spawn('/usr/sbin/nginx', ['-c', nginxConf], { stdio: 'ignore' });
 }
 
 /**
