@@ -64,12 +64,9 @@ test('cgi-fcgi: the script SCRIPT_FILENAME names, with $_SERVER from the CGI var
     'Status: 403 Forbidden\r\nContent-type: text/html; charset=UTF-8\r\nContent-Length: 15\r\n\r\nAccess denied.\n');
 });
 
-/** nginx in front, as php-fpm's users configure it: `unix` over the Unix socket with fastcgi_keep_conn, `tcp` over TCP without. */
-async function startNginx(): Promise<{ unix: number; tcp: number; stop(): Promise<void> }> {
-  const server = (listen: number, pass: string, keepConn: boolean) => `
-  server {
-    listen 127.0.0.1:${listen};
-    root ${root};
+/** nginx's location for PHP as php-fpm's users write it (PATH_INFO split off), passing to `pass`; `extra`: more directives in it. */
+function phpLocation(pass: string, extra = ''): string {
+  return `root ${root};
     location ~ [^/]\\.php(/|$) {
       fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
       try_files $fastcgi_script_name =404;
@@ -78,9 +75,14 @@ async function startNginx(): Promise<{ unix: number; tcp: number; stop(): Promis
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
       fastcgi_pass ${pass};
-      fastcgi_keep_conn ${keepConn ? 'on' : 'off'};
-    }
-  }`;
+      ${extra}
+    }`;
+}
+
+/** nginx in front, as php-fpm's users configure it: `unix` over the Unix socket with fastcgi_keep_conn, `tcp` over TCP without. */
+async function startNginx(): Promise<{ unix: number; tcp: number; stop(): Promise<void> }> {
+  const server = (listen: number, pass: string, keepConn: boolean) =>
+    `server { listen 127.0.0.1:${listen}; ${phpLocation(pass, `fastcgi_keep_conn ${keepConn ? 'on' : 'off'};`)} }`;
   const nginx = await startNginxWith(dir, 2, ([unix, tcp]) => `
   upstream php_unix { server unix:${sock}; keepalive 4; }
   ${server(unix, 'php_unix', true)}
@@ -267,20 +269,9 @@ pm = static
 pm.max_children = 1
 `);
   const fpm = spawn(`/usr/sbin/${phpFpm}`, ['-F', '-y', path.join(dir, 'fpm.conf'), '-n'], { stdio: 'inherit' });
-  const location = (pass: string) => `
-    root ${root};
-    location ~ [^/]\\\\.php(/|$) {
-      fastcgi_split_path_info ^(.+?\\\\.php)(/.*)$;
-      try_files $fastcgi_script_name =404;
-      set $path_info $fastcgi_path_info;
-      fastcgi_param PATH_INFO $path_info;
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass ${pass};
-    }`;
   const nginx = await startNginxWith(dir, 2, ([tokio, php]) => `
-  server { listen 127.0.0.1:${tokio}; ${location(`unix:${sock}`)} }
-  server { listen 127.0.0.1:${php}; ${location(`unix:${fpmSock}`)} }`);
+  server { listen 127.0.0.1:${tokio}; ${phpLocation(`unix:${sock}`)} }
+  server { listen 127.0.0.1:${php}; ${phpLocation(`unix:${fpmSock}`)} }`);
   try {
     for (let i = 0; i < 100 && !existsSync(fpmSock); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     const [tokio, php] = nginx.ports;
