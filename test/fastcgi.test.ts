@@ -173,7 +173,8 @@ test('over TCP only the clients FASTCGI_ALLOWED_CLIENTS names get in (loopback b
       const got: Buffer[] = [];
       s.on('data', (d: Buffer) => got.push(d));
       s.on('close', () => resolve(Buffer.concat(got)));
-      s.on('error', reject);
+      // closed with our records unread: the kernel may reset the connection instead
+      s.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(Buffer.concat(got)) : reject(err)));
       s.write(begin);
     });
     assert.equal(answer.length, 0, 'closed without an answer');
