@@ -124,6 +124,33 @@ test('behind nginx over a Unix socket (fastcgi_keep_conn) and over TCP: the same
   }
 });
 
+test('PHP_VALUE and PHP_ADMIN_VALUE from nginx hold for their request only; ini_set() cannot change an admin value', { skip: !hasNginx && 'needs nginx (nginx-light)' }, async () => {
+  const ini = 'fastcgi_param PHP_VALUE "precision=7\\nupload_max_filesize=1K\\nerror_reporting=E_ALL & ~E_NOTICE"; fastcgi_param PHP_ADMIN_VALUE "memory_limit=100M";';
+  const nginx = await startNginxWith(dir, 2, ([withIni, without]) => `
+  upstream php_unix { server unix:${sock}; keepalive 4; }
+  server { listen 127.0.0.1:${withIni}; ${phpLocation('php_unix', `fastcgi_keep_conn on; ${ini}`)} }
+  server { listen 127.0.0.1:${without}; ${phpLocation('php_unix', 'fastcgi_keep_conn on;')} }`);
+  const [withIni, without] = nginx.ports;
+  const boundary = 'b0undary';
+  const upload = `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n${'x'.repeat(2048)}\r\n--${boundary}--\r\n`;
+  const seen = async (port: number) => {
+    const r = await get(`http://127.0.0.1:${port}/ini.php`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: upload });
+    assert.equal(r.status, 200, r.body.toString());
+    return JSON.parse(r.body.toString()) as Record<string, unknown>;
+  };
+  try {
+    // alternating on the same kept-alive connections and both PHP threads: nothing carries over
+    for (let i = 0; i < 6; i++) {
+      assert.deepEqual(await seen(withIni), { precision: '7', upload_max_filesize: '1K', memory_limit: '100M', error_reporting: String(32767 & ~8 & ~2048 & ~8),
+        ini_set_precision: '7', ini_set_memory_limit: false, upload_errors: { f: 1 } }); // UPLOAD_ERR_INI_SIZE
+      assert.deepEqual(await seen(without), { precision: '14', upload_max_filesize: '2M', memory_limit: '128M', error_reporting: '22527',
+        ini_set_precision: '14', ini_set_memory_limit: '128M', upload_errors: { f: 0 } });
+    }
+  } finally {
+    await nginx.stop();
+  }
+});
+
 /** Sends `bytes` and resolves with what came back once the server closes the connection. */
 function untilClosed(bytes: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -373,6 +373,8 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   r.script_name = s(text[kScriptName]);
   r.path_info = s(text[kPathInfo]);
   r.document_root = s(text[kDocumentRoot]);
+  r.php_value = s(text[kPhpValue]);
+  r.php_admin_value = s(text[kPhpAdminValue]);
   r.headers = job->headers.data();
   r.header_count = job->headers.size() / 2;
   r.server_vars = job->server_vars.data();

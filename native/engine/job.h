@@ -40,6 +40,8 @@ enum TextField : uint32_t {
   kScriptName,
   kPathInfo,
   kDocumentRoot,
+  kPhpValue,       // FastCGI's PHP_VALUE: ini lines for this request
+  kPhpAdminValue,  // FastCGI's PHP_ADMIN_VALUE: the same, locked against ini_set()
   kTextFieldCount  // then $_SERVER name, value, ...
 };
 

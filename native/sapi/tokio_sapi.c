@@ -17,6 +17,7 @@
 #include <ext/standard/info.h>
 #include <Zend/zend_exceptions.h>
 #include <Zend/zend_extensions.h>
+#include <Zend/zend_ini_scanner.h>
 #include <Zend/zend_interfaces.h>
 #include <Zend/zend_smart_str.h>
 #ifdef HAVE_PHP_SESSION
@@ -817,10 +818,52 @@ static void unbuffer_output(void)
   php_output_set_implicit_flush(1);
 }
 
+/* ---- php-fpm's PHP_VALUE and PHP_ADMIN_VALUE ---- */
+
+static void request_ini_entry(zval *name, zval *value, zval *unused, int callback_type, void *arg)
+{
+  int mode = *(int *)arg;
+  const char *param = mode == ZEND_INI_SYSTEM ? "PHP_ADMIN_VALUE" : "PHP_VALUE";
+  char message[256];
+  if (callback_type != ZEND_INI_PARSER_ENTRY || !name || !value || Z_TYPE_P(value) != IS_STRING) {
+    snprintf(message, sizeof(message), "%s: only name=value lines are allowed", param);
+  } else if (zend_string_equals_literal(Z_STR_P(name), "extension") ||
+             zend_string_equals_literal(Z_STR_P(name), "disable_functions") ||
+             zend_string_equals_literal(Z_STR_P(name), "disable_classes")) {
+    /* process-wide in a threaded server: not something one request may change */
+    snprintf(message, sizeof(message), "%s: %s cannot be set per request", param, Z_STRVAL_P(name));
+  } else if (zend_alter_ini_entry_ex(Z_STR_P(name), Z_STR_P(value), mode, ZEND_INI_STAGE_HTACCESS, 1) == FAILURE) {
+    snprintf(message, sizeof(message), "%s: unable to set '%s'", param, Z_STRVAL_P(name));
+  } else {
+    /* Locked against ini_set() as PERDIR, never SYSTEM: opcache folds ini_get() of a SYSTEM
+     * directive into the script it caches, and this value is one request's. The request's end
+     * gives the directive back its own changeability. */
+    zend_ini_entry *e = zend_hash_find_ptr(EG(ini_directives), Z_STR_P(name));
+    if (mode == ZEND_INI_SYSTEM || e->modifiable == ZEND_INI_SYSTEM) e->modifiable = ZEND_INI_PERDIR;
+    return;
+  }
+  tokio_sapi_log_message(message, LOG_WARNING);
+}
+
+/* As php-fpm applies them, before the request starts, and whatever the directive's own
+ * changeability (upload_max_filesize works). Unlike php-fpm, which leaves them set for the next
+ * request of the same process, they are undone with the request's ini_set()s at its shutdown; an
+ * admin value also locks its directive against ini_set(). */
+static void apply_request_ini(tokio_str lines, int mode)
+{
+  if (!lines.len) return;
+  char *ini;
+  spprintf(&ini, 0, "%.*s\n", (int)lines.len, lines.ptr);
+  zend_parse_ini_string(ini, 1, ZEND_INI_SCANNER_NORMAL, request_ini_entry, &mode);
+  efree(ini);
+}
+
 /* One PHP request start to finish: a classic script, or a worker script's whole run. */
 static void run_request(tokio_ctx *c, tokio_result *result)
 {
   begin_request_info(c);
+  apply_request_ini(c->req->php_value, ZEND_INI_USER);
+  apply_request_ini(c->req->php_admin_value, ZEND_INI_SYSTEM);
   result->aborted = TOKIO_ABORT_NONE;
   result->exit_status = 0;
   if (php_request_startup() == FAILURE) {

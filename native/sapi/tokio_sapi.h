@@ -27,6 +27,8 @@ typedef struct tokio_request {
   tokio_str script_name;     /* URL path of the script */
   tokio_str path_info;       /* the part of the path after the script, or empty */
   tokio_str document_root;
+  tokio_str php_value;       /* ini lines ("name=value\n...") for this request, or empty */
+  tokio_str php_admin_value; /* the same, and ini_set() may not change them */
   tokio_str server_name;
   tokio_str server_addr;
   tokio_str server_port;

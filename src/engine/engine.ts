@@ -106,6 +106,10 @@ export interface PhpRequest {
   scriptName: string;
   pathInfo?: string;
   documentRoot: string;
+  /** ini lines for this request only (php-fpm's PHP_VALUE), "name=value" separated by newlines */
+  phpValue?: string;
+  /** the same, and ini_set() cannot change them (PHP_ADMIN_VALUE) */
+  phpAdminValue?: string;
   /** Header lines as received: name, value, name, value, ... */
   headers?: string[];
   /** in memory, or spooled to a file: then the engine owns the descriptor from execute() on */
@@ -405,7 +409,9 @@ export class Engine {
     t[1] = request.scriptName;
     t[2] = request.pathInfo ?? '';
     t[3] = request.documentRoot;
-    n = 4;
+    t[4] = request.phpValue ?? '';
+    t[5] = request.phpAdminValue ?? '';
+    n = 6;
     if (request.serverVars) for (const k in request.serverVars) {
       t[n++] = k;
       t[n++] = request.serverVars[k];

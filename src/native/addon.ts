@@ -15,7 +15,7 @@ export const enum WireField {
   Method, RequestUri, QueryString, Protocol, RequestId, ServerName, ServerAddr, ServerPort,
   RemoteAddr, RemotePort, Count,
 }
-export const enum TextField { ScriptFilename, ScriptName, PathInfo, DocumentRoot, Count }
+export const enum TextField { ScriptFilename, ScriptName, PathInfo, DocumentRoot, PhpValue, PhpAdminValue, Count }
 
 export const enum AbortReason { Disconnect = 1, Kill = 2 }
 

@@ -67,6 +67,8 @@ export class PhpCall implements ExecuteHooks {
       scriptName: route.scriptName,
       pathInfo: route.pathInfo,
       documentRoot: cgi?.DOCUMENT_ROOT ?? back.documentRoot,
+      phpValue: cgi?.PHP_VALUE,
+      phpAdminValue: cgi?.PHP_ADMIN_VALUE,
       headers,
       body,
       https: cgi ? Boolean(cgi.HTTPS) && cgi.HTTPS !== 'off' : Boolean(config.tlsCert),
