@@ -23,6 +23,7 @@ test('a bad value stops startup with exit code 2, naming the variable and what i
     [{ LISTEN_ADDR: 'localhost:99999' }, [], /LISTEN_ADDR="localhost:99999" is not valid: expected HOST:PORT/],
     [{ LISTEN_ADDR: '127.0.0.1:8080,nonsense' }, [], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080,nonsense" is not valid: "nonsense": expected HOST:PORT, \[IPv6\]:PORT or unix:\/absolute\/path, several separated by commas/],
     [{ LISTEN_ADDR: '127.0.0.1:8080,' }, [], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080," is not valid: "": expected HOST:PORT/],
+    [{}, ['--listen', 'off'], /^tokio-php: LISTEN_ADDR=off needs FASTCGI_LISTEN: nothing would be served\n$/],
     [{}, ['--listen', '127.0.0.1:8080, 127.0.0.1:8080'], /^tokio-php: LISTEN_ADDR="127.0.0.1:8080, 127.0.0.1:8080" is not valid: "127.0.0.1:8080": named twice\n$/],
     [{ MAX_BODY_SIZE: 'huge' }, [], /MAX_BODY_SIZE="huge" is not valid: expected a size like 8m/],
     [{ RATE_LIMIT: '100 per second' }, [], /RATE_LIMIT="100 per second" is not valid: expected a rate like 100\/s, 600\/m or 10000\/h, or off/],

@@ -11,6 +11,7 @@ import { Engine } from '../src/index.js';
 import { FIXTURES } from './helpers/php.js';
 import { hasNginx, startNginx as startNginxWith } from './helpers/nginx.js';
 import { get, startServer, type Running } from './helpers/server.js';
+import { startCli } from './helpers/cli.js';
 
 const root = path.join(FIXTURES, 'site');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tokio-fastcgi-'));
@@ -277,6 +278,22 @@ test('FASTCGI_SOCKET_MODE sets the socket file\'s mode, apart from LISTEN_SOCKET
     /FASTCGI_SOCKET_MODE="0999" is not valid: expected an octal mode from 000 to 777/);
   await assert.rejects(startServer(engine, { DOCUMENT_ROOT: root, FASTCGI_LISTEN: '127.0.0.1:0', FASTCGI_SOCKET_MODE: '0600' }),
     /FASTCGI_SOCKET_MODE applies to Unix sockets, and FASTCGI_LISTEN has no unix: address/);
+});
+
+test('LISTEN_ADDR=off: FastCGI alone, as php-fpm serves', async () => {
+  const alone = path.join(dir, 'alone.sock');
+  const cli = await startCli(['--listen', 'off'], { DOCUMENT_ROOT: root, FASTCGI_LISTEN: `unix:${alone}`, HTTP_THREADS: '2', PHP_WORKERS: '1' });
+  try {
+    assert.deepEqual(cli.listen, [`fastcgi://unix:${alone}`]);
+    const child = execFile('cgi-fcgi', ['-bind', '-connect', alone], { env: { PATH: process.env.PATH, SCRIPT_FILENAME: path.join(root, 'index.php'), REQUEST_METHOD: 'GET' } });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    await new Promise((resolve) => child.on('close', resolve));
+    assert.match(out, /^Status: 200 OK\r\n/);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
 });
 
 // Debian's php-fpm (php-fpm8.2 on Debian 12), the reference

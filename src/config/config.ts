@@ -140,7 +140,7 @@ interface Setting {
 }
 
 const SETTINGS = {
-  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock', help: 'addresses to listen on, separated by commas: HOST:PORT, [IPv6]:PORT, unix:/path (default 0.0.0.0:8080)' },
+  listen: { env: 'LISTEN_ADDR', flag: '--listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock, or off (FastCGI alone)', help: 'addresses to listen on, separated by commas: HOST:PORT, [IPv6]:PORT, unix:/path, or off to serve FastCGI alone (default 0.0.0.0:8080)' },
   fastcgiListen: { env: 'FASTCGI_LISTEN', flag: '--fastcgi-listen', accepts: 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. unix:/run/php/tokio-php.sock', help: "serve FastCGI (nginx's fastcgi_pass, as php-fpm) on these addresses too (default: none)" },
   fastcgiAllowedClients: { env: 'FASTCGI_ALLOWED_CLIENTS', flag: '--fastcgi-allowed-clients', accepts: 'IP addresses separated by commas, or any', help: 'the only clients FastCGI accepts over TCP, as php-fpm\'s listen.allowed_clients (default 127.0.0.1,::1)' },
   fastcgiSocketMode: { env: 'FASTCGI_SOCKET_MODE', flag: '--fastcgi-socket-mode', accepts: 'an octal mode from 000 to 777, e.g. 0660 or 0666', help: 'permissions of the unix: sockets of FASTCGI_LISTEN (default 0660), as php-fpm\'s listen.mode' },
@@ -331,8 +331,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   }
 
   const S = SETTINGS;
-  const listen = parseListenList(S.listen, raw.listen ?? '0.0.0.0:8080');
+  // off: FastCGI alone, as php-fpm serves
+  const listen = raw.listen?.trim() === 'off' ? [] : parseListenList(S.listen, raw.listen ?? '0.0.0.0:8080');
   const fastcgiListen = raw.fastcgiListen ? parseListenList(S.fastcgiListen, raw.fastcgiListen) : [];
+  if (!listen.length && !fastcgiListen.length) throw new ConfigError(`${S.listen.env}=off needs ${S.fastcgiListen.env}: nothing would be served`);
   const fastcgiAllowedClients = parseAllowedClients(S.fastcgiAllowedClients, raw.fastcgiAllowedClients ?? '127.0.0.1,::1');
   const listenSocket = parseSocketFiles([S.listenSocketMode, S.listenSocketOwner, S.listenSocketGroup],
     [raw.listenSocketMode, raw.listenSocketOwner, raw.listenSocketGroup], listen, S.listen);

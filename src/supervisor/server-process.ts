@@ -82,7 +82,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   const admissionCounts = Admission.sharedCounts();
   server = new TokioServer(mine, engine, log, { workerScripts: lifecycle, rateTableFd, admissionCounts, onStuck });
   server.listen(shared);
-  threads = config.httpThreads > 1 ? await HttpThreads.start(config.httpThreads - 1, {
+  threads = config.httpThreads > 1 && config.listen.length ? await HttpThreads.start(config.httpThreads - 1, {
     process: index, argv: process.argv.slice(2), workers: mine.workers, queueCapacity: mine.queueCapacity, shared, rateTableFd, admissionCounts,
     brokenScripts: lifecycle?.brokenFlags,
   }, log, onStuck, () => exitAfterLog(1)) : null;

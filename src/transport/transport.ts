@@ -28,7 +28,8 @@ export interface Transport {
 
 /** The transports a configuration serves on: the one place that chooses them. */
 export function transportsFor(config: Config, log: Logger, handler: RequestHandler): Transport[] {
-  const transports: Transport[] = [new Listener(config, log, handler)];
+  const transports: Transport[] = [];
+  if (config.listen.length) transports.push(new Listener(config, log, handler));
   if (config.fastcgiListen.length) transports.push(new FastCgiTransport(config, log, handler));
   return transports;
 }

@@ -15,7 +15,7 @@ export const CLI_ENV: Record<string, string> = { PATH: process.env.PATH ?? '', A
 
 export interface RunningCli {
   child: ChildProcess;
-  /** the first address's port */
+  /** the first address's port (0 when it serves no HTTP on 127.0.0.1 first) */
   port: number;
   /** every address it listens on, as its log says them (http://127.0.0.1:PORT, http://unix:PATH) */
   listen: string[];
@@ -72,10 +72,10 @@ export async function startCli(args: string[], env: Record<string, string> = {},
     watchers.add(check);
     check();
   });
-  const serving = waitFor(/"listen":\["https?:\/\/127\.0\.0\.1:\d+"/);
+  const serving = waitFor(/"listen":\[/);
   await Promise.race([serving, exited.then((code) => { throw new Error(`exited ${code}: ${output()}`); })]);
   const listen = JSON.parse(/"listen":(\[[^\]]*\])/.exec(output())![1]) as string[];
-  const port = Number(/^https?:\/\/127\.0\.0\.1:(\d+)$/.exec(listen[0])![1]);
+  const port = Number(/^https?:\/\/127\.0\.0\.1:(\d+)$/.exec(listen[0])?.[1] ?? 0);
   const internalPort = Number(/"internal":"http:\/\/[^"]*:(\d+)"/.exec(output())?.[1] ?? 0);
   return { child, port, listen, internalPort, exited, output, waitFor };
 }
