@@ -124,6 +124,8 @@ export interface PhpRequest {
   /** 0 or none: REMOTE_PORT is empty (a Unix socket) */
   remotePort?: number;
   requestId?: string;
+  /** FastCGI: the front's CGI variables, name, value, ...: $_SERVER's entries before serverVars */
+  cgi?: readonly string[];
   /** Extra $_SERVER entries. */
   serverVars?: Record<string, string>;
   /** Arrival time in ms since the epoch (REQUEST_TIME_FLOAT); default: now. */
@@ -412,6 +414,11 @@ export class Engine {
     t[4] = request.phpValue ?? '';
     t[5] = request.phpAdminValue ?? '';
     n = 6;
+    const cgi = request.cgi;
+    if (cgi) for (let i = 0; i + 1 < cgi.length; i += 2) {
+      t[n++] = cgi[i];
+      t[n++] = cgi[i + 1];
+    }
     if (request.serverVars) for (const k in request.serverVars) {
       t[n++] = k;
       t[n++] = request.serverVars[k];

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { reasonPhrase, isHopByHop, type Exchange } from '../http/exchange.js';
-import { ProtocolStatus, RecordType, endRequest, recordHeader, records } from './records.js';
+import { END_RECORDS_LENGTH, MAX_CONTENT, RecordType, records, writeEnd, writeRecordHeader } from './records.js';
 
 export class FastCgiExchange implements Exchange {
   aborted = false;
@@ -42,13 +42,13 @@ export class FastCgiExchange implements Exchange {
     this.#end(1);
   }
 
-  #head(status: number, reason: string, headers: readonly string[], contentLength?: number): Buffer {
+  #head(status: number, reason: string, headers: readonly string[], contentLength?: number): string {
     let head = `Status: ${status} ${reasonPhrase(status, reason)}\r\n`;
     for (let i = 0; i + 1 < headers.length; i += 2) {
       if (!isHopByHop(headers[i])) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     }
     if (contentLength !== undefined) head += `Content-Length: ${contentLength}\r\n`;
-    return Buffer.from(`${head}\r\n`, 'latin1');
+    return `${head}\r\n`;
   }
 
   // the records of one call go out in one system call (writev), not one each
@@ -60,15 +60,16 @@ export class FastCgiExchange implements Exchange {
     return ok;
   }
 
-  #stdout(body: Uint8Array): boolean {
-    return body.length ? this.#write(records(RecordType.Stdout, this.requestId, body)) : true;
+  #stdout(body: Uint8Array | string): boolean {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
+    return bytes.length ? this.#write(records(RecordType.Stdout, this.requestId, bytes)) : true;
   }
 
-  #end(appStatus: number): void {
+  #end(appStatus: number, written = false): void {
     if (this.#ended) return;
     this.#ended = true;
     if (!this.socket.destroyed) {
-      this.#write([recordHeader(RecordType.Stdout, this.requestId, 0), endRequest(this.requestId, appStatus, ProtocolStatus.RequestComplete)]);
+      if (!written) this.#write([writeEnd(Buffer.allocUnsafe(END_RECORDS_LENGTH), 0, this.requestId, appStatus)]);
       if (!this.keepConn || this.closeAfter) this.socket.end();
     }
     this.onEnd();
@@ -78,12 +79,25 @@ export class FastCgiExchange implements Exchange {
     if (this.aborted || this.#ended) return true;
     this.responded = true;
     const bodiless = this.method === 'HEAD' || status === 204 || status === 304;
-    this.socket.cork();
-    this.#stdout(this.#head(status, reason, headers, bodiless ? undefined : body.length));
-    if (!bodiless) this.#stdout(body);
-    this.#end(0);
-    this.socket.uncork();
-    return true; // written into the socket's queue
+    const head = this.#head(status, reason, headers, bodiless ? undefined : body.length);
+    const content = head.length + (bodiless ? 0 : body.length);
+    if (content > MAX_CONTENT) {
+      this.socket.cork();
+      this.#stdout(head);
+      if (!bodiless) this.#stdout(body);
+      this.#end(0);
+      this.socket.uncork();
+      return true; // written into the socket's queue
+    }
+    // the usual answer: one STDOUT record, its end and END_REQUEST in one buffer, one write
+    const out = Buffer.allocUnsafe(8 + content + END_RECORDS_LENGTH);
+    writeRecordHeader(out, 0, RecordType.Stdout, this.requestId, content);
+    out.write(head, 8, 'latin1');
+    if (!bodiless) out.set(body, 8 + head.length);
+    writeEnd(out, 8 + content, this.requestId, 0);
+    if (!this.socket.destroyed) this.socket.write(out);
+    this.#end(0, true);
+    return true;
   }
 
   sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {

@@ -9,7 +9,7 @@ import type { Config, ListenAddress } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { openListeningSocket, removeSocketFile, socketsFor, FASTCGI_SOCKET, type SharedSockets } from '../transport/sockets.js';
 import type { RequestHandler, Transport } from '../transport/transport.js';
-import type { RequestHead } from '../transport/request-context.js';
+import type { CgiParams, RequestHead } from '../transport/request-context.js';
 import { FastCgiExchange } from './fastcgi-exchange.js';
 import { KEEP_CONN, ProtocolStatus, RecordReader, RecordType, Role, endRequest, readPairs, recordHeader, writePairs, type FcgiRecord } from './records.js';
 
@@ -27,33 +27,44 @@ interface Current {
   ex?: FastCgiExchange;
 }
 
-/** The CGI variables as a request head: the method, URI and headers nginx passed (HTTP_*, CONTENT_*). */
-export function headFromParams(params: string[]): RequestHead {
-  const value = (name: string) => {
-    for (let i = 0; i < params.length; i += 2) if (params[i] === name) return params[i + 1];
-    return undefined;
-  };
+/**
+ * The CGI variables as a request head, in one pass: the method, URI and headers nginx passed
+ * (HTTP_*, CONTENT_*), and what the server reads of the rest.
+ */
+export function headFromParams(pairs: string[]): RequestHead {
   const headers: string[] = [];
-  for (let i = 0; i < params.length; i += 2) {
-    const name = params[i];
-    if (name.startsWith('HTTP_')) headers.push(name.slice(5).toLowerCase().replaceAll('_', '-'), params[i + 1]);
-    else if ((name === 'CONTENT_TYPE' || name === 'CONTENT_LENGTH') && params[i + 1] !== '') headers.push(name.toLowerCase().replace('_', '-'), params[i + 1]);
+  const cgi: CgiParams = { pairs, scriptFilename: '', scriptName: '', pathInfo: '', https: false };
+  let method = 'GET', query = '', protocol = 'HTTP/1.1', remoteAddr = '', serverAddr = '', remotePort = 0, serverPort = 0;
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i], value = pairs[i + 1];
+    if (name.startsWith('HTTP_')) {
+      headers.push(name.slice(5).toLowerCase().replaceAll('_', '-'), value);
+      continue;
+    }
+    switch (name) {
+      case 'CONTENT_TYPE': if (value !== '') headers.push('content-type', value); break;
+      case 'CONTENT_LENGTH': if (value !== '') headers.push('content-length', value); break;
+      case 'REQUEST_METHOD': if (value !== '') method = value; break;
+      case 'QUERY_STRING': query = value; break;
+      case 'REQUEST_URI': cgi.requestUri = value; break;
+      case 'SCRIPT_FILENAME': cgi.scriptFilename = value; break;
+      case 'SCRIPT_NAME': cgi.scriptName = value; break;
+      case 'PATH_INFO': cgi.pathInfo = value; break;
+      case 'DOCUMENT_ROOT': cgi.documentRoot = value; break;
+      case 'HTTPS': cgi.https = value !== '' && value !== 'off'; break;
+      case 'SERVER_NAME': cgi.serverName = value; break;
+      case 'PHP_VALUE': cgi.phpValue = value; break;
+      case 'PHP_ADMIN_VALUE': cgi.phpAdminValue = value; break;
+      case 'SERVER_PROTOCOL': if (value !== '') protocol = value; break;
+      case 'REMOTE_ADDR': remoteAddr = value; break;
+      case 'REMOTE_PORT': remotePort = Number(value); break;
+      case 'SERVER_ADDR': serverAddr = value; break;
+      case 'SERVER_PORT': serverPort = Number(value); break;
+    }
   }
-  const query = value('QUERY_STRING') ?? '';
-  const uri = value('REQUEST_URI') ?? `${value('SCRIPT_NAME') ?? '/'}${query ? `?${query}` : ''}`;
-  const q = uri.indexOf('?');
-  return {
-    method: value('REQUEST_METHOD') || 'GET',
-    url: q < 0 ? uri : uri.slice(0, q),
-    query,
-    headers,
-    remoteAddr: value('REMOTE_ADDR') ?? '',
-    remotePort: Number(value('REMOTE_PORT') ?? 0),
-    serverAddr: value('SERVER_ADDR') ?? '',
-    serverPort: Number(value('SERVER_PORT') ?? 0),
-    protocol: value('SERVER_PROTOCOL') || 'HTTP/1.1',
-    cgi: params,
-  };
+  cgi.requestUri ??= `${cgi.scriptName || '/'}${query ? `?${query}` : ''}`;
+  const q = cgi.requestUri.indexOf('?');
+  return { method, url: q < 0 ? cgi.requestUri : cgi.requestUri.slice(0, q), query, headers, remoteAddr, remotePort, serverAddr, serverPort, protocol, cgi };
 }
 
 export class FastCgiTransport implements Transport {

@@ -65,14 +65,30 @@ export class RecordReader {
 
 /** One record's 8-byte header, for `length` bytes of content and no padding. */
 export function recordHeader(type: RecordType, requestId: number, length: number): Buffer {
-  const head = Buffer.allocUnsafe(HEADER);
-  head[0] = 1;
-  head[1] = type;
-  head.writeUInt16BE(requestId, 2);
-  head.writeUInt16BE(length, 4);
-  head[6] = 0;
-  head[7] = 0;
-  return head;
+  return writeRecordHeader(Buffer.allocUnsafe(HEADER), 0, type, requestId, length);
+}
+
+/** A record's header written into `into` at `at`; returns `into`. */
+export function writeRecordHeader(into: Buffer, at: number, type: RecordType, requestId: number, length: number): Buffer {
+  into[at] = 1;
+  into[at + 1] = type;
+  into.writeUInt16BE(requestId, at + 2);
+  into.writeUInt16BE(length, at + 4);
+  into[at + 6] = 0;
+  into[at + 7] = 0;
+  return into;
+}
+
+/** The empty STDOUT that ends the stream and END_REQUEST, as written after a response. */
+export const END_RECORDS_LENGTH = 2 * HEADER + 8;
+
+/** The end of a response (an empty STDOUT, END_REQUEST) written into `into` at `at`. */
+export function writeEnd(into: Buffer, at: number, requestId: number, appStatus: number): Buffer {
+  writeRecordHeader(into, at, RecordType.Stdout, requestId, 0);
+  writeRecordHeader(into, at + HEADER, RecordType.EndRequest, requestId, 8);
+  into.writeUInt32BE(appStatus >>> 0, at + 2 * HEADER);
+  into.fill(0, at + 2 * HEADER + 4, at + END_RECORDS_LENGTH); // RequestComplete, reserved
+  return into;
 }
 
 /** `body` as records of `type`, each at most MAX_CONTENT bytes: [header, content, header, ...]. */

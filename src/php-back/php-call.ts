@@ -6,7 +6,6 @@ import type { RequestBody } from '../body/request-body.js';
 import type { Engine, ExecuteHooks, PhpRequest, PhpResponse } from '../engine/engine.js';
 import { headerValue, sendError, type Exchange } from '../http/exchange.js';
 import { addTraceHeaders, traceContext, traceHeaders, traceServerVars, type TraceContext } from '../middleware/trace.js';
-import { cgiServerVars } from '../fastcgi/cgi-route.js';
 import type { PhpRoute } from '../router/router.js';
 import type { RequestHead } from '../transport/request-context.js';
 import type { PhpBack } from './php-back.js';
@@ -59,27 +58,28 @@ export class PhpCall implements ExecuteHooks {
     this.#trace = traceContext((name) => headerValue(headers, name), nextRequestId);
     this.#traced = traceHeaders(this.#trace);
     // FastCGI: the front's CGI variables are $_SERVER, as php-fpm makes them
-    const cgi = head.cgi && cgiServerVars(head.cgi);
+    const cgi = head.cgi;
     this.#request = {
       method: head.method,
-      uri: cgi?.REQUEST_URI ?? (head.query ? `${head.url}?${head.query}` : head.url),
+      uri: cgi?.requestUri ?? (head.query ? `${head.url}?${head.query}` : head.url),
       scriptFilename: route.scriptFilename,
       scriptName: route.scriptName,
       pathInfo: route.pathInfo,
-      documentRoot: cgi?.DOCUMENT_ROOT ?? back.documentRoot,
-      phpValue: cgi?.PHP_VALUE,
-      phpAdminValue: cgi?.PHP_ADMIN_VALUE,
+      documentRoot: cgi?.documentRoot ?? back.documentRoot,
+      phpValue: cgi?.phpValue,
+      phpAdminValue: cgi?.phpAdminValue,
       headers,
       body,
-      https: cgi ? Boolean(cgi.HTTPS) && cgi.HTTPS !== 'off' : Boolean(config.tlsCert),
+      https: cgi ? cgi.https : Boolean(config.tlsCert),
       protocol: head.protocol,
-      serverName: cgi?.SERVER_NAME ?? serverName(headerValue(headers, 'host')),
+      serverName: cgi?.serverName ?? serverName(headerValue(headers, 'host')),
       serverAddr: head.serverAddr,
       serverPort: head.serverPort,
       remoteAddr: ex.context?.clientAddr ?? head.remoteAddr,
       remotePort: head.remotePort,
       requestId: this.#trace.requestId,
-      serverVars: cgi ? { ...cgi, ...traceServerVars(this.#trace) } : traceServerVars(this.#trace),
+      cgi: cgi?.pairs,
+      serverVars: traceServerVars(this.#trace),
       requestTime: arrived,
       heartbeatMaxMs: config.requestTimeout > 0 ? config.heartbeatMax : 0,
       eventStream: headerValue(headers, 'accept').includes('text/event-stream'),

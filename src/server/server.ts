@@ -17,7 +17,7 @@ import { PhpBack } from '../php-back/php-back.js';
 import { Router } from '../router/router.js';
 import type { SharedSockets } from '../transport/sockets.js';
 import { transportsFor, type Transport } from '../transport/transport.js';
-import type { RequestHead } from '../transport/request-context.js';
+import type { CgiParams, RequestHead } from '../transport/request-context.js';
 import { serveStatic } from '../static/serve-static.js';
 import type { WorkerScripts } from '../worker-mode/lifecycle.js';
 import { WorkerRoutes } from '../worker-mode/routes.js';
@@ -183,7 +183,7 @@ export class TokioServer {
   }
 
   /** FastCGI: the front chose the script; php-fpm's answers when it is missing or not PHP. */
-  #serveScript(head: RequestHead, cgi: readonly string[], ex: Exchange, body: BodyFraming): void {
+  #serveScript(head: RequestHead, cgi: CgiParams, ex: Exchange, body: BodyFraming): void {
     const route = cgiRoute(cgi);
     if (route.kind === 'refused') {
       this.#log.warn({ uri: head.url }, route.log);

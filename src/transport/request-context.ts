@@ -18,8 +18,24 @@ export interface RequestHead {
   serverPort: number;
   /** 'HTTP/1.1', 'HTTP/1.0' or 'HTTP/2.0' */
   protocol: string;
-  /** FastCGI: the front's CGI variables (name, value, ...); the front decided the script */
-  cgi?: string[];
+  /** FastCGI: the front's CGI variables; the front decided the script */
+  cgi?: CgiParams;
+}
+
+/** A FastCGI request's PARAMS: every pair as sent, and those the server reads, read once. */
+export interface CgiParams {
+  /** name, value, ...: $_SERVER's entries, in order (a later one replaces an earlier one, as in php-fpm) */
+  pairs: string[];
+  scriptFilename: string;
+  scriptName: string;
+  pathInfo: string;
+  requestUri?: string;
+  documentRoot?: string;
+  https: boolean;
+  serverName?: string;
+  /** php-fpm's per-request ini lines */
+  phpValue?: string;
+  phpAdminValue?: string;
 }
 
 /** Who made the response: a static file, PHP, or the server itself (errors, redirects, early answers). */
