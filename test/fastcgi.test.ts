@@ -59,6 +59,9 @@ test('cgi-fcgi: the script SCRIPT_FILENAME names, with $_SERVER from the CGI var
   const form = await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'info.php'), REQUEST_METHOD: 'POST',
     CONTENT_TYPE: 'application/x-www-form-urlencoded', CONTENT_LENGTH: '11' }, 'hello=world');
   assert.deepEqual(JSON.parse(form.slice(form.indexOf('\r\n\r\n') + 4)).post, { hello: 'world' });
+  // bytes as the front sent them: a UTF-8 header value and script path are not encoded twice
+  const bytes = await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'headers.php'), REQUEST_METHOD: 'GET', HTTP_X_NAME: 'é ü' });
+  assert.deepEqual(JSON.parse(bytes.slice(bytes.indexOf('\r\n\r\n') + 4)), { HTTP_X_NAME: 'é ü' });
   assert.equal(await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'missing.php'), REQUEST_METHOD: 'GET' }),
     'Status: 404 Not Found\r\nContent-type: text/html; charset=UTF-8\r\nContent-Length: 16\r\n\r\nFile not found.\n');
   assert.equal(await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'hello.txt'), REQUEST_METHOD: 'GET' }),

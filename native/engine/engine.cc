@@ -60,6 +60,34 @@ void Split(const std::string& arena, size_t from, size_t to, std::vector<std::pa
   }
 }
 
+// FastCGI name-value pairs (1-byte lengths, or 4 with the top bit set) appended to the arena as
+// name NUL value NUL, each pair's offsets and lengths to `out`. Stops at a pair that runs past
+// the end (the transport has read them whole already).
+void AppendPairs(const uint8_t* p, size_t n, std::string& arena, std::vector<std::pair<size_t, size_t>>& out) {
+  size_t at = 0;
+  auto length = [&](size_t* len) {
+    if (at >= n) return false;
+    if (p[at] < 0x80) {
+      *len = p[at++];
+      return true;
+    }
+    if (at + 4 > n) return false;
+    *len = (static_cast<size_t>(p[at] & 0x7f) << 24) | (static_cast<size_t>(p[at + 1]) << 16) |
+           (static_cast<size_t>(p[at + 2]) << 8) | p[at + 3];
+    at += 4;
+    return true;
+  };
+  arena.reserve(arena.size() + n + n / 8);
+  size_t name_len, value_len;
+  while (length(&name_len) && length(&value_len) && name_len + value_len <= n - at) {
+    for (size_t len : {name_len, value_len}) {
+      out.emplace_back(arena.size(), len);
+      arena.append(reinterpret_cast<const char*>(p + at), len).push_back('\0');
+      at += len;
+    }
+  }
+}
+
 double Now() {
   struct timeval tv;
   gettimeofday(&tv, nullptr);
@@ -287,7 +315,7 @@ Napi::Object Engine::Info(Napi::Env env) const {
   return info;
 }
 
-// execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs)
+// execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs, cgi)
 //   flags >> 8: 0 a classic script, 1 + k worker script k
 //   wire: latin1, NUL-joined: WireField values, then header name, value, ...
 //   text: UTF-8, NUL-joined: TextField values, then $_SERVER name, value, ...
@@ -295,6 +323,8 @@ Napi::Object Engine::Info(Napi::Env env) const {
 //   body: a Buffer, null, or the descriptor of a spooled body of contentLength bytes, read until
 //         onDone (the caller closes it then, or when this call throws)
 //   flags: 1 https, 2 streaming (parts go to onStream), 4 the client accepts text/event-stream
+//   cgi: FastCGI's PARAMS as the front sent them (name-value pairs), $_SERVER's entries before
+//        text's, as bytes: no string made of each in JS
 // The answer comes through onDone(id, ...).
 Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -325,6 +355,11 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   AppendJoined(env, info[2], true, job->arena);
   Split(job->arena, 0, wire_end, wire);
   Split(job->arena, wire_end + 1, job->arena.size() - 1, text);
+  std::vector<std::pair<size_t, size_t>> cgi;
+  if (info.Length() > 8 && info[8].IsBuffer()) {
+    Napi::Buffer<uint8_t> params = info[8].As<Napi::Buffer<uint8_t>>();
+    AppendPairs(params.Data(), params.Length(), job->arena, cgi);
+  }
   if (wire.size() < kWireFieldCount || text.size() < kTextFieldCount) {
     delete job;
     Napi::TypeError::New(env, "execute(): wire or text has too few fields").ThrowAsJavaScriptException();
@@ -354,6 +389,8 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   const char* base = job->arena.data();
   auto s = [&](std::pair<size_t, size_t> p) { return tokio_str{base + p.first, p.second}; };
   for (size_t i = 0; i < header_fields; i++) job->headers.push_back(s(headers_begin[i]));
+  job->server_vars.reserve(cgi.size() + text.size() - kTextFieldCount);
+  for (auto pair : cgi) job->server_vars.push_back(s(pair));
   for (size_t i = kTextFieldCount; i < text.size(); i++) job->server_vars.push_back(s(text[i]));
   if (job->server_vars.size() % 2) job->server_vars.pop_back();
   if (has_cookie) job->cookies = base + cookie.first;

@@ -124,8 +124,8 @@ export interface PhpRequest {
   /** 0 or none: REMOTE_PORT is empty (a Unix socket) */
   remotePort?: number;
   requestId?: string;
-  /** FastCGI: the front's CGI variables, name, value, ...: $_SERVER's entries before serverVars */
-  cgi?: readonly string[];
+  /** FastCGI: the front's PARAMS as sent (name-value pairs): $_SERVER's entries before serverVars */
+  cgiParams?: Buffer;
   /** Extra $_SERVER entries. */
   serverVars?: Record<string, string>;
   /** Arrival time in ms since the epoch (REQUEST_TIME_FLOAT); default: now. */
@@ -414,11 +414,6 @@ export class Engine {
     t[4] = request.phpValue ?? '';
     t[5] = request.phpAdminValue ?? '';
     n = 6;
-    const cgi = request.cgi;
-    if (cgi) for (let i = 0; i + 1 < cgi.length; i += 2) {
-      t[n++] = cgi[i];
-      t[n++] = cgi[i + 1];
-    }
     if (request.serverVars) for (const k in request.serverVars) {
       t[n++] = k;
       t[n++] = request.serverVars[k];
@@ -440,7 +435,7 @@ export class Engine {
     taken = noResolve; // held no longer than this call: a settled promise holds its response
     try {
       this.#native.execute(id, w, t, bodyFd ?? (body as Buffer | null), flags, body ? body.length : -1,
-        (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0);
+        (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0, request.cgiParams);
     } catch (err) {
       this.#pending.delete(id);
       if (bodyFd !== undefined) close(bodyFd, () => {});

@@ -11,7 +11,7 @@ import { openListeningSocket, removeSocketFile, socketsFor, FASTCGI_SOCKET, type
 import type { RequestHandler, Transport } from '../transport/transport.js';
 import type { CgiParams, RequestHead } from '../transport/request-context.js';
 import { FastCgiExchange } from './fastcgi-exchange.js';
-import { KEEP_CONN, ProtocolStatus, RecordReader, RecordType, Role, endRequest, readPairs, recordHeader, writePairs, type FcgiRecord } from './records.js';
+import { KEEP_CONN, ProtocolStatus, RecordReader, RecordType, Role, endRequest, forEachPair, readPairs, recordHeader, writePairs, type FcgiRecord } from './records.js';
 
 /** A connection's request in progress: its id, its PARAMS so far, then its exchange. */
 interface Connection {
@@ -28,40 +28,42 @@ interface Current {
 }
 
 /**
- * The CGI variables as a request head, in one pass: the method, URI and headers nginx passed
- * (HTTP_*, CONTENT_*), and what the server reads of the rest.
+ * The CGI variables (PARAMS' pairs, as sent) as a request head, in one pass: the method, URI and
+ * headers nginx passed (HTTP_*, CONTENT_*), and what the server reads of the rest. Strings are made
+ * only of those; paths are UTF-8, as the engine's paths, and the rest latin1 (bytes), as headers.
  */
-export function headFromParams(pairs: string[]): RequestHead {
+export function headFromParams(raw: Buffer): RequestHead {
   const headers: string[] = [];
-  const cgi: CgiParams = { pairs, scriptFilename: '', scriptName: '', pathInfo: '', https: false };
+  const cgi: CgiParams = { raw, scriptFilename: '', scriptName: '', pathInfo: '', https: false };
   let method = 'GET', query = '', protocol = 'HTTP/1.1', remoteAddr = '', serverAddr = '', remotePort = 0, serverPort = 0;
-  for (let i = 0; i < pairs.length; i += 2) {
-    const name = pairs[i], value = pairs[i + 1];
-    if (name.startsWith('HTTP_')) {
-      headers.push(name.slice(5).toLowerCase().replaceAll('_', '-'), value);
-      continue;
+  forEachPair(raw, (at, valueAt, end) => {
+    const value = () => raw.toString('latin1', valueAt, end);
+    const path = () => raw.toString('utf8', valueAt, end);
+    if (valueAt - at > 5 && raw[at] === 0x48 && raw.toString('latin1', at, at + 5) === 'HTTP_') {
+      headers.push(raw.toString('latin1', at + 5, valueAt).toLowerCase().replaceAll('_', '-'), value());
+      return;
     }
-    switch (name) {
-      case 'CONTENT_TYPE': if (value !== '') headers.push('content-type', value); break;
-      case 'CONTENT_LENGTH': if (value !== '') headers.push('content-length', value); break;
-      case 'REQUEST_METHOD': if (value !== '') method = value; break;
-      case 'QUERY_STRING': query = value; break;
-      case 'REQUEST_URI': cgi.requestUri = value; break;
-      case 'SCRIPT_FILENAME': cgi.scriptFilename = value; break;
-      case 'SCRIPT_NAME': cgi.scriptName = value; break;
-      case 'PATH_INFO': cgi.pathInfo = value; break;
-      case 'DOCUMENT_ROOT': cgi.documentRoot = value; break;
-      case 'HTTPS': cgi.https = value !== '' && value !== 'off'; break;
-      case 'SERVER_NAME': cgi.serverName = value; break;
-      case 'PHP_VALUE': cgi.phpValue = value; break;
-      case 'PHP_ADMIN_VALUE': cgi.phpAdminValue = value; break;
-      case 'SERVER_PROTOCOL': if (value !== '') protocol = value; break;
-      case 'REMOTE_ADDR': remoteAddr = value; break;
-      case 'REMOTE_PORT': remotePort = Number(value); break;
-      case 'SERVER_ADDR': serverAddr = value; break;
-      case 'SERVER_PORT': serverPort = Number(value); break;
+    switch (raw.toString('latin1', at, valueAt)) {
+      case 'CONTENT_TYPE': if (end > valueAt) headers.push('content-type', value()); break;
+      case 'CONTENT_LENGTH': if (end > valueAt) headers.push('content-length', value()); break;
+      case 'REQUEST_METHOD': if (end > valueAt) method = value(); break;
+      case 'QUERY_STRING': query = value(); break;
+      case 'REQUEST_URI': cgi.requestUri = value(); break;
+      case 'SCRIPT_FILENAME': cgi.scriptFilename = path(); break;
+      case 'SCRIPT_NAME': cgi.scriptName = path(); break;
+      case 'PATH_INFO': cgi.pathInfo = path(); break;
+      case 'DOCUMENT_ROOT': cgi.documentRoot = path(); break;
+      case 'HTTPS': cgi.https = end > valueAt && value() !== 'off'; break;
+      case 'SERVER_NAME': cgi.serverName = value(); break;
+      case 'PHP_VALUE': cgi.phpValue = path(); break;
+      case 'PHP_ADMIN_VALUE': cgi.phpAdminValue = path(); break;
+      case 'SERVER_PROTOCOL': if (end > valueAt) protocol = value(); break;
+      case 'REMOTE_ADDR': remoteAddr = value(); break;
+      case 'REMOTE_PORT': remotePort = Number(value()); break;
+      case 'SERVER_ADDR': serverAddr = value(); break;
+      case 'SERVER_PORT': serverPort = Number(value()); break;
     }
-  }
+  });
   cgi.requestUri ??= `${cgi.scriptName || '/'}${query ? `?${query}` : ''}`;
   const q = cgi.requestUri.indexOf('?');
   return { method, url: q < 0 ? cgi.requestUri : cgi.requestUri.slice(0, q), query, headers, remoteAddr, remotePort, serverAddr, serverPort, protocol, cgi };
@@ -175,9 +177,8 @@ export class FastCgiTransport implements Transport {
   }
 
   #dispatch(socket: Socket, state: Connection, current: Current): void {
-    const params: string[] = [];
     // a pair may be split across PARAMS records: they are read as one stream
-    readPairs(Buffer.concat(current.params), params);
+    const params = current.params.length === 1 ? current.params[0] : Buffer.concat(current.params);
     current.params = [];
     const head = headFromParams(params);
     current.ex = new FastCgiExchange(socket, current.id, head.method, current.keepConn, () => {

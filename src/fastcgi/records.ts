@@ -108,8 +108,11 @@ export function endRequest(requestId: number, appStatus: number, protocolStatus:
   return Buffer.concat([recordHeader(RecordType.EndRequest, requestId, 8), body]);
 }
 
-/** Name-value pairs (PARAMS, GET_VALUES): lengths of 1 byte, or 4 with the top bit set. */
-export function readPairs(content: Buffer, into: string[]): void {
+/**
+ * Name-value pairs (PARAMS, GET_VALUES), lengths of 1 byte, or 4 with the top bit set: `each` gets
+ * the offsets of every name and value in `content`, nothing copied.
+ */
+export function forEachPair(content: Buffer, each: (name: number, value: number, end: number) => void): void {
   let at = 0;
   const length = (): number => {
     if (at >= content.length) throw new Error('a name-value pair runs past its record');
@@ -123,9 +126,14 @@ export function readPairs(content: Buffer, into: string[]): void {
     const nameLength = length();
     const valueLength = length();
     if (at + nameLength + valueLength > content.length) throw new Error('a name-value pair runs past its record');
-    into.push(content.toString('latin1', at, at + nameLength), content.toString('latin1', at + nameLength, at + nameLength + valueLength));
+    each(at, at + nameLength, at + nameLength + valueLength);
     at += nameLength + valueLength;
   }
+}
+
+/** The pairs as strings (latin1): name, value, ... */
+export function readPairs(content: Buffer, into: string[]): void {
+  forEachPair(content, (name, value, end) => into.push(content.toString('latin1', name, value), content.toString('latin1', value, end)));
 }
 
 export function writePairs(pairs: readonly [string, string][]): Buffer {

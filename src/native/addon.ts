@@ -98,7 +98,7 @@ export interface NativeEngine {
   /** Queues a request; its answer comes through onDone. A numeric `body` is a spooled body's descriptor, now the engine's. */
   execute(
     id: number, wire: string | readonly string[], text: string | readonly string[], body: Buffer | number | null,
-    flags: number, contentLength: number, requestTime: number, heartbeatMaxMs: number,
+    flags: number, contentLength: number, requestTime: number, heartbeatMaxMs: number, cgiParams?: Buffer,
   ): void;
   abort(id: number, reason: AbortReason): boolean;
   /** ms since a worker took the request; -1 while queued or once done */

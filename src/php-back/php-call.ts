@@ -78,7 +78,7 @@ export class PhpCall implements ExecuteHooks {
       remoteAddr: ex.context?.clientAddr ?? head.remoteAddr,
       remotePort: head.remotePort,
       requestId: this.#trace.requestId,
-      cgi: cgi?.pairs,
+      cgiParams: cgi?.raw,
       serverVars: traceServerVars(this.#trace),
       requestTime: arrived,
       heartbeatMaxMs: config.requestTimeout > 0 ? config.heartbeatMax : 0,

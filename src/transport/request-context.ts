@@ -24,8 +24,8 @@ export interface RequestHead {
 
 /** A FastCGI request's PARAMS: every pair as sent, and those the server reads, read once. */
 export interface CgiParams {
-  /** name, value, ...: $_SERVER's entries, in order (a later one replaces an earlier one, as in php-fpm) */
-  pairs: string[];
+  /** the pairs as sent: $_SERVER's entries, in order (a later one replaces an earlier one, as in php-fpm) */
+  raw: Buffer;
   scriptFilename: string;
   scriptName: string;
   pathInfo: string;
