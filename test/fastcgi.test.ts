@@ -299,6 +299,28 @@ test('LISTEN_ADDR=off: FastCGI alone, as php-fpm serves', async () => {
   }
 });
 
+test('PROCESSES=2: FastCGI connections go to the process with a free PHP thread', async () => {
+  const shared = path.join(dir, 'shared.sock');
+  const cli = await startCli(['--listen', 'off'], { DOCUMENT_ROOT: root, FASTCGI_LISTEN: `unix:${shared}`, PROCESSES: '2', PHP_WORKERS: '2', HTTP_THREADS: '1' });
+  try {
+    const pid = async () => {
+      const child = execFile('cgi-fcgi', ['-bind', '-connect', shared], { env: { PATH: process.env.PATH, SCRIPT_FILENAME: path.join(root, 'pid.php'), QUERY_STRING: 'ms=400', REQUEST_METHOD: 'GET' } });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
+      await new Promise((resolve) => child.on('close', resolve));
+      return out.slice(out.indexOf('\r\n\r\n') + 4);
+    };
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all([pid(), pid()]);
+      assert.match(a, /^\d+$/);
+      assert.notEqual(a, b, 'two requests at once, each on a process with a free thread');
+    }
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
+
 // Debian's php-fpm (php-fpm8.2 on Debian 12), the reference
 const phpFpm = readdirSync('/usr/sbin').find((f) => /^php-fpm\d+\.\d+$/.test(f));
 

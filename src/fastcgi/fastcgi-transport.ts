@@ -78,6 +78,7 @@ export class FastCgiTransport implements Transport {
   readonly #connections = new Set<Socket>();
   #addresses: ListenAddress[] = [];
   #own: ListenAddress[] = [];
+  #shared = false;
 
   constructor(config: Config, log: Logger, handler: RequestHandler) {
     this.#config = config;
@@ -95,14 +96,19 @@ export class FastCgiTransport implements Transport {
     this.#own = own.map((s) => s.address);
     const fds = shared ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd) : own.map((s) => s.fd);
     // the native gate accepts, as for HTTP (Node's net.Server would take the socket through the
-    // cluster primary). It does not publish to the sibling board, which the HTTP gate of this
-    // loop does: the board counts a loop's requests once.
+    // cluster primary), and leaves a connection to a sibling process with more free PHP threads
     const { Gate } = netAddon();
     this.#gate = new Gate((fd) => this.#connection(new Socket({ fd, readable: true, writable: true })));
     this.#addresses = this.#gate.listen(fds, this.#config.headerTimeout, false, '', false, false, true);
+    if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
+    this.#shared = Boolean(shared?.board);
   }
 
-  poolChanged(): void {}
+  // Beside an HTTP gate, the free threads only: the loop's admissions and releases are that gate's
+  // to count on the board (once), and this gate's reservations end with their 20 ms.
+  poolChanged(free: number, change: 1 | -1 | 0): void {
+    if (this.#shared) this.#gate?.setFree(free, this.#config.listen.length ? 0 : change);
+  }
 
   stopAccepting(): void {
     this.#gate?.stopAccepting();
