@@ -3,7 +3,7 @@
 // php-fpm, one nginx in front of both with the same location block, the same number of PHP workers
 // and OPcache on in both; wrk on each, A B B A. Prints req/s, p50/p99 and tokio-php's ratio.
 //
-//   node bench/fastcgi.mjs [--workers N] [--duration 10] [--connections 64] [--scenarios hello,superglobals]
+//   node bench/fastcgi.mjs [--workers N] [--duration 10] [--connections 64] [--scenarios hello,superglobals,autoload]
 //
 // Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
 import { spawn } from 'node:child_process';
@@ -20,7 +20,7 @@ const args = parseArgs();
 const workers = Number(args.workers ?? os.availableParallelism());
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 64);
-const scenarios = pickScenarios(SCENARIOS.filter(([name]) => !/static|worker/.test(name)), args.scenarios ?? 'hello,superglobals');
+const scenarios = pickScenarios(SCENARIOS.filter(([name]) => !/static|worker/.test(name)), args.scenarios ?? 'hello,superglobals,autoload');
 const FPM_PORT = 18482;
 const TOKIO_PORT = 18483;
 
