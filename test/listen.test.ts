@@ -237,10 +237,10 @@ test('LISTEN_SOCKET_OWNER that cannot be given (not root) names the variables', 
 test('a bad LISTEN_ADDR entry or socket option stops startup with exit code 2, naming the variable and what it accepts', () => {
   const long = `/tmp/${'x'.repeat(103)}`;
   const cases: [Record<string, string>, string][] = [
-    [{ LISTEN_ADDR: 'unix:relative.sock' }, 'LISTEN_ADDR="unix:relative.sock" is not valid: expected an absolute path after unix: (HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock)'],
+    [{ LISTEN_ADDR: 'unix:relative.sock' }, 'LISTEN_ADDR="unix:relative.sock" is not valid: expected an absolute path after unix: (HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock, or off (FastCGI alone))'],
     [{ LISTEN_ADDR: `127.0.0.1:8080,unix:${long}` }, `LISTEN_ADDR="127.0.0.1:8080,unix:${long}" is not valid: "unix:${long}": a Unix socket path is at most 107 bytes long`],
     [{ LISTEN_ADDR: 'unix:/run/a.sock,unix:/run/a.sock' }, 'LISTEN_ADDR="unix:/run/a.sock,unix:/run/a.sock" is not valid: "unix:/run/a.sock": named twice'],
-    [{ LISTEN_ADDR: '127.0.0.1:8080,localhost' }, 'LISTEN_ADDR="127.0.0.1:8080,localhost" is not valid: "localhost": expected HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock'],
+    [{ LISTEN_ADDR: '127.0.0.1:8080,localhost' }, 'LISTEN_ADDR="127.0.0.1:8080,localhost" is not valid: "localhost": expected HOST:PORT, [IPv6]:PORT or unix:/absolute/path, several separated by commas, e.g. 0.0.0.0:8080 or 127.0.0.1:8080,unix:/run/tokio-php/http.sock, or off (FastCGI alone)'],
     [{ LISTEN_ADDR: '127.0.0.1:8080', LISTEN_SOCKET_MODE: '0666' }, 'LISTEN_SOCKET_MODE applies to Unix sockets, and LISTEN_ADDR has no unix: address'],
     [{ LISTEN_ADDR: '127.0.0.1:8080', LISTEN_SOCKET_OWNER: 'nobody', LISTEN_SOCKET_GROUP: 'nogroup' }, 'LISTEN_SOCKET_OWNER, LISTEN_SOCKET_GROUP apply to Unix sockets, and LISTEN_ADDR has no unix: address'],
     [{ LISTEN_ADDR: `unix:${dir}/a.sock`, LISTEN_SOCKET_MODE: '0888' }, 'LISTEN_SOCKET_MODE="0888" is not valid: expected an octal mode from 000 to 777, e.g. 0660 or 0666'],
