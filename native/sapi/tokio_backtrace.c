@@ -94,19 +94,53 @@ static int call_site(const frame *callers, int count, char *file, uint32_t *line
   return 0;
 }
 
-int tokio_backtrace(const tokio_thread *thread, char *out, size_t cap)
+/* The chain of frames from the innermost (one more than printed: the last printed needs its
+ * caller's line); their count, or -1. `whole`: it ends where a chain can end, in code PHP was
+ * asked to run from C (the script, a shutdown function), rather than in a frame read while a
+ * call was being set up. */
+static int walk(const tokio_thread *thread, frame *frames, int *whole)
 {
-  /* one frame more than printed: the last one printed needs its caller's line */
-  frame frames[TRACE_DEPTH + 1];
-  int count = 0;
   uintptr_t addr;
-  out[0] = '\0';
+  int count = 0;
   if (peek((uintptr_t)thread->execute_data, &addr, sizeof(addr)) != 0) return -1;
   while (addr && count <= TRACE_DEPTH) {
     frames[count].addr = addr;
     if (peek(addr, &frames[count].ex, sizeof(zend_execute_data)) != 0) return -1;
     addr = (uintptr_t)frames[count++].ex.prev_execute_data;
   }
+  *whole = addr || count == 0 || (Z_TYPE_INFO(frames[count - 1].ex.This) & ZEND_CALL_TOP);
+  return count;
+}
+
+/* Two walks saw the same calls from the same lines (the innermost frame's own line moves on). */
+static int same(const frame *a, const frame *b, int count)
+{
+  for (int i = 0; i < count; i++) {
+    if (a[i].addr != b[i].addr || a[i].ex.func != b[i].ex.func ||
+        a[i].ex.prev_execute_data != b[i].ex.prev_execute_data || (i > 0 && a[i].ex.opline != b[i].ex.opline))
+      return 0;
+  }
+  return 1;
+}
+
+int tokio_backtrace(const tokio_thread *thread, char *out, size_t cap)
+{
+  frame walks[2][TRACE_DEPTH + 1];
+  frame *frames = NULL;
+  int count = -1;
+  out[0] = '\0';
+  /* a call or a return while we walk tears the chain: walk until two walks agree on a whole one,
+   * or print the last of a few */
+  for (int i = 0; i < 8; i++) {
+    frame *read = walks[i % 2];
+    int whole = 0;
+    int n = walk(thread, read, &whole);
+    int agree = n >= 0 && n == count && same(frames, read, n);
+    frames = read;
+    count = n;
+    if (agree && whole) break;
+  }
+  if (count < 0) return -1;
   size_t used = 0;
   int printed = 0;
   for (int i = 0; i < count && printed < TRACE_DEPTH; i++) {
