@@ -12,6 +12,8 @@
         "native/engine/worker_pool.cc",
         "native/engine/output_buffer.cc",
         "native/sapi/tokio_sapi.c",
+        "native/sapi/tokio_backtrace.c",
+        "native/engine/slowlog.cc",
         "ext/tokio_ext.c",
         "ext/tokio_env.c",
         "ext/tokio_locale.c",

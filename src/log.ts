@@ -3,7 +3,7 @@
 // JSON or, with LOG_FORMAT=pretty, as pino-pretty's readable lines.
 import { destination as pinoDestination, pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import type { PhpLogEntry } from './engine/engine.js';
+import type { PhpLogEntry, SlowRequest } from './engine/engine.js';
 
 export type { Logger };
 
@@ -28,6 +28,16 @@ export function phpLogger(log: Logger, traceOf: (requestId: string) => string): 
     const fn = level <= 3 ? php.error : level === 4 ? php.warn : php.info;
     fn.call(php, requestId ? { requestId, traceId: traceOf(requestId) } : {}, message);
   };
+}
+
+/**
+ * A request past SLOWLOG_TIMEOUT as one warning: php-fpm's words for it, and its slow log's lines
+ * (the backtrace) in `trace`.
+ */
+export function logSlowRequest(log: Logger, slow: SlowRequest, traceId: string): void {
+  const { requestId, worker, tid, method, uri, script, elapsedMs, trace } = slow;
+  log.warn({ requestId, traceId, worker, tid, method, uri, script, elapsedMs: Math.round(elapsedMs), trace },
+    `script '${script}' (request: "${method} ${uri}") executing too slow (${(elapsedMs / 1000).toFixed(6)} sec)`);
 }
 
 /** SIGUSR1: the log file was moved away (logrotate); write to a new one at its path. */

@@ -184,6 +184,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   config_.version = str(o, "version");
   config_.executor = str(o, "executor") == "eval" ? TOKIO_EXECUTOR_EVAL : TOKIO_EXECUTOR_EXT;
   config_.wall_clock_timeouts = str(o, "executionTimeClock") == "wall";
+  slowlog_ms_ = static_cast<int64_t>(num(o, "slowlogTimeoutMs", 0));
   Napi::Value env_list = o.Get("env");
   if (env_list.IsArray()) {
     Napi::Array arr = env_list.As<Napi::Array>();
@@ -200,6 +201,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   if (on_stream.IsFunction()) on_stream_ = Napi::Persistent(on_stream.As<Napi::Function>());
   Napi::Value on_script = o.Get("onScript");
   if (on_script.IsFunction()) on_script_ = Napi::Persistent(on_script.As<Napi::Function>());
+  Napi::Value on_slow = o.Get("onSlow");
+  if (on_slow.IsFunction()) on_slow_ = Napi::Persistent(on_slow.As<Napi::Function>());
   Napi::Value scripts = o.Get("workerScripts");
   threads_ = config_.workers;
   if (scripts.IsArray()) {
@@ -270,7 +273,16 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   startup_log_engine.store(this);
   std::string error;
   phase_ = Phase::kStarting;
-  if (!pool_->Start(&error)) {
+  // before the pool's threads, which stop it (OnStopped)
+  if (slowlog_ms_ > 0) {
+    slowlog_ = std::make_unique<Slowlog>(pool_, std::chrono::milliseconds(slowlog_ms_), [this](SlowRequest slow) {
+      auto* e = new Event(Event::kSlow);
+      e->slow = std::make_unique<SlowRequest>(std::move(slow));
+      Post(e);
+    });
+  }
+  if ((slowlog_ && !slowlog_->Start(&error)) || !pool_->Start(&error)) {
+    slowlog_.reset();
     phase_ = Phase::kStopped;
     php_in_use.store(false);
     tsfn_.Release();
@@ -616,7 +628,10 @@ void Engine::OnScript(const ScriptEvent& event) {
   Post(e);
 }
 
-void Engine::OnStopped() { Post(new Event(Event::kStopped)); }
+void Engine::OnStopped() {
+  slowlog_.reset();  // nothing is reported after kStopped
+  Post(new Event(Event::kStopped));
+}
 
 void Engine::Track(Napi::Env env, int delta) {
   in_flight_ += delta;
@@ -678,6 +693,22 @@ void Engine::Deliver(Napi::Env env, Napi::Function, Engine* self, Event* event) 
              s.reason ? Napi::Value(Napi::String::New(env, s.reason)) : env.Null(),
              Napi::Number::New(env, s.exit_status), Napi::Number::New(env, s.failures),
              Napi::Number::New(env, static_cast<double>(s.requests)), Napi::Number::New(env, s.boot_ms)});
+      }
+      break;
+    }
+    case Event::kSlow: {
+      // onSlow(worker, tid, requestId, method, uri, script, elapsedMs, trace)
+      const SlowRequest& s = *e->slow;
+      const RunningRequest& r = s.request;
+      auto latin1 = [&env](const std::string& v) {
+        napi_value out;
+        napi_create_string_latin1(env, v.data(), v.size(), &out);
+        return Napi::Value(env, out);
+      };
+      if (!self->on_slow_.IsEmpty()) {
+        self->on_slow_.Call({Napi::Number::New(env, r.worker), Napi::Number::New(env, r.tid), latin1(r.request_id),
+                             latin1(r.method), latin1(r.uri), Napi::String::New(env, r.script),
+                             Napi::Number::New(env, s.elapsed_ms), Napi::String::New(env, s.trace)});
       }
       break;
     }

@@ -15,23 +15,25 @@
 
 #include "job.h"
 #include "output_buffer.h"
+#include "slowlog.h"
 #include "worker_pool.h"
 
 namespace tokio {
 
 // Something a PHP thread hands to the JS thread.
 struct Event {
-  enum Kind { kStarted, kHeaders, kHints, kChunk, kFinish, kHeartbeat, kLog, kDone, kScript, kStopped } kind;
+  enum Kind { kStarted, kHeaders, kHints, kChunk, kFinish, kHeartbeat, kLog, kDone, kScript, kSlow, kStopped } kind;
   explicit Event(Kind k, Job* j = nullptr) : kind(k), job(j) {}
   Job* job;
-  int level = 0;               // kLog; kHints: the status
-  std::vector<uint32_t> ends;  // kHints: where each header line in `text` ends
-  int64_t ms = 0;              // kHeartbeat
-  std::string text;            // log message, or the startup error
-  tokio_info info{};           // kStarted
-  bool ok = false;             // kStarted
-  OutputBlock chunk;           // kChunk
-  ScriptEvent script{};        // kScript
+  int level = 0;                      // kLog; kHints: the status
+  std::vector<uint32_t> ends;         // kHints: where each header line in `text` ends
+  int64_t ms = 0;                     // kHeartbeat
+  std::string text;                   // log message, or the startup error
+  tokio_info info{};                  // kStarted
+  bool ok = false;                    // kStarted
+  OutputBlock chunk;                  // kChunk
+  ScriptEvent script{};               // kScript
+  std::unique_ptr<SlowRequest> slow;  // kSlow
 };
 
 class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
@@ -74,12 +76,15 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   WorkerPool* pool_ = nullptr;              // that pool, for every engine of the process
   bool attached_ = false;                   // a channel to another engine's pool
   int channel_ = 0;                         // attached: its event loop's index
+  std::unique_ptr<Slowlog> slowlog_;        // the engine that started PHP, with a slowlogTimeoutMs
+  int64_t slowlog_ms_ = 0;
   tokio_info info_{};
   std::optional<Napi::Promise::Deferred> start_deferred_, stop_deferred_;
   Napi::FunctionReference on_log_;
   Napi::FunctionReference on_stream_;           // (id, kind, ...) for streaming requests
   Napi::FunctionReference on_done_;             // (id, status, reason, headers, body, ...) per request
   Napi::FunctionReference on_script_;           // worker mode: a worker script booted or ended
+  Napi::FunctionReference on_slow_;             // a request ran past slowlogTimeoutMs
   std::unordered_map<uint32_t, Job*> streams_;  // JS thread: streaming requests by id, for Ack
   PoolConfig config_;
   int threads_ = 0;  // classic and worker-script threads

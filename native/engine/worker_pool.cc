@@ -475,6 +475,33 @@ int64_t WorkerPool::RunningFor(uint32_t id) {
   return -1;
 }
 
+std::vector<RunningRequest> WorkerPool::Running() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<RunningRequest> out;
+  for (auto& w : workers_) {
+    if (!w->current) continue;
+    RunningRequest& r = out.emplace_back();
+    r.worker = w->index;
+    r.serial = w->lifetime_requests;
+    r.started = w->current->started;
+    r.php = &w->php;
+  }
+  return out;
+}
+
+bool WorkerPool::StillRunning(RunningRequest* r) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Worker* w = workers_[r->worker].get();
+  if (!w->current || w->lifetime_requests != r->serial) return false;
+  const tokio_request& q = w->current->request;
+  r->tid = w->tid;
+  r->method.assign(q.method.ptr, q.method.len);
+  r->uri.assign(q.request_uri.ptr, q.request_uri.len);
+  r->script.assign(q.script_filename.ptr, q.script_filename.len);
+  r->request_id.assign(q.request_id.ptr, q.request_id.len);
+  return true;
+}
+
 void WorkerPool::Submit(Job* job) {
   job->submitted = std::chrono::steady_clock::now();
   size_t target = job->target >= 0 && static_cast<size_t>(job->target) < queues_.size() ? job->target : 0;

@@ -77,6 +77,17 @@ struct WorkerStats {
   RequestFacts facts;
 };
 
+// A request a PHP thread runs, as the slow log (slowlog.h) sees it.
+struct RunningRequest {
+  int worker = 0;
+  uint64_t serial = 0;  // the slot's requests ended before it: tells it from the slot's next ones
+  std::chrono::steady_clock::time_point started;
+  const tokio_thread* php = nullptr;
+  // StillRunning() only
+  pid_t tid = 0;
+  std::string method, uri, script, request_id;
+};
+
 // A worker script's run on one thread ended, or it booted.
 struct ScriptEvent {
   int worker;
@@ -145,6 +156,10 @@ class WorkerPool {
   int RestartScripts(const char* reason);
   // `full`: with each thread's id, start and current or last request (/status?full)
   std::vector<WorkerStats> Stats(size_t* queued, bool full = false);
+
+  // For the slow log: the requests running now; and whether `r` still runs, then with its names
+  std::vector<RunningRequest> Running();
+  bool StillRunning(RunningRequest* r);
 
   // From the SAPI layer, on a worker-script thread (tokio_host_next_request / _request_done)
   const tokio_request* NextRequest(void* worker, void** host);

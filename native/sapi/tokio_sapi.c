@@ -727,6 +727,7 @@ int tokio_thread_startup(tokio_thread *thread)
   (void)ts_resource(0);
   current_thread = thread;
   thread->vm_interrupt = &EG(vm_interrupt);
+  thread->execute_data = &EG(current_execute_data);
   thread->os_thread = (uint64_t)pthread_self();
   __atomic_store_n(&thread->abort, TOKIO_ABORT_NONE, __ATOMIC_RELEASE);
   return 0;

@@ -59,6 +59,7 @@ typedef struct tokio_thread {
   int index;
   int abort;          /* enum tokio_abort; __atomic builtins only, set from any thread */
   void *vm_interrupt; /* &EG(vm_interrupt) of this thread's PHP context */
+  void *execute_data; /* &EG(current_execute_data): where tokio_backtrace() starts */
   uint64_t os_thread; /* pthread_t, for waking blocking syscalls */
   void *loop;         /* worker mode: the host's handle for this thread's loop, else NULL */
 } tokio_thread;
@@ -138,6 +139,12 @@ void tokio_worker_end_request(void);
 
 /* From any thread: stops the request running on `thread` at its next opcode or blocking call. */
 void tokio_interrupt(tokio_thread *thread, enum tokio_abort reason);
+
+/* From any thread: the PHP backtrace of what `thread` runs now, innermost call first, one line per
+ * frame as php-fpm's slow log writes them: "[0x<frame>] function() <caller's file>:<line>".
+ * Fault-safe (tokio_backtrace.c). Writes the lines that fit in `cap` bytes, NUL-terminated; returns
+ * how many, or -1 when a read failed (the lines before it are written). */
+int tokio_backtrace(const tokio_thread *thread, char *out, size_t cap);
 
 /* For the tokio extension (ext/), about the request running on the calling thread. */
 const tokio_request *tokio_current_request(void); /* NULL outside a request */

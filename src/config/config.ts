@@ -48,6 +48,8 @@ export interface Config {
   queueCapacity: number;
   /** ms; 0 = off */
   requestTimeout: number;
+  /** ms; 0 = off: a PHP request running longer is logged once, with its backtrace (php-fpm's request_slowlog_timeout) */
+  slowlogTimeout: number;
   maxBodySize: number;
   /** bodies larger than this are spooled to a temporary file */
   bodyBufferSize: number;
@@ -156,6 +158,7 @@ const SETTINGS = {
   processes: { env: 'PROCESSES', flag: '--processes', accepts: 'an integer from 1 to 32, at most PHP_WORKERS', help: 'server processes, each with its own pool of its share of the PHP threads (default 1: one pool)' },
   queue: { env: 'QUEUE_CAPACITY', flag: '--queue', accepts: 'an integer from 0 to 1000000', help: 'requests that may wait for a worker before 503 (default: workers x 100)' },
   timeout: { env: 'REQUEST_TIMEOUT', flag: '--timeout', accepts: 'a duration like 30s, 2m, 500ms, or off', help: 'longest a PHP request may run before 504 (default 60s)' },
+  slowlogTimeout: { env: 'SLOWLOG_TIMEOUT', flag: '--slowlog-timeout', accepts: 'a duration like 5s, 1m, 500ms, or off', help: 'a PHP request still running after this is logged once with its PHP backtrace, as php-fpm\'s request_slowlog_timeout (default off)' },
   maxBody: { env: 'MAX_BODY_SIZE', flag: '--max-body', accepts: 'a size like 8m, 512k, 1g or a number of bytes', help: 'largest request body before 413 (default 16m, above PHP\'s post_max_size 8M)' },
   bodyBuffer: { env: 'BODY_BUFFER_SIZE', flag: '--body-buffer', accepts: 'a size like 1m, 64k or a number of bytes', help: 'request bodies larger than this wait for PHP in a temporary file, not in memory (default 1m)' },
   headerTimeout: { env: 'HEADER_TIMEOUT', flag: '--header-timeout', accepts: 'a duration like 60s or 2m', help: "longest a connection's first request head may take to arrive whole before the connection is closed (default 60s)" },
@@ -349,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const httpThreads = raw.httpThreads === undefined ? Math.min(4, os.availableParallelism()) : parseInteger(S.httpThreads, raw.httpThreads, 1, 63);
   const queueCapacity = raw.queue === undefined ? workers * 100 : parseInteger(S.queue, raw.queue, 0, 1_000_000);
   const requestTimeout = parseTimeout(S.timeout, raw.timeout ?? '60s');
+  const slowlogTimeout = parseTimeout(S.slowlogTimeout, raw.slowlogTimeout ?? 'off');
   const maxBodySize = parseSize(raw.maxBody ?? '16m') ?? fail(S.maxBody, raw.maxBody ?? '');
   const bodyBufferSize = parseSize(raw.bodyBuffer ?? '1m') ?? fail(S.bodyBuffer, raw.bodyBuffer ?? '');
   const headerTimeout = parseDuration(raw.headerTimeout ?? '60s') || fail(S.headerTimeout, raw.headerTimeout ?? '');
@@ -443,6 +447,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     httpThreads,
     queueCapacity,
     requestTimeout,
+    slowlogTimeout,
     maxBodySize,
     bodyBufferSize,
     bodyTimeout,

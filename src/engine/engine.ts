@@ -49,6 +49,28 @@ export interface EngineOptions {
   workerScripts?: WorkerScriptOptions[];
   /** A worker script booted or ended on a thread. */
   onWorkerScript?: (event: WorkerScriptEvent) => void;
+  /** ms; 0 or none: off. A request still running after it is reported once to onSlowRequest (php-fpm's request_slowlog_timeout). */
+  slowlogTimeout?: number;
+  onSlowRequest?: (request: SlowRequest) => void;
+}
+
+/** A request that ran past slowlogTimeout, caught at that moment; it runs on undisturbed. */
+export interface SlowRequest {
+  /** the PHP thread, and its Linux thread id */
+  worker: number;
+  tid: number;
+  requestId: string;
+  method: string;
+  uri: string;
+  /** SCRIPT_FILENAME */
+  script: string;
+  /** how long it had run when its backtrace was read */
+  elapsedMs: number;
+  /**
+   * its PHP backtrace then, innermost call first, as php-fpm's slow log lines:
+   * "[0x00007f3d48015140] sleep() /srv/slow.php:3", each with the file and line it was called from
+   */
+  trace: string;
 }
 
 export interface WorkerScriptOptions {
@@ -354,6 +376,10 @@ export class Engine {
           worker, script, kind: ended ? 'ended' : 'booted', reason: ended ? reason as WorkerScriptEndReason : undefined,
           exitStatus, failures, requests, bootMs,
         });
+      },
+      slowlogTimeoutMs: options.slowlogTimeout ?? 0,
+      onSlow: (worker, tid, requestId, method, uri, script, elapsedMs, trace) => {
+        options.onSlowRequest?.({ worker, tid, requestId, method, uri, script, elapsedMs, trace });
       },
     });
     const info = await native.start();

@@ -17,6 +17,8 @@ export interface ProcessStatus {
   maxWaiting: number;
   /** requests that arrived with every worker busy */
   saturated: number;
+  /** PHP requests logged for running past SLOWLOG_TIMEOUT */
+  slow: number;
   workers: number;
   /** ?full: each PHP thread, with its current or last request (engine.stats(true)) */
   threads?: WorkerStats[];
@@ -51,9 +53,7 @@ export function fpmStatus(statuses: readonly ProcessStatus[], startedAt: Date, m
     'total processes': sum((s) => s.workers),
     'max active processes': maxima?.maxActive ?? most((s) => s.maxActive),
     'max children reached': sum((s) => s.saturated),
-    // php-fpm counts requests past request_slowlog_timeout; there is no slow log here, and php-fpm
-    // without one says 0 too
-    'slow requests': 0,
+    'slow requests': sum((s) => s.slow),
   };
 }
 

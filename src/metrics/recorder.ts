@@ -55,6 +55,7 @@ export class Recorder {
   #bytesSent = 0;
   readonly rejected: Record<Rejection, number> = { queue_full: 0, wait_timeout: 0, client_gone: 0 };
   timeouts = 0;
+  slowRequests = 0;
   rateLimited = 0;
   sseStreams = 0;
 
@@ -98,6 +99,7 @@ export class Recorder {
       counter('rejected_total', 'PHP requests that never ran, by reason: queue_full (503, QUEUE_CAPACITY reached), wait_timeout (503, waited past QUEUE_TIMEOUT), client_gone (the client left while they waited; no answer).',
         (Object.keys(this.rejected) as Rejection[]).map((reason) => ({ value: this.rejected[reason], labels: { reason } }))),
       counter('timeouts_total', 'PHP scripts stopped for running too long: past REQUEST_TIMEOUT (504, or the stream cut when it had started), SSE_TIMEOUT, or a tokio_request_heartbeat() that was not renewed.', [{ value: this.timeouts, labels: {} }]),
+      counter('slow_requests_total', 'PHP requests still running past SLOWLOG_TIMEOUT, each logged once with its PHP backtrace.', [{ value: this.slowRequests, labels: {} }]),
       counter('rate_limited_total', 'Requests refused by RATE_LIMIT (429).', [{ value: this.rateLimited, labels: {} }]),
       counter('sent_bytes_total', 'Response body bytes handed to the sockets.', [{ value: this.#bytesSent, labels: {} }]),
     ];

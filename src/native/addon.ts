@@ -47,6 +47,9 @@ export interface NativeEngineOptions {
   /** worker mode: the scripts, each with threads of its own beside the `workers` classic ones */
   workerScripts: NativeWorkerScript[];
   onScript: NativeScriptEvent;
+  /** 0: off; else onSlow reports, once, each request still running after this many ms */
+  slowlogTimeoutMs: number;
+  onSlow: (worker: number, tid: number, requestId: string, method: string, uri: string, script: string, elapsedMs: number, trace: string) => void;
 }
 
 /** An engine of another JS thread: attached to the pool of the one that started PHP, it answers its own requests. */

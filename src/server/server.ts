@@ -104,7 +104,8 @@ export class TokioServer {
     const a = this.#php.admission;
     return {
       accepted: a.admitted, active: a.inFlight - a.waiting, waiting: a.waiting, capacity: a.capacity,
-      maxActive: a.maxActive, maxWaiting: a.maxWaiting, saturated: a.saturated, workers: this.#config.workers,
+      maxActive: a.maxActive, maxWaiting: a.maxWaiting, saturated: a.saturated, slow: this.metrics.slowRequests,
+      workers: this.#config.workers,
     };
   }
 

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js';
 import { Engine } from '../engine/engine.js';
 import { nativeAddon } from '../native/addon.js';
 import { HttpThreads } from '../http-threads/http-threads.js';
-import { exitAfterLog, logOpened, phpLogger, reopenLog, type Logger } from '../log.js';
+import { exitAfterLog, logOpened, logSlowRequest, phpLogger, reopenLog, type Logger } from '../log.js';
 import { stopAcceptingInProcess } from '../http/listener.js';
 import type { SharedSockets } from '../transport/sockets.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
@@ -65,6 +65,11 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     executor: config.executor,
     executionTimeClock: config.executionTimeClock,
     logger: phpLogger(log, (id) => server?.traceOf(id) ?? ''),
+    slowlogTimeout: config.slowlogTimeout,
+    onSlowRequest: (slow) => {
+      if (server) server.metrics.slowRequests++;
+      logSlowRequest(log, slow, server?.traceOf(slow.requestId) ?? '');
+    },
   });
   let threads: HttpThreads | null = null;
   if (lifecycle) lifecycle.serving = true;
