@@ -1,6 +1,6 @@
 export { Engine } from './engine/engine.js';
 export type {
-  EngineInfo, EngineOptions, EngineStats, ExecuteHooks, PhpLogEntry, PhpRequest, PhpResponse, SlowRequest, WorkerStats,
+  EngineInfo, EngineOptions, EngineStats, ExecuteHooks, PhpLogEntry, PhpRequest, PhpResponse, PoolManager, SlowRequest, WorkerStats,
 } from './engine/engine.js';
 export { TokioServer } from './server/server.js';
 export type { ServerOptions } from './server/server.js';

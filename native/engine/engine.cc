@@ -177,6 +177,28 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   config_.process = static_cast<int>(num(o, "process", 0));
   config_.stack_size = static_cast<size_t>(num(o, "stackSize", 16 * 1024 * 1024));
   config_.max_requests = static_cast<uint64_t>(num(o, "maxRequests", 0));
+  std::string pm = str(o, "pm");
+  config_.mode = pm == "dynamic" ? PoolMode::kDynamic : pm == "ondemand" ? PoolMode::kOndemand : PoolMode::kStatic;
+  config_.start_workers = static_cast<int>(num(o, "pmStartWorkers", 0));
+  config_.min_spare = static_cast<int>(num(o, "pmMinSpare", 0));
+  config_.max_spare = static_cast<int>(num(o, "pmMaxSpare", 0));
+  config_.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(num(o, "pmIdleTimeoutMs", 10000)));
+  if (!pm.empty() && pm != "static" && config_.mode == PoolMode::kStatic) {
+    Napi::RangeError::New(env, "pm must be static, dynamic or ondemand").ThrowAsJavaScriptException();
+    return;
+  }
+  if (config_.mode == PoolMode::kDynamic &&
+      !(1 <= config_.min_spare && config_.min_spare <= config_.max_spare && config_.max_spare <= config_.workers &&
+        config_.min_spare <= config_.start_workers && config_.start_workers <= config_.workers)) {
+    Napi::RangeError::New(
+        env, "pm dynamic: 1 <= pmMinSpare <= pmMaxSpare <= workers, pmMinSpare <= pmStartWorkers <= workers")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  if (config_.mode == PoolMode::kOndemand && config_.idle_timeout.count() < 1) {
+    Napi::RangeError::New(env, "pm ondemand: pmIdleTimeoutMs must be at least 1").ThrowAsJavaScriptException();
+    return;
+  }
   config_.ini_path = str(o, "iniPath");
   config_.ini_defaults = str(o, "iniDefaults");
   config_.ini_entries = str(o, "iniEntries");
@@ -518,6 +540,7 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     w.Set("state", WorkerStateName(stats[i].state));
     w.Set("requests", static_cast<double>(stats[i].requests));
     w.Set("threads", static_cast<double>(stats[i].generation));
+    w.Set("replaced", static_cast<double>(stats[i].replaced));
     w.Set("peakMemory", static_cast<double>(stats[i].last_peak_memory));
     if (stats[i].current_job) w.Set("job", stats[i].current_job);
     if (stats[i].script >= 0) {

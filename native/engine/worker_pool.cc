@@ -107,7 +107,7 @@ void WorkerPool::EndFacts(Worker* w, const Job* job, size_t peak_memory) {
 }
 
 WorkerPool::WorkerPool(PoolConfig config, PoolListener* listener) : config_(std::move(config)), listener_(listener) {
-  total_ = config_.workers;
+  total_ = FirstClassic();
   for (auto& s : config_.scripts) {
     total_ += s.threads;
     // what the script sees while it boots: a GET of itself
@@ -171,7 +171,48 @@ bool WorkerPool::SpawnWorker(Worker* w) {
   w->php.index = w->index;  // what tokio_worker_id() says
   int rc = pthread_create(&w->thread, &attr, &WorkerPool::WorkerThread, w);
   pthread_attr_destroy(&attr);
-  return rc == 0;
+  if (rc != 0) {
+    w->state = WorkerState::kStopped;
+    return false;
+  }
+  if (w->script < 0) {
+    live_++;
+    free_++;
+  }
+  return true;
+}
+
+void WorkerPool::Grow(int threads) {
+  for (auto& w : workers_) {
+    if (threads == 0) break;
+    if (w->script >= 0 || w->state != WorkerState::kStopped) continue;
+    if (!SpawnWorker(w.get())) break;
+    threads--;
+  }
+}
+
+// php-fpm's idle server maintenance: more idle threads than max spare, the one idle last in the
+// slots retires; fewer than min spare, more start, twice as many each round it stays short (up
+// to 32), never past the maximum
+void WorkerPool::Maintain() {
+  int idle = 0;
+  Worker* last = nullptr;
+  for (auto& w : workers_) {
+    if (w->script >= 0 || w->state != WorkerState::kIdle || w->retire) continue;
+    idle++;
+    last = w.get();
+  }
+  if (idle > config_.max_spare) {
+    last->retire = true;
+    work_cvs_[0]->notify_all();
+  }
+  int wanted = std::min({spawn_rate_, config_.min_spare - idle, config_.workers - live_});
+  if (wanted <= 0) {
+    spawn_rate_ = 1;
+    return;
+  }
+  Grow(wanted);
+  spawn_rate_ = std::min(spawn_rate_ * 2, 32);
 }
 
 void WorkerPool::RunMain() {
@@ -190,6 +231,8 @@ void WorkerPool::RunMain() {
   cfg.process = config_.process;
   cfg.version = config_.version.c_str();
 
+  // what the pool announces, before any PHP thread may have started (ondemand)
+  if (unshare(CLONE_FS) != 0) fs_shared_ = true;
   tokio_info info{};
   char error[256] = {0};
   if (tokio_startup(&cfg, &info, error, sizeof(error)) != 0) {
@@ -199,7 +242,10 @@ void WorkerPool::RunMain() {
   }
 
   std::unique_lock<std::mutex> lock(mutex_);
-  for (int i = 0, script = -1, left = config_.workers; i < total_; i++, left--) {
+  // a slot for every thread there may be; the classic ones past those started now stay empty
+  int slots = config_.workers;
+  for (auto& s : config_.scripts) slots += s.threads;
+  for (int i = 0, script = -1, left = config_.workers; i < slots; i++, left--) {
     while (left == 0) left = config_.scripts[++script].threads;
     auto w = std::make_unique<Worker>();
     w->pool = this;
@@ -207,6 +253,7 @@ void WorkerPool::RunMain() {
     w->script = script;
     Worker* raw = w.get();
     workers_.push_back(std::move(w));
+    if (script < 0 && i >= FirstClassic()) continue;
     if (!SpawnWorker(raw)) {
       stopping_ = true;
       raw->state = WorkerState::kStopped;
@@ -218,11 +265,18 @@ void WorkerPool::RunMain() {
   }
   bool announced = stopping_;
   auto exiting = [](const std::unique_ptr<Worker>& w) { return w->state == WorkerState::kExiting; };
+  auto ondemand = [&] {
+    return announced && !stopping_ && config_.mode == PoolMode::kOndemand && Deficit() > 0 && live_ < config_.workers;
+  };
+  // dynamic: php-fpm's maintenance, a round a second from the start
+  auto tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   for (;;) {
-    main_cv_.wait(lock, [&] {
+    auto due = [&] {
       return (!announced && (ready_ == total_ || !startup_error_.empty())) ||
-             std::any_of(workers_.begin(), workers_.end(), exiting) || (stopping_ && AllStopped());
-    });
+             std::any_of(workers_.begin(), workers_.end(), exiting) || (stopping_ && AllStopped()) || ondemand();
+    };
+    if (announced && !stopping_ && config_.mode == PoolMode::kDynamic) main_cv_.wait_until(lock, tick, due);
+    else main_cv_.wait(lock, due);
     if (!announced && !startup_error_.empty()) {  // a worker script that never boots
       announced = true;
       stopping_ = true;
@@ -244,8 +298,15 @@ void WorkerPool::RunMain() {
       pthread_join(w->thread, nullptr);
       lock.lock();
       w->state = WorkerState::kStopped;
-      // a thread that left while the pool runs is replaced: max_requests, or a broken context
-      if (!stopping_) SpawnWorker(w.get());
+      if (w->script < 0) live_--;
+      // a thread that left while the pool runs is replaced (max_requests, a broken context), unless it retired
+      if (!stopping_ && !w->retire && SpawnWorker(w.get())) w->replaced++;
+      w->retire = false;
+    }
+    if (ondemand()) Grow(std::min(Deficit(), config_.workers - live_));
+    if (announced && !stopping_ && config_.mode == PoolMode::kDynamic && std::chrono::steady_clock::now() >= tick) {
+      Maintain();
+      tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
     if (stopping_ && AllStopped()) break;
   }
@@ -274,6 +335,7 @@ void WorkerPool::RunWorker(Worker* w) {
     w->state = ok ? WorkerState::kIdle : WorkerState::kBroken;
     // a worker script's thread is ready once the script reached tokio_handle_request()
     if (w->generation == 1 && (w->script < 0 || !ok)) ready_++;
+    if (!ok && w->script < 0) free_--;
   }
   main_cv_.notify_all();
   if (ok && w->script >= 0) RunScript(w);
@@ -293,6 +355,7 @@ void WorkerPool::RunWorker(Worker* w) {
       w->last_peak = job->result.peak_memory;
       w->state = WorkerState::kIdle;
       recycle = config_.max_requests > 0 && w->requests >= config_.max_requests;
+      if (!recycle) free_++;
     }
     listener_->OnJobDone(job);
     if (recycle) break;
@@ -305,11 +368,18 @@ void WorkerPool::RunWorker(Worker* w) {
   main_cv_.notify_all();
 }
 
+// A classic thread's next job; null once it leaves: the pool stops, or it retires. A retiring
+// thread takes a job still queued instead: it leaves only when nothing waits, so none is stranded.
 Job* WorkerPool::NextJob(Worker* w) {
   std::unique_lock<std::mutex> lock(mutex_);
   auto& queue = queues_[0];
-  work_cvs_[0]->wait(lock, [&] { return !queue.empty() || stopping_; });
-  return queue.empty() ? nullptr : Take(w, queue);
+  auto woken = [&] { return !queue.empty() || stopping_ || w->retire; };
+  if (config_.mode != PoolMode::kOndemand) work_cvs_[0]->wait(lock, woken);
+  else if (!work_cvs_[0]->wait_for(lock, config_.idle_timeout, woken)) w->retire = true;
+  free_--;
+  if (queue.empty()) return nullptr;
+  w->retire = false;
+  return Take(w, queue);
 }
 
 Job* WorkerPool::Take(Worker* w, std::deque<Job*>& queue) {
@@ -505,13 +575,17 @@ bool WorkerPool::StillRunning(RunningRequest* r) {
 void WorkerPool::Submit(Job* job) {
   job->submitted = std::chrono::steady_clock::now();
   size_t target = job->target >= 0 && static_cast<size_t>(job->target) < queues_.size() ? job->target : 0;
+  bool grow;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     queues_[target].push_back(job);
+    // ondemand: no thread free to take it, the main thread starts one
+    grow = !target && config_.mode == PoolMode::kOndemand && Deficit() > 0 && live_ < config_.workers;
   }
   // worker-script threads also wait for their restart: any one of them may be the taker
   if (target) work_cvs_[target]->notify_all();
   else work_cvs_[target]->notify_one();
+  if (grow) main_cv_.notify_one();
 }
 
 bool WorkerPool::Abort(uint32_t id, tokio_abort reason, Job** dequeued) {
@@ -558,6 +632,7 @@ std::vector<WorkerStats> WorkerPool::Stats(size_t* queued, bool full) {
     s.state = w->state;
     s.requests = w->lifetime_requests;
     s.generation = w->generation;
+    s.replaced = w->replaced;
     s.last_peak_memory = w->last_peak;
     s.current_job = w->current ? w->current->id : 0;
     s.script = w->script;

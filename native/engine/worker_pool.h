@@ -32,9 +32,16 @@ struct WorkerScript {
   int max_failures = 6;       // consecutive failed boots before it is reported broken
 };
 
+// php-fpm's pm, for the classic threads (worker scripts keep theirs): all of them always (static),
+// spares kept between two bounds (dynamic), or started for requests and retired once idle (ondemand)
+enum class PoolMode { kStatic, kDynamic, kOndemand };
+
 struct PoolConfig {
-  int workers = 1;  // classic threads; each worker script adds its own
-  int process = 0;  // the server process index, for tokio_server_info()
+  int workers = 1;  // classic threads: all (static) or at most (dynamic, ondemand); each worker script adds its own
+  PoolMode mode = PoolMode::kStatic;
+  int start_workers = 0, min_spare = 0, max_spare = 0;  // dynamic: pm.start_servers, pm.min/max_spare_servers
+  std::chrono::milliseconds idle_timeout{10000};        // ondemand: pm.process_idle_timeout
+  int process = 0;                                      // the server process index, for tokio_server_info()
   size_t stack_size = 16 * 1024 * 1024;
   uint64_t max_requests = 0;  // per worker thread, then it is replaced; 0 = never
   std::string ini_path, ini_defaults, ini_entries, server_software, version;
@@ -66,6 +73,7 @@ struct WorkerStats {
   WorkerState state = WorkerState::kStarting;
   uint64_t requests = 0;
   uint64_t generation = 0;  // how many threads have held this slot
+  uint64_t replaced = 0;    // of those, how many took over from one that left (max_requests, a broken context)
   size_t last_peak_memory = 0;
   uint32_t current_job = 0;
   int script = -1;   // the worker script it runs, -1 for classic scripts
@@ -118,13 +126,15 @@ class WorkerPool {
     WorkerPool* pool;
     int index;
     uint64_t generation = 0;
+    uint64_t replaced = 0;
     pthread_t thread{};
     tokio_thread php{};
     Job* current = nullptr;
     uint64_t requests = 0;
     uint64_t lifetime_requests = 0;
     size_t last_peak = 0;
-    WorkerState state = WorkerState::kStarting;
+    WorkerState state = WorkerState::kStopped;
+    bool retire = false;  // leaves once idle with nothing queued, and is not replaced
     // worker mode
     int script = -1;
     bool booted = false;      // this run reached tokio_handle_request()
@@ -172,6 +182,16 @@ class WorkerPool {
   void RunWorker(Worker* w);
   void RunScript(Worker* w);
   bool SpawnWorker(Worker* w);
+  // the classic threads started with the pool
+  int FirstClassic() const {
+    return config_.mode == PoolMode::kStatic    ? config_.workers
+           : config_.mode == PoolMode::kDynamic ? config_.start_workers
+                                                : 0;
+  }
+  // under mutex_: classic jobs queued beyond the classic threads free to take them
+  int Deficit() const { return static_cast<int>(queues_[0].size()) - free_; }
+  void Grow(int threads);  // under mutex_: starts up to this many classic threads
+  void Maintain();         // under mutex_: dynamic, once a second
   Job* NextJob(Worker* w);
   Job* Take(Worker* w, std::deque<Job*>& queue);
   bool AllStopped() const;
@@ -194,7 +214,10 @@ class WorkerPool {
   const char* round_reason_ = nullptr;
   std::string startup_error_;
   int ready_ = 0;
-  int total_ = 0;
+  int total_ = 0;       // threads started with the pool: it is ready once they are
+  int live_ = 0;        // classic threads started and not yet joined
+  int free_ = 0;        // of those, the ones that will take the next job: idle or starting
+  int spawn_rate_ = 1;  // dynamic: threads to start in the next round short of spares
   bool stopping_ = false;
   bool started_ = false;
   std::atomic<bool> fs_shared_{false};  // a worker thread could not have a umask of its own

@@ -9,6 +9,7 @@ import { parseTrustedProxies, type TrustedProxies } from '../middleware/client-a
 import type { RateLimit } from '../middleware/rate-limit.js';
 import type { StaticCache } from '../middleware/static-cache.js';
 import type { Coding } from '../middleware/compression.js';
+import type { PoolManager } from '../engine/engine.js';
 import { PACKAGE_ROOT } from '../package.js';
 
 export const DEMO_ROOT = path.join(PACKAGE_ROOT, 'public');
@@ -109,6 +110,8 @@ export interface Config {
   workerMaxRequests: number;
   /** classic PHP threads are replaced after this many requests (php-fpm's pm.max_requests); 0 never */
   maxRequests: number;
+  /** php-fpm's pm for the classic threads, its counts in all (shared out among the processes like `workers`) */
+  pm: PoolManager;
   /** bytes; 0 = off */
   workerMaxMemory: number;
   workerMaxFailures: number;
@@ -192,6 +195,11 @@ const SETTINGS = {
   workerScript: { env: 'WORKER_SCRIPT', flag: '--worker', accepts: 'a PHP file (relative to DOCUMENT_ROOT, or absolute), or several separated by commas, each optionally =/path/* to match', help: 'worker mode: the script boots once per thread and serves requests in a loop on tokio_handle_request()' },
   workerThreads: { env: 'WORKER_THREADS', flag: '--worker-threads', accepts: 'an integer from 1 to 1024, at least PROCESSES', help: 'threads of each worker script, in all (default PHP_WORKERS); classic scripts keep the rest, at least 1 per process' },
   maxRequests: { env: 'MAX_REQUESTS', flag: '--max-requests', accepts: 'an integer from 0 (never)', help: 'replace a classic PHP thread after this many requests, as php-fpm\'s pm.max_requests (default 0: never)' },
+  pm: { env: 'PM', flag: '--pm', accepts: 'static, dynamic or ondemand', help: 'how many classic PHP threads run, as php-fpm\'s pm: static (PHP_WORKERS, always), dynamic (spares between PM_MIN_SPARE and PM_MAX_SPARE) or ondemand (started per request, retired after PM_IDLE_TIMEOUT) (default static)' },
+  pmStartWorkers: { env: 'PM_START_WORKERS', flag: '--pm-start-workers', accepts: 'an integer from PM_MIN_SPARE to PHP_WORKERS (the classic threads), with PM=dynamic', help: 'PM=dynamic: classic threads at start, as pm.start_servers (default PM_MIN_SPARE + (PM_MAX_SPARE - PM_MIN_SPARE) / 2)' },
+  pmMinSpare: { env: 'PM_MIN_SPARE', flag: '--pm-min-spare', accepts: 'an integer from 1 to PM_MAX_SPARE, with PM=dynamic', help: 'PM=dynamic: fewer idle classic threads than this, more start, as pm.min_spare_servers (default 20 % of PHP_WORKERS, at least 1)' },
+  pmMaxSpare: { env: 'PM_MAX_SPARE', flag: '--pm-max-spare', accepts: 'an integer from PM_MIN_SPARE to PHP_WORKERS (the classic threads), with PM=dynamic', help: 'PM=dynamic: more idle classic threads than this, one retires each second, as pm.max_spare_servers (default 60 % of PHP_WORKERS, at least PM_MIN_SPARE)' },
+  pmIdleTimeout: { env: 'PM_IDLE_TIMEOUT', flag: '--pm-idle-timeout', accepts: 'a duration like 10s or 500ms, with PM=ondemand', help: 'PM=ondemand: a classic thread idle this long retires, as pm.process_idle_timeout (default 10s)' },
   workerMaxRequests: { env: 'WORKER_MAX_REQUESTS', flag: '--worker-max-requests', accepts: 'an integer from 0 (never)', help: 'restart a worker script after about this many requests (default 0: never)' },
   workerMaxMemory: { env: 'WORKER_MAX_MEMORY', flag: '--worker-max-memory', accepts: 'a size like 128m, or 0 for off', help: 'restart a worker script after a request that left it using more memory (default off)' },
   workerMaxFailures: { env: 'WORKER_MAX_FAILURES', flag: '--worker-max-failures', accepts: 'an integer from 1 to 1000', help: 'consecutive failed boots before a worker script is reported broken (default 6)' },
@@ -409,6 +417,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   }
   const workerThreads = raw.workerThreads === undefined ? workers : parseInteger(S.workerThreads, raw.workerThreads, processes, 1024);
   const maxRequests = raw.maxRequests === undefined ? 0 : parseInteger(S.maxRequests, raw.maxRequests, 0, Number.MAX_SAFE_INTEGER);
+  // worker mode: the classic threads are what worker scripts leave, at least one per process
+  const pm = parsePoolManager(raw, workerScripts.length ? Math.max(processes, workers - workerThreads) : workers);
   const workerMaxRequests = raw.workerMaxRequests === undefined ? 0 : parseInteger(S.workerMaxRequests, raw.workerMaxRequests, 0, Number.MAX_SAFE_INTEGER);
   const workerMaxMemory = /^(off|0)$/i.test((raw.workerMaxMemory ?? '0').trim()) ? 0 : parseSize(raw.workerMaxMemory!) ?? fail(S.workerMaxMemory, raw.workerMaxMemory!);
   const workerMaxFailures = raw.workerMaxFailures === undefined ? 6 : parseInteger(S.workerMaxFailures, raw.workerMaxFailures, 1, 1000);
@@ -480,6 +490,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     workerThreads,
     workerMaxRequests,
     maxRequests,
+    pm,
     workerMaxMemory,
     workerMaxFailures,
     workerWatch,
@@ -487,6 +498,39 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     group,
     allowRunAsRoot: allowText === '1',
   };
+}
+
+/**
+ * PM and its settings; `max`: the classic threads in all. Defaults as php-fpm's sample pool
+ * (5 children: 1 to 3 spares, 2 at start) scaled to `max`.
+ */
+function parsePoolManager(raw: Partial<Record<Key, string>>, max: number): PoolManager {
+  const S = SETTINGS;
+  const mode = (raw.pm ?? 'static').trim();
+  if (mode !== 'static' && mode !== 'dynamic' && mode !== 'ondemand') fail(S.pm, mode);
+  const needs = (keys: Key[], wanted: string) => {
+    for (const key of keys) {
+      if (raw[key] !== undefined) throw new ConfigError(`${S[key].env} needs PM=${wanted} (PM is ${mode})`);
+    }
+  };
+  if (mode !== 'dynamic') needs(['pmStartWorkers', 'pmMinSpare', 'pmMaxSpare'], 'dynamic');
+  if (mode !== 'ondemand') needs(['pmIdleTimeout'], 'ondemand');
+  if (mode === 'static') return { mode };
+  if (mode === 'ondemand') {
+    const text = raw.pmIdleTimeout ?? '10s';
+    return { mode, idleTimeoutMs: parseDuration(text) || fail(S.pmIdleTimeout, text) };
+  }
+  // a value out of its range names the range it has here
+  const integer = (key: Key, min: number, top: number) => {
+    const text = raw[key]!;
+    if (/^\d+$/.test(text.trim()) && Number(text) >= min && Number(text) <= top) return Number(text);
+    throw new ConfigError(`${S[key].env}=${JSON.stringify(text)} is not valid: expected ${S[key].accepts} (here ${min} to ${top})`);
+  };
+  const givenMax = raw.pmMaxSpare === undefined ? undefined : integer('pmMaxSpare', 1, max);
+  const minSpare = raw.pmMinSpare === undefined ? Math.min(givenMax ?? max, Math.max(1, Math.round(max * 0.2))) : integer('pmMinSpare', 1, givenMax ?? max);
+  const maxSpare = givenMax ?? Math.max(minSpare, Math.round(max * 0.6));
+  const startWorkers = raw.pmStartWorkers === undefined ? minSpare + Math.floor((maxSpare - minSpare) / 2) : integer('pmStartWorkers', minSpare, max);
+  return { mode, startWorkers, minSpare, maxSpare };
 }
 
 /** ADMIN_TOKEN: a bearer token (RFC 6750's token68), never repeated in a message. */

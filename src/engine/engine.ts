@@ -13,9 +13,23 @@ export interface PhpLogEntry {
   requestId?: string;
 }
 
+/**
+ * php-fpm's process manager (pm) for the classic threads; worker scripts keep their threads.
+ * static: `workers` threads always; dynamic: `startWorkers` at first, then once a second one idle
+ * thread retires while more than `maxSpare` are idle, and more start while fewer than `minSpare`
+ * are; ondemand: none at first, one started for a request no thread is free to take, retired
+ * after `idleTimeoutMs` idle. Never more than `workers`.
+ */
+export type PoolManager =
+  | { mode: 'static' }
+  | { mode: 'dynamic'; startWorkers: number; minSpare: number; maxSpare: number }
+  | { mode: 'ondemand'; idleTimeoutMs: number };
+
 export interface EngineOptions {
-  /** Worker threads for classic scripts, each with its own PHP context. Default: CPU count, or 1 beside worker scripts. */
+  /** Worker threads for classic scripts, each with its own PHP context (at most, unless `pm` is static). Default: CPU count, or 1 beside worker scripts. */
   workers?: number;
+  /** how many of those run when (default static: all, always) */
+  pm?: PoolManager;
   /** This server process's index (tokio_server_info()['process']); default 0. */
   process?: number;
   /** php.ini file or directory; default: $PHP_INI_PATH, else PHP's usual search (PHPRC, then
@@ -208,11 +222,13 @@ export interface PhpResponse {
 
 export interface WorkerStats {
   id: number;
-  /** booting: a worker script on its way to tokio_handle_request() */
+  /** booting: a worker script on its way to tokio_handle_request(); stopped: no thread holds the slot (PM dynamic, ondemand: one may start there) */
   state: 'starting' | 'booting' | 'idle' | 'busy' | 'exiting' | 'stopped' | 'broken';
   requests: number;
-  /** threads that have held this slot: more than 1 after a replacement */
+  /** threads that have held this slot: more than 1 after a replacement, or (PM dynamic, ondemand) a new start */
   threads: number;
+  /** threads that took over this slot from one that left (MAX_REQUESTS, a PHP context that could not start) */
+  replaced: number;
   /** peak memory of its last request, bytes */
   peakMemory: number;
   /** id of the request it runs */
@@ -316,6 +332,14 @@ function answers(pending: Map<number, Pending>, logger: (entry: PhpLogEntry) => 
   };
 }
 
+function nativePm(pm: PoolManager): Pick<NativeEngineOptions, 'pm' | 'pmStartWorkers' | 'pmMinSpare' | 'pmMaxSpare' | 'pmIdleTimeoutMs'> {
+  return {
+    pm: pm.mode,
+    ...pm.mode === 'dynamic' && { pmStartWorkers: pm.startWorkers, pmMinSpare: pm.minSpare, pmMaxSpare: pm.maxSpare },
+    ...pm.mode === 'ondemand' && { pmIdleTimeoutMs: pm.idleTimeoutMs },
+  };
+}
+
 function defaultLogger(entry: PhpLogEntry): void {
   process.stderr.write(`[php]${entry.requestId ? ` [${entry.requestId}]` : ''} ${entry.message}\n`);
 }
@@ -358,6 +382,7 @@ export class Engine {
       process: options.process ?? 0,
       stackSize: options.stackSize ?? 16 * 1024 * 1024,
       maxRequests: options.maxRequests ?? 0,
+      ...nativePm(options.pm ?? { mode: 'static' }),
       iniPath: options.iniPath ?? process.env.PHP_INI_PATH ?? '',
       iniDefaults: rawIniLines(options.iniDefaults ?? ENGINE_INI_DEFAULTS),
       iniEntries: entries + iniLines(options.ini ?? {}),

@@ -1,25 +1,28 @@
 // /status: php-fpm's status page (pm.status_path) with the same field names, as text or, with
 // ?json or ?html, as JSON or HTML, and with ?full a block per PHP thread, so that tools written for php-fpm's page
 // read ours. A "process" there is a PHP worker thread here; the listen queue is the admission queue.
-import type { WorkerStats } from '../engine/engine.js';
+import type { PoolManager, WorkerStats } from '../engine/engine.js';
 
 /** One server process's figures for the page (TokioServer.status()). */
 export interface ProcessStatus {
+  /** PM: how its classic threads come and go */
+  pm: PoolManager['mode'];
   /** PHP requests admitted since the start (php-fpm's "accepted conn") */
   accepted: number;
-  /** PHP requests running, and waiting for a worker */
-  active: number;
+  /** PHP requests waiting for a worker */
   waiting: number;
   /** how many may wait */
   capacity: number;
   /** the most requests running at once, and waiting at once, in this process */
   maxActive: number;
   maxWaiting: number;
-  /** requests that arrived with every worker busy */
+  /** requests that arrived with every worker busy, the pool at its maximum */
   saturated: number;
   /** PHP requests logged for running past SLOWLOG_TIMEOUT */
   slow: number;
-  workers: number;
+  /** PHP threads running now (every one, worker scripts' too), and of those the idle ones */
+  live: number;
+  idle: number;
   /** ?full: each PHP thread, with its current or last request (engine.stats(true)) */
   threads?: WorkerStats[];
 }
@@ -38,19 +41,19 @@ export interface PoolMaxima {
 export function fpmStatus(statuses: readonly ProcessStatus[], startedAt: Date, maxima: PoolMaxima | null): Record<string, string | number> {
   const sum = (f: (s: ProcessStatus) => number) => statuses.reduce((n, s) => n + f(s), 0);
   const most = (f: (s: ProcessStatus) => number) => statuses.reduce((n, s) => Math.max(n, f(s)), 0);
-  const active = sum((s) => s.active);
+  const idle = sum((s) => s.idle);
   return {
     pool: 'tokio-php',
-    'process manager': 'static',
+    'process manager': statuses[0]?.pm ?? 'static',
     'start time': Math.floor(startedAt.getTime() / 1000),
     'start since': Math.floor((Date.now() - startedAt.getTime()) / 1000),
     'accepted conn': sum((s) => s.accepted),
     'listen queue': sum((s) => s.waiting),
     'max listen queue': maxima?.maxWaiting ?? most((s) => s.maxWaiting),
     'listen queue len': sum((s) => s.capacity),
-    'idle processes': sum((s) => s.workers) - active,
-    'active processes': active,
-    'total processes': sum((s) => s.workers),
+    'idle processes': idle,
+    'active processes': sum((s) => s.live) - idle,
+    'total processes': sum((s) => s.live),
     'max active processes': maxima?.maxActive ?? most((s) => s.maxActive),
     'max children reached': sum((s) => s.saturated),
     'slow requests': sum((s) => s.slow),
@@ -68,7 +71,7 @@ const STATES: Record<WorkerStats['state'], string> = {
  */
 export function fpmProcesses(statuses: readonly ProcessStatus[], json: boolean): Record<string, string | number>[] {
   const now = Date.now();
-  return statuses.flatMap((s) => s.threads ?? []).map((t) => {
+  return statuses.flatMap((s) => s.threads ?? []).filter((t) => t.state !== 'stopped').map((t) => {
     const r = t.request;
     const running = Boolean(r?.running);
     return {

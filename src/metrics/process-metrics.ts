@@ -77,6 +77,8 @@ export class ProcessMetrics {
     const families = [...await sumFamilies([own, ...loops?.families ?? []]),
       gauge('queue_depth', 'PHP requests waiting for a worker thread.', [{ value: status.waiting, labels: { process } }]),
       gauge('queue_capacity', 'PHP requests that may wait before 503 (QUEUE_CAPACITY).', [{ value: status.capacity, labels: { process } }]),
+      counter('max_children_reached_total', "PHP requests that found every thread busy with the pool at its maximum (PHP_WORKERS), php-fpm's max children reached.",
+        [{ value: status.saturated, labels: { process } }]),
       gauge('open_connections', 'Client connections open on the public port.', [{ value: openConnections(this.server.addresses), labels: { process } }]),
       { ...gauge('info', 'tokio-php and PHP versions.', [{ value: 1, labels: { version: VERSION, php: this.engine?.info.phpVersion ?? 'none' } }]), aggregator: 'max' as const },
     ];
@@ -84,17 +86,19 @@ export class ProcessMetrics {
       const workers = this.engine.stats().workers;
       const busy = workers.filter((w) => w.state === 'busy').length;
       const idle = workers.filter((w) => w.state === 'idle').length;
+      // a slot no thread holds (PM dynamic or ondemand) is no thread
+      const live = workers.filter((w) => w.state !== 'stopped').length;
       families.push(
         // busy counts threads running a script, not requests waiting for one
-        gauge('workers', 'PHP worker threads by state: busy (running a script), idle, other (starting, a worker script booting, exiting to be replaced, broken).', [
+        gauge('workers', 'PHP worker threads running, by state: busy (running a script), idle, other (starting, a worker script booting, exiting, broken); their sum is every live thread.', [
           { value: busy, labels: { process, state: 'busy' } },
           { value: idle, labels: { process, state: 'idle' } },
-          { value: workers.length - busy - idle, labels: { process, state: 'other' } },
+          { value: live - busy - idle, labels: { process, state: 'other' } },
         ]),
         counter('worker_requests_total', 'Requests each PHP worker thread has run.',
           workers.map((w) => ({ value: w.requests, labels: { process, worker: w.id } }))),
         counter('worker_restarts_total', 'PHP threads replaced by a new thread: a classic one after MAX_REQUESTS requests, or one whose PHP context could not start (worker scripts restart in place: worker_script_restarts_total).',
-          [{ value: workers.reduce((n, w) => n + w.threads - 1, 0), labels: { process } }]),
+          [{ value: workers.reduce((n, w) => n + w.replaced, 0), labels: { process } }]),
         gauge('worker_peak_memory_bytes', 'Peak PHP memory of the last request of each worker thread.',
           workers.map((w) => ({ value: w.peakMemory, labels: { process, worker: w.id } }))),
         ...this.workerScripts?.families(process, this.engine.stats()) ?? [],

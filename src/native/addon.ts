@@ -32,6 +32,14 @@ export interface NativeEngineOptions {
   process: number;
   stackSize: number;
   maxRequests: number;
+  /** the classic threads' process manager: see PoolManager in src/engine/engine.ts */
+  pm: 'static' | 'dynamic' | 'ondemand';
+  /** dynamic */
+  pmStartWorkers?: number;
+  pmMinSpare?: number;
+  pmMaxSpare?: number;
+  /** ondemand */
+  pmIdleTimeoutMs?: number;
   iniPath: string;
   iniDefaults: string;
   iniEntries: string;

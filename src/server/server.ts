@@ -52,6 +52,7 @@ export class TokioServer {
   readonly #options: ServerOptions;
   readonly #chain: Chain;
   readonly #workerRoutes: WorkerRoutes | null;
+  readonly #engine: Engine | null;
   /** what /metrics reports for this process */
   readonly metrics = new Recorder();
   #draining = false;
@@ -60,6 +61,7 @@ export class TokioServer {
   constructor(config: Config, engine: Engine | null, log: Logger, options: ServerOptions = {}) {
     this.#config = config;
     this.#options = options;
+    this.#engine = engine;
     this.#log = log;
     this.#router = new Router(config);
     this.#workerRoutes = config.workerScripts.length ? new WorkerRoutes(config.workerScripts, this.#router.documentRoot, config.indexFile) : null;
@@ -102,10 +104,13 @@ export class TokioServer {
   /** php-fpm's status figures for this process: see src/internal-port/status.ts */
   status(): ProcessStatus {
     const a = this.#php.admission;
+    const threads = this.#engine?.stats().workers.filter((w) => w.state !== 'stopped');
+    // no PHP (EXECUTOR=stub): every thread there could be, busy with the requests running
+    const live = threads?.length ?? this.#config.workers;
+    const idle = threads?.filter((w) => w.state === 'idle').length ?? live - (a.inFlight - a.waiting);
     return {
-      accepted: a.admitted, active: a.inFlight - a.waiting, waiting: a.waiting, capacity: a.capacity,
-      maxActive: a.maxActive, maxWaiting: a.maxWaiting, saturated: a.saturated, slow: this.metrics.slowRequests,
-      workers: this.#config.workers,
+      pm: this.#config.pm.mode, accepted: a.admitted, waiting: a.waiting, capacity: a.capacity,
+      maxActive: a.maxActive, maxWaiting: a.maxWaiting, saturated: a.saturated, slow: this.metrics.slowRequests, live, idle,
     };
   }
 

@@ -2,7 +2,7 @@
 // supervisor shares with every process. SIGTERM drains it; a script stuck in C past its timeout
 // makes it ask the supervisor for a replacement (its thread is only freed with the process).
 import type { Config } from '../config/config.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, type PoolManager } from '../engine/engine.js';
 import { nativeAddon } from '../native/addon.js';
 import { HttpThreads } from '../http-threads/http-threads.js';
 import { exitAfterLog, logOpened, logSlowRequest, phpLogger, reopenLog, type Logger } from '../log.js';
@@ -18,6 +18,13 @@ import { dropPrivileges, RUN_AS_ENV, type RunAs } from './privileges.js';
 /** `total` shared out among `parts`: the first ones get one more when it does not divide. */
 export function share(total: number, parts: number, index: number): number {
   return Math.floor(total / parts) + (index < total % parts ? 1 : 0);
+}
+
+/** PM's counts for one process: its share, at least 1, so that no dynamic pool is left without a spare. */
+export function sharePm(pm: PoolManager, parts: number, index: number): PoolManager {
+  if (pm.mode !== 'dynamic') return pm;
+  const mine = (n: number) => Math.max(1, share(n, parts, index));
+  return { mode: pm.mode, startWorkers: mine(pm.startWorkers), minSpare: mine(pm.minSpare), maxSpare: mine(pm.maxSpare) };
 }
 
 // How long engine.shutdown() may wait for PHP's threads: one stuck in C never returns.
@@ -54,6 +61,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
   let server: TokioServer | undefined; // PHP may log before the server exists: startup warnings
   const engine = config.executor === 'stub' ? null : await Engine.start({
     workers: classic,
+    pm: sharePm(config.pm, config.processes, index),
     workerScripts: scripts.map((w) => ({
       filename: w.filename, name: w.name, documentRoot: config.documentRoot, threads: scriptThreads,
       maxRequests: config.workerMaxRequests, maxMemory: config.workerMaxMemory, maxFailures: config.workerMaxFailures,
