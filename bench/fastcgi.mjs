@@ -4,15 +4,14 @@
 // and OPcache on in both; wrk on each, A B B A. Prints req/s, p50/p99 and tokio-php's ratio.
 //
 //   node bench/fastcgi.mjs [--workers N] [--duration 10] [--connections 64] [--scenarios hello,superglobals,autoload]
+//                          [--keep-conn on|off]
 //
 // Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, phpLocation, prepareSite, sh, site, startFpm, startNginx, work,
+  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, prepareSite, sh, startFastCgiPeers, waitFor, work,
 } from './peers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,6 +19,7 @@ const args = parseArgs();
 const workers = Number(args.workers ?? os.availableParallelism());
 const duration = Number(args.duration ?? 10);
 const connections = Number(args.connections ?? 64);
+const keepConn = (args['keep-conn'] ?? 'on') !== 'off';
 const scenarios = pickScenarios(SCENARIOS.filter(([name]) => !/static|worker/.test(name)), args.scenarios ?? 'hello,superglobals,autoload');
 const FPM_PORT = 18482;
 const TOKIO_PORT = 18483;
@@ -31,35 +31,16 @@ function wrk(port, urlPath, seconds) {
   return { rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, errors };
 }
 
-async function waitFor(port) {
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/hello.php`).then((r) => r.ok, () => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing answers on port ${port}`);
-}
-
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root: php-fpm runs its workers as www-data');
   const fpm = ensurePackages({ '/usr/bin/wrk': 'wrk' });
   prepareSite();
-  const procs = [
-    startFpm(fpm, workers),
-    spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', '127.0.0.1:0', '--workers', String(workers),
-      '--fastcgi-listen', `unix:${work}/tokio.sock`, '--fastcgi-socket-mode', '0666', '--internal', 'off', '--log-level', 'warn'],
-    { stdio: 'ignore', env: { ...process.env, ALLOW_RUN_AS_ROOT: '1' } }),
-  ];
-  await sleep(1500);
-  const location = (upstream) => phpLocation(upstream, '\n      fastcgi_keep_conn on;');
-  procs.push(startNginx(`
-  upstream fpm { server unix:${work}/fpm.sock; keepalive 64; }
-  upstream tokio { server unix:${work}/tokio.sock; keepalive 64; }
-  server { listen 127.0.0.1:${FPM_PORT} backlog=4096; ${location('fpm')} }
-  server { listen 127.0.0.1:${TOKIO_PORT} backlog=4096; ${location('tokio')} }`));
+  const { fpm: fpmProcess, tokio, nginx } = startFastCgiPeers(fpm, workers, { fpmPort: FPM_PORT, tokioPort: TOKIO_PORT, log: `${work}/tokio.log`, keepConn });
+  const procs = [fpmProcess, tokio, nginx];
   const stop = () => procs.forEach((p) => p.kill('SIGTERM'));
   process.on('exit', stop);
-  await waitFor(FPM_PORT);
-  await waitFor(TOKIO_PORT);
+  await waitFor(FPM_PORT, '/hello.php');
+  await waitFor(TOKIO_PORT, '/hello.php');
 
   const rows = [];
   for (const [name, urlPath] of scenarios) {
@@ -73,7 +54,7 @@ async function main() {
   }
   stop();
   console.log(`\n${machine()}`);
-  console.log(`${workers} PHP workers each, FastCGI over a Unix socket with fastcgi_keep_conn; wrk -t2 -c${connections}, ${duration} s per server in two halves (A B B A); ${nginxVersion()} in front of both; peer: ${phpVersion(fpm)}\n`);
+  console.log(`${workers} PHP workers each, FastCGI over a Unix socket ${keepConn ? 'with fastcgi_keep_conn and a keepalive pool of 64' : 'a connection per request (no fastcgi_keep_conn)'}; wrk -t2 -c${connections}, ${duration} s per server in two halves (A B B A); ${nginxVersion()} in front of both; peer: ${phpVersion(fpm)}\n`);
   console.log('| scenario | nginx + tokio-php req/s | p50 | p99 | nginx + php-fpm req/s | p50 | p99 | ratio |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, t, f] of rows) {

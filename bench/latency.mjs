@@ -4,7 +4,7 @@
 // in both. Prints p50, p99 and p99.9 of each, their ratios, and both servers' memory (PSS).
 //
 //   node bench/latency.mjs [--workers 2] [--duration 10] [--scenarios hello,autoload] [--processes N]
-//                          [--loads 30,70] [--client-rps 10] [--warmup 1] [--connections 64]
+//                          [--loads 30,70] [--client-rps 10] [--warmup 1] [--connections 64] [--fastcgi]
 //
 // --workers     PHP workers of each server (php-fpm's pm.max_children, tokio-php's --workers);
 //               tokio-php runs classic scripts only here, no worker scripts
@@ -16,6 +16,10 @@
 // --client-rps  requests per second of each h2load connection (see below)
 // --warmup      seconds at the start of each open-loop run left out of every figure (see below)
 // --connections connections of the closed-loop capacity runs
+// --fastcgi     tokio-php behind nginx over FastCGI, as php-fpm (one nginx in front of both, the same
+//               location block over Unix sockets, a connection per request: php-fpm's usual setup;
+//               with fastcgi_keep_conn its 2 children sit on 2 of nginx's hundreds of kept
+//               connections while requests wait on the others until nginx's timeout)
 //
 // For each scenario, both servers are warmed up (2 s) and their capacity measured closed loop
 // (h2load without --rps, -c --connections, 3 s). Then each load L % of php-fpm's capacity is one
@@ -45,7 +49,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   MIDDLEWARE, NGINX_PORT, SCENARIOS, TOKIO_PORT, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion,
-  pickScenarios, prepareSite, processTree, pssMiB, sh, startPeer, startTokio, waitFor, work,
+  pickScenarios, prepareSite, processTree, pssMiB, sh, startFastCgiPeers, startPeer, startTokio, waitFor, work,
 } from './peers.mjs';
 
 const args = parseArgs();
@@ -56,6 +60,7 @@ const clientRps = Number(args['client-rps'] ?? 10);
 const warmup = Number(args.warmup ?? 1);
 const loads = String(args.loads ?? '30,70').split(',').map(Number);
 const processes = args.processes === undefined ? [] : ['--processes', String(Number(args.processes))];
+const fastcgi = 'fastcgi' in args;
 const scenarios = pickScenarios(SCENARIOS.filter(([, p]) => p === '/hello.php' || p === '/bootstrap.php'), args.scenarios);
 const CAPACITY_SECONDS = 3;
 const CLOSED_WARMUP_SECONDS = 2;
@@ -109,9 +114,20 @@ async function main() {
   if (!scenarios.length) throw new Error('--scenarios: expected hello or autoload');
   const fpmBinary = ensurePackages({ '/usr/bin/h2load': 'nghttp2-client' });
   prepareSite();
-  const peer = startPeer(fpmBinary, workers);
-  const tokio = startTokio({ port: TOKIO_PORT, workers, processes, log: path.join(work, 'tokio.log'), env: MIDDLEWARE.default, workerMode: false });
-  const procs = [...peer, tokio];
+  const log = path.join(work, 'tokio.log');
+  // the servers' own processes, whose memory is compared: with --fastcgi their nginx is one and the same
+  let tokio, fpmPids, procs;
+  if (fastcgi) {
+    const started = startFastCgiPeers(fpmBinary, workers, { fpmPort: NGINX_PORT, tokioPort: TOKIO_PORT, log, processes, keepConn: false });
+    ({ tokio } = started);
+    fpmPids = [started.fpm.pid];
+    procs = [started.fpm, started.tokio, started.nginx];
+  } else {
+    const peer = startPeer(fpmBinary, workers);
+    tokio = startTokio({ port: TOKIO_PORT, workers, processes, log, env: MIDDLEWARE.default, workerMode: false });
+    fpmPids = peer.map((p) => p.pid);
+    procs = [...peer, tokio];
+  }
   const stop = () => procs.forEach((p) => p.kill('SIGTERM'));
   process.on('exit', stop);
   await waitFor(NGINX_PORT, '/hello.php');
@@ -138,7 +154,7 @@ async function main() {
       }
     }
   }
-  const memory = [[tokio.pid], peer.map((p) => p.pid)].map((pids) => [pssMiB(pids), processTree(pids).size]);
+  const memory = [[tokio.pid], fpmPids].map((pids) => [pssMiB(pids), processTree(pids).size]);
   stop();
 
   // open loop no longer: a half off the rate, or answers slower than a connection's interval
@@ -146,7 +162,7 @@ async function main() {
   const achieved = (r, rate) => `${r.rate.toFixed(0)}${late(r, rate) ? ' ⚠' : ''}`;
   const bad = (t, f) => (t.errors || f.errors ? ` (failed or non-2xx: ${t.errors}/${f.errors})` : '');
   console.log(`\n${machine()}`);
-  console.log(`${workers} PHP workers each${processes.length ? `, tokio-php in ${processes[1]} server process(es)` : ''}; open loop with h2load --h1 -m1, ${clientRps} req/s per connection, ${duration} s per server and rate in two halves (A B B A, after ${warmup} s of warm-up each) on the same machine, percentiles of both halves' requests pooled; peer: ${nginxVersion()} + ${phpVersion(fpmBinary)}`);
+  console.log(`${fastcgi ? 'tokio-php over FastCGI behind the same nginx as php-fpm; ' : ''}${workers} PHP workers each${processes.length ? `, tokio-php in ${processes[1]} server process(es)` : ''}; open loop with h2load --h1 -m1, ${clientRps} req/s per connection, ${duration} s per server and rate in two halves (A B B A, after ${warmup} s of warm-up each) on the same machine, percentiles of both halves' requests pooled; peer: ${nginxVersion()} + ${phpVersion(fpmBinary)}`);
   console.log(`Rates are ${loads.join(' % and ')} % of php-fpm's closed-loop capacity (h2load -c${connections}, ${CAPACITY_SECONDS} s): ${capacities.map(([name, c]) => `${name} ${c.fpm.toFixed(0)} req/s (tokio-php ${c.tokio.toFixed(0)})`).join(', ')}\n`);
   console.log('| scenario | rate (req/s) | tokio-php achieved | p50 | p99 | p99.9 | nginx + php-fpm achieved | p50 | p99 | p99.9 | p99 ratio | p99.9 ratio |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -157,7 +173,7 @@ async function main() {
   if (rows.some(([, , rate, t, f]) => late(t, rate) || late(f, rate))) {
     console.log(`⚠: a half's achieved rate is more than 3 % off the rate, or p99.9 is ${1000 / clientRps} ms (a connection's interval) or more: requests went out late and their wait is not counted, so the tail is understated.`);
   }
-  console.log(`Memory (PSS, every process) after the runs: tokio-php ${memory[0][0].toFixed(0)} MiB (${memory[0][1]} processes); nginx + php-fpm ${memory[1][0].toFixed(0)} MiB (${memory[1][1]} processes)`);
+  console.log(`Memory (PSS, every process) after the runs: tokio-php ${memory[0][0].toFixed(0)} MiB (${memory[0][1]} processes); ${fastcgi ? 'php-fpm' : 'nginx + php-fpm'} ${memory[1][0].toFixed(0)} MiB (${memory[1][1]} processes)`);
 }
 
 main().catch((err) => {

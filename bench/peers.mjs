@@ -111,6 +111,28 @@ ${tls ? `    listen 127.0.0.1:${tls.port} ssl http2 backlog=4096;
   return [startFpm(fpm, workers), nginx];
 }
 
+/**
+ * One nginx in front of php-fpm and of tokio-php over FastCGI, with the same location block to each
+ * over a Unix socket: php-fpm on `fpmPort`, tokio-php (FastCGI alone, `workers` PHP threads,
+ * `processes` the CLI's ['--processes', N] or []) on `tokioPort`. `keepConn`: nginx keeps its
+ * upstream connections (fastcgi_keep_conn and a keepalive pool of 64); without, a connection per
+ * request, php-fpm's usual setup.
+ */
+export function startFastCgiPeers(fpm, workers, { fpmPort, tokioPort, log, processes = [], keepConn = true }) {
+  const tokio = spawn(process.execPath, [path.join(here, '../dist/src/cli.js'), '--docroot', site, '--listen', 'off',
+    '--workers', String(workers), '--fastcgi-listen', `unix:${work}/tokio.sock`, '--fastcgi-socket-mode', '0666',
+    '--internal', 'off', '--queue', '100000', '--log-file', log, ...processes],
+  { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn', ALLOW_RUN_AS_ROOT: '1' } });
+  const location = (upstream) => phpLocation(upstream, keepConn ? '\n      fastcgi_keep_conn on;' : '');
+  const keepalive = keepConn ? ' keepalive 64;' : '';
+  const nginx = startNginx(`
+  upstream fpm { server unix:${work}/fpm.sock;${keepalive} }
+  upstream tokio { server unix:${work}/tokio.sock;${keepalive} }
+  server { listen 127.0.0.1:${fpmPort} backlog=4096; ${location('fpm')} }
+  server { listen 127.0.0.1:${tokioPort} backlog=4096; ${location('tokio')} }`);
+  return { fpm: startFpm(fpm, workers), tokio, nginx };
+}
+
 /** nginx's usual php-fpm location under `site`, passing to `pass` (`extra`: more directives in it). */
 export function phpLocation(pass, extra = '') {
   return `root ${site};
