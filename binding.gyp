@@ -35,6 +35,7 @@
       "target_name": "tokio_net",
       "sources": [
         "native/net_addon.cc",
+        "native/fastcgi/fcgi_connections.cc",
         "native/gate/gate.cc",
         "native/gate/siblings.cc",
         "native/gate/uws_socket.cc",

@@ -2,10 +2,19 @@
 // the body, as STDOUT records, then an empty STDOUT and END_REQUEST, as php-fpm sends them; the
 // web server in front (nginx) turns that into HTTP. Framing is the front's: no Content-Length
 // unless the script set one, and no Server header (nginx adds its own).
-import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { reasonPhrase, isHopByHop, type Exchange } from '../http/exchange.js';
 import { END_RECORDS_LENGTH, MAX_CONTENT, RecordType, records, writeEnd, writeRecordHeader } from './records.js';
+
+/** Where an exchange writes: its connection (see ./fastcgi-transport.ts). */
+export interface FcgiOutput {
+  /** false once the connection holds too much unwritten: onDrain's callback follows */
+  write(parts: Uint8Array | Uint8Array[]): boolean;
+  /** the request is answered: without `keepOpen` its connection closes once written */
+  finish(requestId: number, keepOpen: boolean): void;
+  readonly closed: boolean;
+  onDrain(callback: () => void): void;
+}
 
 export class FastCgiExchange implements Exchange {
   aborted = false;
@@ -14,23 +23,18 @@ export class FastCgiExchange implements Exchange {
   closeAfter = false;
   onAbort?: () => void;
   #ended = false;
-  #drainWaiters: (() => void)[] = [];
   #body?: (chunk: Uint8Array, last: boolean) => void;
   #stdin: Buffer[] = [];
   #stdinDone = false;
 
-  /**
-   * `keepConn`: the front asked to keep the connection (FCGI_KEEP_CONN); `onEnd`: the request is
-   * over, its connection may take the next one (or is closed).
-   */
-  constructor(readonly socket: Socket, readonly requestId: number, readonly method: string, readonly keepConn: boolean,
-    readonly onEnd: () => void) {}
+  /** `keepConn`: the front asked to keep the connection (FCGI_KEEP_CONN) */
+  constructor(readonly output: FcgiOutput, readonly requestId: number, readonly method: string, readonly keepConn: boolean) {}
 
   /** STDIN from the front, as it comes; an empty record ends it. */
   stdin(content: Buffer): void {
     const last = content.length === 0;
     if (this.#body) this.#body(content, last);
-    else if (!this.#stdinDone) this.#stdin.push(Buffer.from(content)); // kept until read: the record's bytes are the socket's
+    else if (!this.#stdinDone) this.#stdin.push(content); // kept until read
     if (last) this.#stdinDone = true;
   }
 
@@ -52,27 +56,16 @@ export class FastCgiExchange implements Exchange {
   }
 
   // the records of one call go out in one system call (writev), not one each
-  #write(parts: Uint8Array[]): boolean {
-    let ok = true;
-    this.socket.cork();
-    for (const part of parts) ok = this.socket.write(part);
-    this.socket.uncork();
-    return ok;
-  }
-
   #stdout(body: Uint8Array | string): boolean {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
-    return bytes.length ? this.#write(records(RecordType.Stdout, this.requestId, bytes)) : true;
+    return bytes.length ? this.output.write(records(RecordType.Stdout, this.requestId, bytes)) : true;
   }
 
   #end(appStatus: number, written = false): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (!this.socket.destroyed) {
-      if (!written) this.#write([writeEnd(Buffer.allocUnsafe(END_RECORDS_LENGTH), 0, this.requestId, appStatus)]);
-      if (!this.keepConn || this.closeAfter) this.socket.end();
-    }
-    this.onEnd();
+    if (!written) this.output.write(writeEnd(Buffer.allocUnsafe(END_RECORDS_LENGTH), 0, this.requestId, appStatus));
+    this.output.finish(this.requestId, this.keepConn && !this.closeAfter);
   }
 
   send(status: number, reason: string, headers: readonly string[], body: Uint8Array): boolean {
@@ -82,12 +75,10 @@ export class FastCgiExchange implements Exchange {
     const head = this.#head(status, reason, headers, bodiless ? undefined : body.length);
     const content = head.length + (bodiless ? 0 : body.length);
     if (content > MAX_CONTENT) {
-      this.socket.cork();
       this.#stdout(head);
       if (!bodiless) this.#stdout(body);
       this.#end(0);
-      this.socket.uncork();
-      return true; // written into the socket's queue
+      return true; // written, or queued in the addon
     }
     // the usual answer: one STDOUT record, its end and END_REQUEST in one buffer, one write
     const out = Buffer.allocUnsafe(8 + content + END_RECORDS_LENGTH);
@@ -95,7 +86,7 @@ export class FastCgiExchange implements Exchange {
     out.write(head, 8, 'latin1');
     if (!bodiless) out.set(body, 8 + head.length);
     writeEnd(out, 8 + content, this.requestId, 0);
-    if (!this.socket.destroyed) this.socket.write(out);
+    this.output.write(out);
     this.#end(0, true);
     return true;
   }
@@ -144,13 +135,7 @@ export class FastCgiExchange implements Exchange {
   }
 
   onDrain(callback: () => void): void {
-    if (this.#drainWaiters.push(callback) === 1) {
-      this.socket.once('drain', () => {
-        const waiters = this.#drainWaiters;
-        this.#drainWaiters = [];
-        for (const w of waiters) w();
-      });
-    }
+    this.output.onDrain(callback);
   }
 
   endStream(): void {

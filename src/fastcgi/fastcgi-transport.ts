@@ -2,29 +2,53 @@
 // BEGIN_REQUEST, PARAMS (its CGI variables) and STDIN records; the answer goes back as STDOUT and
 // END_REQUEST. One request at a time per connection (FCGI_MPXS_CONNS 0, as php-fpm); with
 // FCGI_KEEP_CONN the connection takes the next one. The front decides routing: the script is its
-// SCRIPT_FILENAME (see ./cgi-route.ts).
-import { Socket } from 'node:net';
-import { netAddon, type NativeGate } from '../native/addon.js';
+// SCRIPT_FILENAME (see ./cgi-route.ts). Records are read and written in the addon
+// (native/fastcgi/), on this thread's loop, without a Node socket per connection.
+import { closeSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { FcgiEvent, netAddon, type NativeFcgiConnections, type NativeGate } from '../native/addon.js';
 import type { Config, ListenAddress } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { openListeningSocket, removeSocketFile, socketsFor, FASTCGI_SOCKET, type SharedSockets } from '../transport/sockets.js';
 import type { RequestHandler, Transport } from '../transport/transport.js';
 import type { CgiParams, RequestHead } from '../transport/request-context.js';
-import { FastCgiExchange } from './fastcgi-exchange.js';
-import { KEEP_CONN, ProtocolStatus, RecordReader, RecordType, Role, endRequest, forEachPair, readPairs, recordHeader, writePairs, type FcgiRecord } from './records.js';
+import { FastCgiExchange, type FcgiOutput } from './fastcgi-exchange.js';
+import { forEachPair } from './records.js';
 
-/** A connection's request in progress: its id, its PARAMS so far, then its exchange. */
-interface Connection {
-  current: Current | null;
-  /** the request answered last: the rest of its STDIN, or its ABORT, may still come */
-  answered: number;
-}
+/** One connection, as its exchanges write to it: the addon frames and sends, this keeps its state. */
+class FcgiConnection implements FcgiOutput {
+  closed = false;
+  /** the request in progress */
+  ex: FastCgiExchange | null = null;
+  #drainWaiters: (() => void)[] = [];
 
-interface Current {
-  id: number;
-  keepConn: boolean;
-  params: Buffer[];
-  ex?: FastCgiExchange;
+  constructor(readonly native: NativeFcgiConnections, readonly id: number, readonly connections: Map<number, FcgiConnection>) {}
+
+  write(parts: Uint8Array | Uint8Array[]): boolean {
+    return this.closed || this.native.write(this.id, parts);
+  }
+
+  finish(requestId: number, keepOpen: boolean): void {
+    this.ex = null;
+    if (this.closed) return;
+    this.native.finish(this.id, requestId, keepOpen);
+    if (!keepOpen) this.gone();
+  }
+
+  onDrain(callback: () => void): void {
+    this.#drainWaiters.push(callback);
+  }
+
+  drained(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  gone(): void {
+    this.closed = true;
+    this.connections.delete(this.id);
+  }
 }
 
 /**
@@ -75,7 +99,8 @@ export class FastCgiTransport implements Transport {
   readonly #log: Logger;
   readonly #handler: RequestHandler;
   #gate: NativeGate | null = null;
-  readonly #connections = new Set<Socket>();
+  #native: NativeFcgiConnections | null = null;
+  readonly #connections = new Map<number, FcgiConnection>();
   #addresses: ListenAddress[] = [];
   #own: ListenAddress[] = [];
   #shared = false;
@@ -95,10 +120,11 @@ export class FastCgiTransport implements Transport {
       .map((s) => openListeningSocket(s.address, this.#config, null, s.name));
     this.#own = own.map((s) => s.address);
     const fds = shared ? shared.listening.filter((s) => s.name === this.name).map((s) => s.fd) : own.map((s) => s.fd);
+    const { Gate, FcgiConnections } = netAddon();
+    this.#native = new FcgiConnections(this.#event);
     // the native gate accepts, as for HTTP (Node's net.Server would take the socket through the
     // cluster primary), and leaves a connection to a sibling process with more free PHP threads
-    const { Gate } = netAddon();
-    this.#gate = new Gate((fd) => this.#connection(new Socket({ fd, readable: true, writable: true })));
+    this.#gate = new Gate((fd, _verdict, remoteAddr) => this.#connection(fd, remoteAddr));
     this.#addresses = this.#gate.listen(fds, this.#config.headerTimeout, false, '', false, false, true);
     if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
@@ -117,96 +143,45 @@ export class FastCgiTransport implements Transport {
   close(): void {
     this.#gate?.close();
     this.#gate = null;
-    for (const socket of this.#connections) socket.destroy();
+    for (const connection of this.#connections.values()) connection.ex?.abort();
+    this.#connections.clear();
+    this.#native?.close();
     for (const address of this.#own) removeSocketFile(address);
   }
 
-  #connection(socket: Socket): void {
+  #connection(fd: number, remoteAddr: string): void {
     // over TCP, only the clients FASTCGI_ALLOWED_CLIENTS names: a FastCGI client chooses the script
     const allowed = this.#config.fastcgiAllowedClients;
-    const from = socket.remoteAddress;
-    if (allowed && from !== undefined && !allowed.check(from, from.includes(':') ? 'ipv6' : 'ipv4')) {
-      this.#log.warn({ client: from }, 'FastCGI: a connection from a client FASTCGI_ALLOWED_CLIENTS does not name: closed');
-      socket.destroy();
+    const family = isIP(remoteAddr); // 0 on a Unix socket ('unix:')
+    if (allowed && family && !allowed.check(remoteAddr, family === 6 ? 'ipv6' : 'ipv4')) {
+      this.#log.warn({ client: remoteAddr }, 'FastCGI: a connection from a client FASTCGI_ALLOWED_CLIENTS does not name: closed');
+      closeSync(fd);
       return;
     }
-    this.#connections.add(socket);
-    const reader = new RecordReader();
-    const state: Connection = { current: null, answered: 0 };
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const record of reader.push(chunk)) this.#record(socket, state, record);
-      } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'FastCGI: a malformed record: connection closed');
-        state.current?.ex?.abort();
-        socket.destroy();
+    const id = this.#native!.adopt(fd);
+    if (id) this.#connections.set(id, new FcgiConnection(this.#native!, id, this.#connections));
+  }
+
+  readonly #event = (conn: number, kind: FcgiEvent, requestId: number, data: Buffer | string | undefined, keepConn: boolean): void => {
+    const connection = this.#connections.get(conn);
+    if (!connection) return;
+    switch (kind) {
+      case FcgiEvent.Request: {
+        const head = headFromParams(data as Buffer);
+        const ex = new FastCgiExchange(connection, requestId, head.method, keepConn);
+        connection.ex = ex;
+        return this.#handler(head, ex);
       }
-    });
-    socket.on('close', () => {
-      this.#connections.delete(socket);
-      state.current?.ex?.abort();
-    });
-    socket.on('error', (err) => this.#log.debug({ err }, 'FastCGI connection error'));
-  }
-
-  #record(socket: Socket, state: Connection, record: FcgiRecord): void {
-    const { type, requestId, content } = record;
-    if (requestId === 0) return this.#management(socket, type, content);
-    const current = state.current;
-    if (type === RecordType.BeginRequest) {
-      if (content.length < 8) throw new Error('a BEGIN_REQUEST of fewer than 8 bytes');
-      // one request at a time on a connection, as FCGI_MPXS_CONNS 0 says
-      if (current) return void socket.write(endRequest(requestId, 0, ProtocolStatus.CantMpxConn));
-      const role: Role = content.readUInt16BE(0);
-      if (role !== Role.Responder) return void socket.write(endRequest(requestId, 0, ProtocolStatus.UnknownRole));
-      state.current = { id: requestId, keepConn: (content[2] & KEEP_CONN) !== 0, params: [] };
-      return;
+      case FcgiEvent.Stdin:
+        return connection.ex?.stdin(data as Buffer);
+      case FcgiEvent.Abort:
+        return connection.ex?.abort();
+      case FcgiEvent.Drain:
+        return connection.drained();
+      case FcgiEvent.Closed:
+        if (data) this.#log.warn({ err: data }, 'FastCGI: a malformed record: connection closed');
+        connection.gone();
+        return connection.ex?.abort();
     }
-    if (!current || current.id !== requestId) {
-      // what the front still sends of a request answered early (a 404 before its body) is dropped
-      if (requestId === state.answered && (type === RecordType.Stdin || type === RecordType.AbortRequest)) return;
-      throw new Error(`a record (type ${type}) for request ${requestId}, which was never begun`);
-    }
-    switch (type) {
-      case RecordType.Params:
-        if (current.ex) throw new Error('PARAMS after the end of the PARAMS stream');
-        if (content.length) return void current.params.push(content);
-        return this.#dispatch(socket, state, current);
-      case RecordType.Stdin:
-        if (!current.ex) throw new Error('STDIN before the end of the PARAMS stream');
-        return current.ex.stdin(content);
-      case RecordType.AbortRequest:
-        return current.ex ? current.ex.abort() : void socket.write(endRequest(requestId, 0, ProtocolStatus.RequestComplete));
-      default:
-        throw new Error(`a record of type ${type} from the web server`);
-    }
-  }
-
-  #dispatch(socket: Socket, state: Connection, current: Current): void {
-    // a pair may be split across PARAMS records: they are read as one stream
-    const params = current.params.length === 1 ? current.params[0] : Buffer.concat(current.params);
-    current.params = [];
-    const head = headFromParams(params);
-    current.ex = new FastCgiExchange(socket, current.id, head.method, current.keepConn, () => {
-      if (state.current !== current) return;
-      state.current = null;
-      state.answered = current.id;
-    });
-    this.#handler(head, current.ex);
-  }
-
-  /** Records about the application, not a request: GET_VALUES is answered, others are unknown. */
-  #management(socket: Socket, type: RecordType, content: Buffer): void {
-    if (type !== RecordType.GetValues) {
-      const body = Buffer.alloc(8);
-      body[0] = type;
-      socket.write(Buffer.concat([recordHeader(RecordType.UnknownType, 0, 8), body]));
-      return;
-    }
-    const asked: string[] = [];
-    readPairs(content, asked);
-    const known: Record<string, string> = { FCGI_MAX_CONNS: '1024', FCGI_MAX_REQS: '1024', FCGI_MPXS_CONNS: '0' };
-    const answer = writePairs(asked.filter((_, i) => i % 2 === 0 && known[asked[i]] !== undefined).map((name) => [name, known[name]]));
-    socket.write(Buffer.concat([recordHeader(RecordType.GetValuesResult, 0, answer.length), answer]));
-  }
+  };
 }

@@ -150,6 +150,33 @@ export interface NativeGate {
   close(): void;
 }
 
+/** FastCGI's connections, served in the addon on this thread's loop: see native/fastcgi/fcgi_connections.cc. */
+export interface NativeFcgiConnections {
+  /** serves the accepted connection `fd` from now on: its id, 0 if it could not */
+  adopt(fd: number): number;
+  /** false once more than 64 KB wait unwritten: a Drain event follows */
+  write(conn: number, data: Uint8Array | Uint8Array[]): boolean;
+  /** the request is answered; without `keepOpen` the connection closes once its bytes are written */
+  finish(conn: number, requestId: number, keepOpen: boolean): void;
+  destroy(conn: number): void;
+  close(): void;
+}
+
+/** What FcgiConnections tells JS of a connection. */
+export const enum FcgiEvent {
+  /** a request's PARAMS are complete: `data` is them, as sent; `keepConn`: FCGI_KEEP_CONN */
+  Request = 1,
+  /** a STDIN record's content; empty: the body is complete */
+  Stdin = 2,
+  /** ABORT_REQUEST */
+  Abort = 3,
+  /** the front left, or sent what no FastCGI client sends (`data` says what) */
+  Closed = 4,
+  /** write() returned false and its bytes are written now */
+  Drain = 5,
+}
+type FcgiEventCallback = (conn: number, kind: FcgiEvent, requestId: number, data: Buffer | string | undefined, keepConn: boolean) => void;
+
 /** a connection's descriptor, who serves it, and its two ends (ports are 0 on a Unix socket) */
 type GateCallback = (fd: number, verdict: 'uws' | 'node' | 'h2', remoteAddr: string, remotePort: number, serverAddr: string, serverPort: number) => void;
 
@@ -210,6 +237,7 @@ interface NetAddon {
     boardMaxima(boardFd: number): { maxActive: number; maxWaiting: number };
   };
   uws: NativeUwsSocket;
+  FcgiConnections: new (onEvent: FcgiEventCallback) => NativeFcgiConnections;
   RateTable: {
     new (fd: number): NativeRateTable;
     /** a new empty table's memfd, shareable with server processes */

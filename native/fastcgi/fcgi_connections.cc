@@ -1,0 +1,437 @@
+#include "fcgi_connections.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace tokio {
+
+namespace {
+
+// FastCGI 1.0 (https://fastcgi-archives.github.io/FastCGI_Specification.html)
+enum Type : uint8_t {
+  kBeginRequest = 1,
+  kAbortRequest = 2,
+  kEndRequest = 3,
+  kParams = 4,
+  kStdin = 5,
+  kGetValues = 9,
+  kGetValuesResult = 10,
+  kUnknownType = 11,
+};
+enum ProtocolStatus : uint8_t { kCantMpxConn = 1, kUnknownRole = 3 };
+constexpr size_t kHeader = 8;
+constexpr uint16_t kResponder = 1;
+constexpr uint8_t kKeepConn = 1;
+// past this much unwritten, write() says so and a drain event follows, as a Node socket does
+constexpr size_t kHighWater = 64 * 1024;
+
+void Header(std::string& out, uint8_t type, uint16_t request_id, uint16_t length) {
+  char h[kHeader] = {1,
+                     static_cast<char>(type),
+                     static_cast<char>(request_id >> 8),
+                     static_cast<char>(request_id),
+                     static_cast<char>(length >> 8),
+                     static_cast<char>(length),
+                     0,
+                     0};
+  out.append(h, kHeader);
+}
+
+std::string EndRequest(uint16_t request_id, uint8_t protocol_status) {
+  std::string out;
+  Header(out, kEndRequest, request_id, 8);
+  char body[8] = {0, 0, 0, 0, static_cast<char>(protocol_status), 0, 0, 0};
+  out.append(body, 8);
+  return out;
+}
+
+// One name-value pair's length at `at`: 1 byte, or 4 with the top bit set; false past the end.
+bool PairLength(const uint8_t* p, size_t n, size_t* at, size_t* len) {
+  if (*at >= n) return false;
+  if (p[*at] < 0x80) {
+    *len = p[(*at)++];
+    return true;
+  }
+  if (*at + 4 > n) return false;
+  *len = (static_cast<size_t>(p[*at] & 0x7f) << 24) | (static_cast<size_t>(p[*at + 1]) << 16) |
+         (static_cast<size_t>(p[*at + 2]) << 8) | p[*at + 3];
+  *at += 4;
+  return true;
+}
+
+void AppendPair(std::string& out, const std::string& name, const std::string& value) {
+  out.push_back(static_cast<char>(name.size()));
+  out.push_back(static_cast<char>(value.size()));
+  out.append(name).append(value);
+}
+
+}  // namespace
+
+void FcgiConnections::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(env, "FcgiConnections",
+                                   {
+                                       InstanceMethod<&FcgiConnections::Adopt>("adopt"),
+                                       InstanceMethod<&FcgiConnections::Write>("write"),
+                                       InstanceMethod<&FcgiConnections::Finish>("finish"),
+                                       InstanceMethod<&FcgiConnections::Destroy>("destroy"),
+                                       InstanceMethod<&FcgiConnections::CloseAll>("close"),
+                                   });
+  exports.Set("FcgiConnections", cls);
+}
+
+// new FcgiConnections(onEvent)
+FcgiConnections::FcgiConnections(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FcgiConnections>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) {
+    Napi::TypeError::New(env, "FcgiConnections(onEvent)").ThrowAsJavaScriptException();
+    return;
+  }
+  on_event_ = Napi::Persistent(info[0].As<Napi::Function>());
+  napi_get_uv_event_loop(env, &loop_);
+  napi_value name = Napi::String::New(env, "tokio-php FastCGI");
+  napi_async_init(env, nullptr, name, &async_context_);
+  napi_add_env_cleanup_hook(env, Teardown, this);
+}
+
+// A thread's environment ending with connections open (a worker_thread terminated before its
+// transport closed): they close, and their handles are gone before Node closes the loop.
+void FcgiConnections::Teardown(void* self) {
+  auto* connections = static_cast<FcgiConnections*>(self);
+  if (connections->conns_.empty()) return;
+  connections->CloseEvery();
+  uv_run(connections->loop_, UV_RUN_NOWAIT);  // their close callbacks
+}
+
+void FcgiConnections::CloseEvery() {
+  std::vector<Conn*> all;
+  for (auto& [id, c] : conns_) all.push_back(c);
+  for (Conn* c : all) Close(c, false, nullptr);
+}
+
+FcgiConnections::~FcgiConnections() {
+  napi_remove_env_cleanup_hook(Env(), Teardown, this);
+  if (async_context_) napi_async_destroy(Env(), async_context_);
+}
+
+FcgiConnections::Conn* FcgiConnections::Find(const Napi::Value& id) {
+  if (!id.IsNumber()) return nullptr;
+  auto it = conns_.find(id.As<Napi::Number>().Uint32Value());
+  return it == conns_.end() ? nullptr : it->second;
+}
+
+// adopt(fd) -> conn: the connection is served here from now on
+Napi::Value FcgiConnections::Adopt(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  auto* c = new Conn();
+  c->owner = this;
+  c->id = next_id_++;
+  c->fd = fd;
+  if (next_id_ == 0) next_id_ = 1;
+  if (uv_poll_init(loop_, &c->poll, fd) != 0) {
+    close(fd);
+    delete c;
+    return Napi::Number::New(info.Env(), 0);
+  }
+  c->poll.data = c;
+  conns_[c->id] = c;
+  Watch(c, UV_READABLE);
+  return Napi::Number::New(info.Env(), c->id);
+}
+
+// write(conn, buffer | buffers) -> false once past the high-water mark: a drain event follows
+Napi::Value FcgiConnections::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Conn* c = Find(info[0]);
+  if (!c) return Napi::Boolean::New(env, true);
+  iovec iov[64];
+  int n = 0;
+  auto add = [&](Napi::Value v) {
+    if (!v.IsTypedArray()) return;
+    auto bytes = v.As<Napi::Uint8Array>();
+    if (bytes.ByteLength() && n < 64) iov[n++] = {bytes.Data(), bytes.ByteLength()};
+  };
+  if (info[1].IsArray()) {
+    Napi::Array parts = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < parts.Length(); i++) {
+      if (n == 64) {  // more parts than one writev takes: the rest after these
+        for (int k = 0; k < n; k++) Send(c, static_cast<const char*>(iov[k].iov_base), iov[k].iov_len);
+        n = 0;
+      }
+      add(parts.Get(i));
+    }
+  } else {
+    add(info[1]);
+  }
+  if (c->out.size() == c->out_at && n > 1) {
+    ssize_t wrote;
+    do wrote = writev(c->fd, iov, n);
+    while (wrote < 0 && errno == EINTR);
+    if (wrote < 0 && errno != EAGAIN) return Napi::Boolean::New(env, true);  // the reader sees it and closes
+    size_t skip = wrote < 0 ? 0 : static_cast<size_t>(wrote);
+    for (int k = 0; k < n; k++) {
+      size_t len = iov[k].iov_len;
+      if (skip >= len) {
+        skip -= len;
+        continue;
+      }
+      Send(c, static_cast<const char*>(iov[k].iov_base) + skip, len - skip);
+      skip = 0;
+    }
+  } else {
+    for (int k = 0; k < n; k++) Send(c, static_cast<const char*>(iov[k].iov_base), iov[k].iov_len);
+  }
+  if (c->out.size() - c->out_at > kHighWater) c->over_high_water = true;
+  return Napi::Boolean::New(env, !c->over_high_water);
+}
+
+void FcgiConnections::Send(Conn* c, const char* data, size_t length) {
+  if (c->out.size() == c->out_at) {
+    ssize_t wrote;
+    do wrote = write(c->fd, data, length);
+    while (wrote < 0 && errno == EINTR);
+    if (wrote < 0 && errno != EAGAIN) {
+      c->out.clear();
+      c->out_at = 0;
+      return;  // the reader sees the error (EOF or ECONNRESET) and closes
+    }
+    size_t done = wrote < 0 ? 0 : static_cast<size_t>(wrote);
+    if (done == length) return;
+    data += done;
+    length -= done;
+    c->out.clear();
+    c->out_at = 0;
+  }
+  c->out.append(data, length);
+  Watch(c, UV_READABLE | UV_WRITABLE);
+}
+
+// finish(conn, requestId, keepOpen): the request is answered; without keepOpen the connection
+// closes once its bytes are written
+Napi::Value FcgiConnections::Finish(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info[0]);
+  if (!c) return info.Env().Undefined();
+  int request_id = info[1].As<Napi::Number>().Int32Value();
+  if (c->current == request_id) {
+    c->current = 0;
+    c->dispatched = false;
+    c->answered = request_id;
+  }
+  if (!info[2].ToBoolean()) {
+    c->closing = true;
+    if (c->out.size() == c->out_at) Close(c, false, nullptr);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value FcgiConnections::Destroy(const Napi::CallbackInfo& info) {
+  if (Conn* c = Find(info[0])) Close(c, false, nullptr);
+  return info.Env().Undefined();
+}
+
+Napi::Value FcgiConnections::CloseAll(const Napi::CallbackInfo& info) {
+  CloseEvery();
+  return info.Env().Undefined();
+}
+
+void FcgiConnections::Watch(Conn* c, int events) {
+  if (c->events == events) return;
+  c->events = events;
+  uv_poll_start(&c->poll, events, OnPoll);
+}
+
+void FcgiConnections::OnPoll(uv_poll_t* handle, int status, int events) {
+  auto* c = static_cast<Conn*>(handle->data);
+  FcgiConnections* self = c->owner;
+  Napi::HandleScope scope(self->Env());
+  uint32_t id = c->id;
+  if (status < 0) return self->Close(c, true, nullptr);
+  if (events & UV_WRITABLE) self->OnWritable(c);
+  if (!self->conns_.count(id)) return;
+  if (events & UV_READABLE) self->OnReadable(c);
+}
+
+void FcgiConnections::OnWritable(Conn* c) {
+  while (c->out_at < c->out.size()) {
+    ssize_t wrote = write(c->fd, c->out.data() + c->out_at, c->out.size() - c->out_at);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote < 0 && errno == EAGAIN) return;
+    if (wrote < 0) return Close(c, true, nullptr);
+    c->out_at += static_cast<size_t>(wrote);
+  }
+  c->out.clear();
+  c->out_at = 0;
+  if (c->closing) return Close(c, false, nullptr);
+  Watch(c, UV_READABLE);
+  if (c->over_high_water) {
+    c->over_high_water = false;
+    Emit(c->id, kEventDrain, 0, nullptr, false);
+  }
+}
+
+void FcgiConnections::OnReadable(Conn* c) {
+  uint8_t chunk[64 * 1024];
+  ssize_t got;
+  do got = read(c->fd, chunk, sizeof(chunk));
+  while (got < 0 && errno == EINTR);
+  if (got < 0 && errno == EAGAIN) return;
+  if (got <= 0) return Close(c, true, nullptr);  // the front left (or reset)
+  c->in.insert(c->in.end(), chunk, chunk + got);
+  Records(c);
+}
+
+bool FcgiConnections::Records(Conn* c) {
+  uint32_t id = c->id;
+  size_t at = 0;
+  const char* malformed = nullptr;
+  while (c->in.size() - at >= kHeader) {
+    const uint8_t* h = c->in.data() + at;
+    if (h[0] != 1) {
+      malformed = "a record of another FastCGI version than 1";
+      break;
+    }
+    size_t length = (static_cast<size_t>(h[4]) << 8) | h[5];
+    size_t end = at + kHeader + length + h[6];
+    if (c->in.size() < end) break;
+    uint16_t request_id = static_cast<uint16_t>((h[2] << 8) | h[3]);
+    // `in` stays as it is meanwhile: only a read adds to it, and JS calls cannot read
+    at = end;
+    if (!Record(c, h[1], request_id, h + kHeader, length)) return false;
+    if (!conns_.count(id)) return false;  // JS closed it meanwhile
+  }
+  if (malformed) {
+    Close(c, true, malformed);
+    return false;
+  }
+  c->in.erase(c->in.begin(), c->in.begin() + static_cast<ptrdiff_t>(at));
+  return true;
+}
+
+bool FcgiConnections::Record(Conn* c, uint8_t type, uint16_t request_id, const uint8_t* content, size_t length) {
+  auto fail = [&](const char* why) {
+    Close(c, true, why);
+    return false;
+  };
+  if (request_id == 0) {
+    Management(c, type, content, length);
+    return true;
+  }
+  if (type == kBeginRequest) {
+    if (length < 8) return fail("a BEGIN_REQUEST of fewer than 8 bytes");
+    // one request at a time on a connection, as FCGI_MPXS_CONNS 0 says
+    if (c->current) {
+      std::string end = EndRequest(request_id, kCantMpxConn);
+      Send(c, end.data(), end.size());
+      return true;
+    }
+    uint16_t role = static_cast<uint16_t>((content[0] << 8) | content[1]);
+    if (role != kResponder) {
+      std::string end = EndRequest(request_id, kUnknownRole);
+      Send(c, end.data(), end.size());
+      return true;
+    }
+    c->current = request_id;
+    c->dispatched = false;
+    c->keep = (content[2] & kKeepConn) != 0;
+    c->params.clear();
+    return true;
+  }
+  if (!c->current || c->current != request_id) {
+    // what the front still sends of a request answered early (a 404 before its body) is dropped
+    if (request_id == c->answered && (type == kStdin || type == kAbortRequest)) return true;
+    return fail("a record for a request that was never begun");
+  }
+  Napi::Env env = Env();
+  switch (type) {
+    case kParams: {
+      if (c->dispatched) return fail("PARAMS after the end of the PARAMS stream");
+      if (length) {
+        c->params.insert(c->params.end(), content, content + length);
+        return true;
+      }
+      // the pairs must be whole: a pair may be split across records, not cut at the stream's end
+      size_t at = 0, name_len, value_len, n = c->params.size();
+      const uint8_t* p = c->params.data();
+      while (at < n) {
+        if (!PairLength(p, n, &at, &name_len) || !PairLength(p, n, &at, &value_len) || name_len + value_len > n - at) {
+          return fail("a name-value pair runs past the PARAMS stream");
+        }
+        at += name_len + value_len;
+      }
+      c->dispatched = true;
+      Napi::Value params = Napi::Buffer<uint8_t>::Copy(env, c->params.data(), c->params.size());
+      c->params.clear();
+      Emit(c->id, kEventRequest, request_id, params, c->keep);
+      return true;
+    }
+    case kStdin: {
+      if (!c->dispatched) return fail("STDIN before the end of the PARAMS stream");
+      Emit(c->id, kEventStdin, request_id, Napi::Buffer<uint8_t>::Copy(env, content, length), false);
+      return true;
+    }
+    case kAbortRequest:
+      if (c->dispatched) {
+        Emit(c->id, kEventAbort, request_id, nullptr, false);
+      } else {
+        c->current = 0;
+        std::string end = EndRequest(request_id, 0);
+        Send(c, end.data(), end.size());
+      }
+      return true;
+    default: return fail("a record of a type no web server sends");
+  }
+}
+
+// Records about the application, not a request: GET_VALUES is answered, others are unknown.
+void FcgiConnections::Management(Conn* c, uint8_t type, const uint8_t* content, size_t length) {
+  std::string out;
+  if (type != kGetValues) {
+    Header(out, kUnknownType, 0, 8);
+    char body[8] = {static_cast<char>(type), 0, 0, 0, 0, 0, 0, 0};
+    out.append(body, 8);
+    return Send(c, out.data(), out.size());
+  }
+  std::string answer;
+  size_t at = 0, name_len, value_len;
+  while (PairLength(content, length, &at, &name_len) && PairLength(content, length, &at, &value_len) &&
+         name_len + value_len <= length - at) {
+    std::string name(reinterpret_cast<const char*>(content + at), name_len);
+    at += name_len + value_len;
+    if (name == "FCGI_MAX_CONNS" || name == "FCGI_MAX_REQS") AppendPair(answer, name, "1024");
+    if (name == "FCGI_MPXS_CONNS") AppendPair(answer, name, "0");
+  }
+  Header(out, kGetValuesResult, 0, static_cast<uint16_t>(answer.size()));
+  out.append(answer);
+  Send(c, out.data(), out.size());
+}
+
+void FcgiConnections::Close(Conn* c, bool tell, const char* why) {
+  if (!conns_.erase(c->id)) return;
+  // the poll lets go of the descriptor before it closes: its number may be reused at once
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+  close(c->fd);
+  if (tell) {
+    napi_value reason = why ? Napi::String::New(Env(), why) : Env().Undefined();
+    Emit(c->id, kEventClosed, c->current, reason, false);
+  }
+}
+
+void FcgiConnections::Emit(uint32_t conn, Event kind, int request_id, napi_value data, bool keep) {
+  Napi::Env env = Env();
+  napi_value args[5] = {Napi::Number::New(env, conn), Napi::Number::New(env, kind), Napi::Number::New(env, request_id),
+                        data ? data : env.Undefined(), Napi::Boolean::New(env, keep)};
+  napi_value result;
+  // a callback from the loop: microtasks and nextTicks run after it, as after a socket's 'data'
+  napi_status status = napi_make_callback(env, async_context_, Value(), on_event_.Value(), 5, args, &result);
+  if (status == napi_pending_exception) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
+}
+
+}  // namespace tokio

@@ -1,0 +1,73 @@
+// FastCGI connections served on a JS thread's own event loop (libuv), without a Node socket per
+// connection: records are read and framed here, and JS hears of each request once, with its
+// PARAMS as one buffer. The gate accepts; JS adopts the descriptor here.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tokio {
+
+class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  explicit FcgiConnections(const Napi::CallbackInfo& info);
+  ~FcgiConnections() override;
+
+  // What JS hears: onEvent(conn, kind, requestId, data, keepConn)
+  enum Event { kEventRequest = 1, kEventStdin = 2, kEventAbort = 3, kEventClosed = 4, kEventDrain = 5 };
+
+ private:
+  struct Conn {
+    FcgiConnections* owner = nullptr;
+    uint32_t id = 0;
+    int fd = -1;
+    uv_poll_t poll{};
+    int events = 0;  // what the poll waits for
+    std::vector<uint8_t> in;
+    std::string out;  // what the socket did not take yet
+    size_t out_at = 0;
+    bool over_high_water = false;
+    int current = 0;          // the request in progress, 0 none
+    bool dispatched = false;  // its PARAMS are complete and JS has it
+    bool keep = false;        // FCGI_KEEP_CONN
+    int answered = 0;         // the request answered last: the rest of its STDIN may still come
+    bool closing = false;     // close once `out` is written
+    std::vector<uint8_t> params;
+  };
+
+  Napi::Value Adopt(const Napi::CallbackInfo& info);
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value Finish(const Napi::CallbackInfo& info);
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
+  Napi::Value CloseAll(const Napi::CallbackInfo& info);
+
+  static void Teardown(void* self);
+  void CloseEvery();
+  Conn* Find(const Napi::Value& id);
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void OnReadable(Conn* c);
+  void OnWritable(Conn* c);
+  // Reads the records in c->in; false: the connection was closed (malformed, or by JS meanwhile)
+  bool Records(Conn* c);
+  bool Record(Conn* c, uint8_t type, uint16_t request_id, const uint8_t* content, size_t length);
+  void Management(Conn* c, uint8_t type, const uint8_t* content, size_t length);
+  void Send(Conn* c, const char* data, size_t length);  // writes, or queues what the socket leaves
+  void Watch(Conn* c, int events);
+  // closes the connection; `why`: tell JS (the peer left, or sent what no FastCGI client sends)
+  void Close(Conn* c, bool tell, const char* why);
+  void Emit(uint32_t conn, Event kind, int request_id, napi_value data, bool keep);
+
+  uv_loop_t* loop_ = nullptr;
+  Napi::FunctionReference on_event_;
+  napi_async_context async_context_ = nullptr;
+  std::unordered_map<uint32_t, Conn*> conns_;
+  uint32_t next_id_ = 1;
+};
+
+}  // namespace tokio
