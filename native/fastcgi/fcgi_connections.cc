@@ -1,7 +1,7 @@
 #include "fcgi_connections.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -95,24 +95,41 @@ FcgiConnections::FcgiConnections(const Napi::CallbackInfo& info) : Napi::ObjectW
   napi_value name = Napi::String::New(env, "tokio-php FastCGI");
   napi_async_init(env, nullptr, name, &async_context_);
   napi_add_env_cleanup_hook(env, Teardown, this);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  epoll_poll_ = new uv_poll_t();
+  if (epoll_fd_ < 0 || uv_poll_init(loop_, epoll_poll_, epoll_fd_) != 0) {
+    delete epoll_poll_;
+    epoll_poll_ = nullptr;
+    Napi::Error::New(env, std::string("FcgiConnections: no epoll set: ") + strerror(errno))
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  epoll_poll_->data = this;
+  uv_poll_start(epoll_poll_, UV_READABLE, OnEpoll);
+  polling_ = true;
 }
 
 // A thread's environment ending with connections open (a worker_thread terminated before its
 // transport closed): they close, and their handles are gone before Node closes the loop.
 void FcgiConnections::Teardown(void* self) {
   auto* connections = static_cast<FcgiConnections*>(self);
-  if (connections->conns_.empty()) return;
+  if (!connections->polling_) return;
   connections->CloseEvery();
-  uv_run(connections->loop_, UV_RUN_NOWAIT);  // their close callbacks
+  uv_run(connections->loop_, UV_RUN_NOWAIT);  // the epoll set's close callback
 }
 
 void FcgiConnections::CloseEvery() {
   std::vector<Conn*> all;
   for (auto& [id, c] : conns_) all.push_back(c);
   for (Conn* c : all) Close(c, false, nullptr);
+  if (!polling_) return;
+  polling_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(epoll_poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  close(epoll_fd_);
 }
 
 FcgiConnections::~FcgiConnections() {
+  CloseEvery();  // if close() never ran
   napi_remove_env_cleanup_hook(Env(), Teardown, this);
   if (async_context_) napi_async_destroy(Env(), async_context_);
 }
@@ -125,21 +142,22 @@ FcgiConnections::Conn* FcgiConnections::Find(const Napi::Value& id) {
 
 // adopt(fd) -> conn: the connection is served here from now on
 Napi::Value FcgiConnections::Adopt(const Napi::CallbackInfo& info) {
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  int fd = info[0].As<Napi::Number>().Int32Value();  // non-blocking: the gate accepts so
   auto* c = new Conn();
   c->owner = this;
   c->id = next_id_++;
   c->fd = fd;
   if (next_id_ == 0) next_id_ = 1;
-  if (uv_poll_init(loop_, &c->poll, fd) != 0) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = c->id;
+  if (!polling_ || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     close(fd);
     delete c;
     return Napi::Number::New(info.Env(), 0);
   }
-  c->poll.data = c;
+  c->events = EPOLLIN;
   conns_[c->id] = c;
-  Watch(c, UV_READABLE);
   return Napi::Number::New(info.Env(), c->id);
 }
 
@@ -207,7 +225,7 @@ void FcgiConnections::Send(Conn* c, const char* data, size_t length) {
     c->out_at = 0;
   }
   c->out.append(data, length);
-  Watch(c, UV_READABLE | UV_WRITABLE);
+  Watch(c, EPOLLIN | EPOLLOUT);
 }
 
 // finish(conn, requestId, keepOpen): the request is answered; without keepOpen the connection
@@ -238,21 +256,33 @@ Napi::Value FcgiConnections::CloseAll(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void FcgiConnections::Watch(Conn* c, int events) {
+void FcgiConnections::Watch(Conn* c, uint32_t events) {
   if (c->events == events) return;
   c->events = events;
-  uv_poll_start(&c->poll, events, OnPoll);
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = c->id;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-void FcgiConnections::OnPoll(uv_poll_t* handle, int status, int events) {
-  auto* c = static_cast<Conn*>(handle->data);
-  FcgiConnections* self = c->owner;
+// The epoll set has ready connections: each is served, found by its id (one served before it in
+// this round may have closed it).
+void FcgiConnections::OnEpoll(uv_poll_t* handle, int status, int) {
+  auto* self = static_cast<FcgiConnections*>(handle->data);
   Napi::HandleScope scope(self->Env());
-  uint32_t id = c->id;
-  if (status < 0) return self->Close(c, true, nullptr);
-  if (events & UV_WRITABLE) self->OnWritable(c);
-  if (!self->conns_.count(id)) return;
-  if (events & UV_READABLE) self->OnReadable(c);
+  epoll_event ready[64];
+  int n = epoll_wait(self->epoll_fd_, ready, 64, 0);
+  for (int i = 0; i < n; i++) {
+    uint32_t id = static_cast<uint32_t>(ready[i].data.u64);
+    auto it = self->conns_.find(id);
+    if (it == self->conns_.end()) continue;
+    Conn* c = it->second;
+    if (ready[i].events & EPOLLOUT) self->OnWritable(c);
+    it = self->conns_.find(id);
+    if (it == self->conns_.end()) continue;
+    // a hang-up or an error is read as one: read() says which
+    if (ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) self->OnReadable(c);
+  }
 }
 
 void FcgiConnections::OnWritable(Conn* c) {
@@ -266,7 +296,7 @@ void FcgiConnections::OnWritable(Conn* c) {
   c->out.clear();
   c->out_at = 0;
   if (c->closing) return Close(c, false, nullptr);
-  Watch(c, UV_READABLE);
+  Watch(c, EPOLLIN);
   if (c->over_high_water) {
     c->over_high_water = false;
     Emit(c->id, kEventDrain, 0, nullptr, false);
@@ -409,15 +439,15 @@ void FcgiConnections::Management(Conn* c, uint8_t type, const uint8_t* content, 
   Send(c, out.data(), out.size());
 }
 
+// Its descriptor leaves the epoll set as it closes. Callers touch `c` no more: they find a
+// connection again by its id after anything that may have closed it.
 void FcgiConnections::Close(Conn* c, bool tell, const char* why) {
   if (!conns_.erase(c->id)) return;
-  // the poll lets go of the descriptor before it closes: its number may be reused at once
-  uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
   close(c->fd);
-  if (tell) {
-    napi_value reason = why ? Napi::String::New(Env(), why) : Env().Undefined();
-    Emit(c->id, kEventClosed, c->current, reason, false);
-  }
+  uint32_t id = c->id;
+  int current = c->current;
+  delete c;
+  if (tell) Emit(id, kEventClosed, current, why ? Napi::String::New(Env(), why) : Env().Undefined(), false);
 }
 
 void FcgiConnections::Emit(uint32_t conn, Event kind, int request_id, napi_value data, bool keep) {

@@ -1,6 +1,8 @@
 // FastCGI connections served on a JS thread's own event loop (libuv), without a Node socket per
 // connection: records are read and framed here, and JS hears of each request once, with its
-// PARAMS as one buffer. The gate accepts; JS adopts the descriptor here.
+// PARAMS as one buffer. The gate accepts; JS adopts the descriptor here. The connections wait in
+// an epoll set of their own, which the loop polls as one descriptor: a connection costs one
+// epoll_ctl, where a uv_poll_t each cost four (nginx often opens one per request).
 #pragma once
 
 #include <napi.h>
@@ -27,8 +29,7 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
     FcgiConnections* owner = nullptr;
     uint32_t id = 0;
     int fd = -1;
-    uv_poll_t poll{};
-    int events = 0;  // what the poll waits for
+    uint32_t events = 0;  // what the epoll set waits for
     std::vector<uint8_t> in;
     std::string out;  // what the socket did not take yet
     size_t out_at = 0;
@@ -50,7 +51,7 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
   static void Teardown(void* self);
   void CloseEvery();
   Conn* Find(const Napi::Value& id);
-  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnEpoll(uv_poll_t* handle, int status, int events);
   void OnReadable(Conn* c);
   void OnWritable(Conn* c);
   // Reads the records in c->in; false: the connection was closed (malformed, or by JS meanwhile)
@@ -58,12 +59,15 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
   bool Record(Conn* c, uint8_t type, uint16_t request_id, const uint8_t* content, size_t length);
   void Management(Conn* c, uint8_t type, const uint8_t* content, size_t length);
   void Send(Conn* c, const char* data, size_t length);  // writes, or queues what the socket leaves
-  void Watch(Conn* c, int events);
+  void Watch(Conn* c, uint32_t events);
   // closes the connection; `why`: tell JS (the peer left, or sent what no FastCGI client sends)
   void Close(Conn* c, bool tell, const char* why);
   void Emit(uint32_t conn, Event kind, int request_id, napi_value data, bool keep);
 
   uv_loop_t* loop_ = nullptr;
+  int epoll_fd_ = -1;
+  uv_poll_t* epoll_poll_ = nullptr;  // the epoll set, as the loop sees it (freed as the loop closes it)
+  bool polling_ = false;
   Napi::FunctionReference on_event_;
   napi_async_context async_context_ = nullptr;
   std::unordered_map<uint32_t, Conn*> conns_;
