@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../fastcgi/pairs.h"
+
 namespace tokio {
 
 // PHP is process-wide, and so are the messages it logs outside any request (startup, shutdown).
@@ -60,26 +62,12 @@ void Split(const std::string& arena, size_t from, size_t to, std::vector<std::pa
   }
 }
 
-// FastCGI name-value pairs (1-byte lengths, or 4 with the top bit set) appended to the arena as
-// name NUL value NUL, each pair's offsets and lengths to `out`. Stops at a pair that runs past
-// the end (the transport has read them whole already).
+// FastCGI name-value pairs appended to the arena as name NUL value NUL, each pair's offsets and
+// lengths to `out`. Stops at a pair that runs past the end (the transport has read them whole).
 void AppendPairs(const uint8_t* p, size_t n, std::string& arena, std::vector<std::pair<size_t, size_t>>& out) {
-  size_t at = 0;
-  auto length = [&](size_t* len) {
-    if (at >= n) return false;
-    if (p[at] < 0x80) {
-      *len = p[at++];
-      return true;
-    }
-    if (at + 4 > n) return false;
-    *len = (static_cast<size_t>(p[at] & 0x7f) << 24) | (static_cast<size_t>(p[at + 1]) << 16) |
-           (static_cast<size_t>(p[at + 2]) << 8) | p[at + 3];
-    at += 4;
-    return true;
-  };
   arena.reserve(arena.size() + n + n / 8);
-  size_t name_len, value_len;
-  while (length(&name_len) && length(&value_len) && name_len + value_len <= n - at) {
+  size_t at = 0, name_len, value_len;
+  while (NextPair(p, n, &at, &name_len, &value_len)) {
     for (size_t len : {name_len, value_len}) {
       out.emplace_back(arena.size(), len);
       arena.append(reinterpret_cast<const char*>(p + at), len).push_back('\0');

@@ -1,5 +1,7 @@
 #include "fcgi_connections.h"
 
+#include "pairs.h"
+
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/uio.h>
@@ -47,20 +49,6 @@ std::string EndRequest(uint16_t request_id, uint8_t protocol_status) {
   char body[8] = {0, 0, 0, 0, static_cast<char>(protocol_status), 0, 0, 0};
   out.append(body, 8);
   return out;
-}
-
-// One name-value pair's length at `at`: 1 byte, or 4 with the top bit set; false past the end.
-bool PairLength(const uint8_t* p, size_t n, size_t* at, size_t* len) {
-  if (*at >= n) return false;
-  if (p[*at] < 0x80) {
-    *len = p[(*at)++];
-    return true;
-  }
-  if (*at + 4 > n) return false;
-  *len = (static_cast<size_t>(p[*at] & 0x7f) << 24) | (static_cast<size_t>(p[*at + 1]) << 16) |
-         (static_cast<size_t>(p[*at + 2]) << 8) | p[*at + 3];
-  *at += 4;
-  return true;
 }
 
 void AppendPair(std::string& out, const std::string& name, const std::string& value) {
@@ -387,9 +375,7 @@ bool FcgiConnections::Record(Conn* c, uint8_t type, uint16_t request_id, const u
       size_t at = 0, name_len, value_len, n = c->params.size();
       const uint8_t* p = c->params.data();
       while (at < n) {
-        if (!PairLength(p, n, &at, &name_len) || !PairLength(p, n, &at, &value_len) || name_len + value_len > n - at) {
-          return fail("a name-value pair runs past the PARAMS stream");
-        }
+        if (!NextPair(p, n, &at, &name_len, &value_len)) return fail("a name-value pair runs past the PARAMS stream");
         at += name_len + value_len;
       }
       c->dispatched = true;
@@ -427,8 +413,7 @@ void FcgiConnections::Management(Conn* c, uint8_t type, const uint8_t* content, 
   }
   std::string answer;
   size_t at = 0, name_len, value_len;
-  while (PairLength(content, length, &at, &name_len) && PairLength(content, length, &at, &value_len) &&
-         name_len + value_len <= length - at) {
+  while (NextPair(content, length, &at, &name_len, &value_len)) {
     std::string name(reinterpret_cast<const char*>(content + at), name_len);
     at += name_len + value_len;
     if (name == "FCGI_MAX_CONNS" || name == "FCGI_MAX_REQS") AppendPair(answer, name, "1024");
