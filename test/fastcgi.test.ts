@@ -68,6 +68,16 @@ test('cgi-fcgi: the script SCRIPT_FILENAME names, with $_SERVER from the CGI var
     'Status: 403 Forbidden\r\nContent-type: text/html; charset=UTF-8\r\nContent-Length: 15\r\n\r\nAccess denied.\n');
 });
 
+test('a script deleted is File not found once a second has passed (scripts are looked at once a second)', async () => {
+  const file = path.join(dir, 'gone.php');
+  writeFileSync(file, '<?php echo "here";');
+  const ask = () => cgiFcgi({ SCRIPT_FILENAME: file, REQUEST_METHOD: 'GET' });
+  assert.match(await ask(), /^Status: 200 OK\r\n[^]*\r\n\r\nhere$/);
+  rmSync(file);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.match(await ask(), /^Status: 404 Not Found\r\n[^]*\r\n\r\nFile not found\.\n$/);
+});
+
 /** nginx's location for PHP as php-fpm's users write it (PATH_INFO split off), passing to `pass`; `extra`: more directives in it. */
 function phpLocation(pass: string, extra = ''): string {
   return `root ${root};
