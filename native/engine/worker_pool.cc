@@ -182,13 +182,15 @@ bool WorkerPool::SpawnWorker(Worker* w) {
   return true;
 }
 
-void WorkerPool::Grow(int threads) {
+int WorkerPool::Grow(int threads) {
+  int started = 0;
   for (auto& w : workers_) {
-    if (threads == 0) break;
+    if (started == threads) break;
     if (w->script >= 0 || w->state != WorkerState::kStopped) continue;
     if (!SpawnWorker(w.get())) break;
-    threads--;
+    started++;
   }
+  return started;
 }
 
 // php-fpm's idle server maintenance: more idle threads than max spare, the one idle last in the
@@ -265,8 +267,11 @@ void WorkerPool::RunMain() {
   }
   bool announced = stopping_;
   auto exiting = [](const std::unique_ptr<Worker>& w) { return w->state == WorkerState::kExiting; };
+  // ondemand: a thread that could not start (pthread_create refused) is tried again later, not at once
+  auto retry_at = std::chrono::steady_clock::time_point::min();
   auto ondemand = [&] {
-    return announced && !stopping_ && config_.mode == PoolMode::kOndemand && Deficit() > 0 && live_ < config_.workers;
+    return announced && !stopping_ && config_.mode == PoolMode::kOndemand && Deficit() > 0 && live_ < config_.workers &&
+           std::chrono::steady_clock::now() >= retry_at;
   };
   // dynamic: php-fpm's maintenance, a round a second from the start
   auto tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -276,6 +281,7 @@ void WorkerPool::RunMain() {
              std::any_of(workers_.begin(), workers_.end(), exiting) || (stopping_ && AllStopped()) || ondemand();
     };
     if (announced && !stopping_ && config_.mode == PoolMode::kDynamic) main_cv_.wait_until(lock, tick, due);
+    else if (retry_at > std::chrono::steady_clock::now()) main_cv_.wait_until(lock, retry_at, due);
     else main_cv_.wait(lock, due);
     if (!announced && !startup_error_.empty()) {  // a worker script that never boots
       announced = true;
@@ -303,7 +309,10 @@ void WorkerPool::RunMain() {
       if (!stopping_ && !w->retire && SpawnWorker(w.get())) w->replaced++;
       w->retire = false;
     }
-    if (ondemand()) Grow(std::min(Deficit(), config_.workers - live_));
+    if (ondemand()) {
+      int wanted = std::min(Deficit(), config_.workers - live_);
+      if (Grow(wanted) < wanted) retry_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    }
     if (announced && !stopping_ && config_.mode == PoolMode::kDynamic && std::chrono::steady_clock::now() >= tick) {
       Maintain();
       tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);

@@ -190,8 +190,8 @@ class WorkerPool {
   }
   // under mutex_: classic jobs queued beyond the classic threads free to take them
   int Deficit() const { return static_cast<int>(queues_[0].size()) - free_; }
-  void Grow(int threads);  // under mutex_: starts up to this many classic threads
-  void Maintain();         // under mutex_: dynamic, once a second
+  int Grow(int threads);  // under mutex_: starts up to this many classic threads; returns how many it started
+  void Maintain();        // under mutex_: dynamic, once a second
   Job* NextJob(Worker* w);
   Job* Take(Worker* w, std::deque<Job*>& queue);
   bool AllStopped() const;
