@@ -8,13 +8,10 @@
 //
 // Needs root on Debian/Ubuntu: it installs wrk, nginx-light and php-fpm with apt-get if missing.
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
-  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, prepareSite, sh, startFastCgiPeers, waitFor, work,
+  SCENARIOS, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion, pickScenarios, prepareSite, startFastCgiPeers, waitFor, work, wrk,
 } from './peers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = parseArgs();
 const workers = Number(args.workers ?? os.availableParallelism());
 const duration = Number(args.duration ?? 10);
@@ -23,13 +20,6 @@ const keepConn = (args['keep-conn'] ?? 'on') !== 'off';
 const scenarios = pickScenarios(SCENARIOS.filter(([name]) => !/static|worker/.test(name)), args.scenarios ?? 'hello,superglobals,autoload');
 const FPM_PORT = 18482;
 const TOKIO_PORT = 18483;
-
-function wrk(port, urlPath, seconds) {
-  const out = sh('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', path.join(here, 'latency.lua'), `http://127.0.0.1:${port}${urlPath}`]);
-  const [requests, durationUs, p50, p99] = (/TOKIO-BENCH (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out) ?? []).slice(1).map(Number);
-  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  return { rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, errors };
-}
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root: php-fpm runs its workers as www-data');
@@ -45,9 +35,9 @@ async function main() {
   const rows = [];
   for (const [name, urlPath] of scenarios) {
     const servers = [['tokio', TOKIO_PORT], ['fpm', FPM_PORT]];
-    for (const [, port] of servers) wrk(port, urlPath, 2);
+    for (const [, port] of servers) wrk(port, urlPath, 2, connections);
     const runs = {};
-    for (const [server, port] of [...servers, ...[...servers].reverse()]) (runs[server] ??= []).push(wrk(port, urlPath, duration / 2));
+    for (const [server, port] of [...servers, ...[...servers].reverse()]) (runs[server] ??= []).push(wrk(port, urlPath, duration / 2, connections));
     const avg = (r) => ({ rps: (r[0].rps + r[1].rps) / 2, p50: (r[0].p50 + r[1].p50) / 2, p99: Math.max(r[0].p99, r[1].p99), errors: r[0].errors + r[1].errors });
     rows.push([name, avg(runs.tokio), avg(runs.fpm)]);
     console.error(`${name}: nginx + tokio-php ${avg(runs.tokio).rps.toFixed(0)} req/s, nginx + php-fpm ${avg(runs.fpm).rps.toFixed(0)} req/s`);

@@ -181,6 +181,14 @@ export function startTokio({ port, workers, processes, log, env, workerMode = tr
   { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'info', ALLOW_RUN_AS_ROOT: '1', ...env } });
 }
 
+/** wrk -t2 with `connections` for `seconds` on `urlPath`: req/s, p50/p99/p99.9 in ms (bench/latency.lua), non-2xx answers. */
+export function wrk(port, urlPath, seconds, connections) {
+  const out = sh('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', path.join(here, 'latency.lua'), `http://127.0.0.1:${port}${urlPath}`]);
+  const [requests, durationUs, p50, p99, p999] = (/TOKIO-BENCH (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out) ?? []).slice(1).map(Number);
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return { rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, p999: p999 / 1000, errors };
+}
+
 export async function waitFor(port, urlPath) {
   for (let i = 0; i < 100; i++) {
     try {

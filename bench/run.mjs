@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   MIDDLEWARE, NGINX_PORT, SCENARIOS, TOKIO_PORT, ensurePackages, fmtMs, machine, nginxVersion, parseArgs, phpVersion,
-  pickScenarios, prepareSite, rssMiB, sh, site, startPeer, startTokio, waitFor, work,
+  pickScenarios, prepareSite, rssMiB, site, startPeer, startTokio, waitFor, work, wrk,
 } from './peers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,13 +37,6 @@ const BARE_UWS_PORT = 18098;
 const variants = String(args.middleware ?? 'default').split(',');
 for (const v of variants) if (!MIDDLEWARE[v]) throw new Error(`--middleware ${v}: expected off, default or all`);
 const scenarios = pickScenarios(SCENARIOS, args.scenarios);
-
-function wrk(port, urlPath, seconds) {
-  const out = sh('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', path.join(here, 'latency.lua'), `http://127.0.0.1:${port}${urlPath}`]);
-  const [requests, durationUs, p50, p99, p999] = (/TOKIO-BENCH (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out) ?? []).slice(1).map(Number);
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
-  return { rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, p999: p999 / 1000, errors: Number(errors) };
-}
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root: php-fpm runs its workers as www-data');
@@ -65,10 +58,10 @@ async function main() {
     // Each server is measured twice, in order and then in reverse (A B C C B A), and the two
     // averaged: a machine whose speed drifts during a run favours no one.
     const servers = [...tokios.map(([v, port]) => [v, port, urlPath]), ['fpm', NGINX_PORT, fpmPath]];
-    for (const [, port, p] of servers) wrk(port, p, 2); // warm up: OPcache, connections, JIT of the JS side
+    for (const [, port, p] of servers) wrk(port, p, 2, connections); // warm up: OPcache, connections, JIT of the JS side
     const runs = {};
     for (const [server, port, p] of [...servers, ...[...servers].reverse()]) {
-      (runs[server] ??= []).push(wrk(port, p, duration / 2));
+      (runs[server] ??= []).push(wrk(port, p, duration / 2, connections));
     }
     for (const [server, [a, b]] of Object.entries(runs)) {
       result[server] = { rps: (a.rps + b.rps) / 2, p50: (a.p50 + b.p50) / 2, p99: Math.max(a.p99, b.p99), p999: Math.max(a.p999, b.p999), errors: a.errors + b.errors };
@@ -91,8 +84,8 @@ async function main() {
   procs.push(...layer.map(([, p]) => p));
   for (const [, , port] of layer) await waitFor(port, '/hello.php');
   const http = {};
-  for (const [, , port] of layer) wrk(port, '/hello.php', 2);
-  for (const [name, , port] of [...layer, ...[...layer].reverse()]) (http[name] ??= []).push(wrk(port, '/hello.php', duration / 2).rps);
+  for (const [, , port] of layer) wrk(port, '/hello.php', 2, connections);
+  for (const [name, , port] of [...layer, ...[...layer].reverse()]) (http[name] ??= []).push(wrk(port, '/hello.php', duration / 2, connections).rps);
   stop();
   const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
 
