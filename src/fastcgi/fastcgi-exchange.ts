@@ -12,7 +12,6 @@ export interface FcgiOutput {
   write(parts: Uint8Array | Uint8Array[]): boolean;
   /** the request is answered: without `keepOpen` its connection closes once written */
   finish(requestId: number, keepOpen: boolean): void;
-  readonly closed: boolean;
   onDrain(callback: () => void): void;
 }
 
@@ -75,9 +74,12 @@ export class FastCgiExchange implements Exchange {
     const head = this.#head(status, reason, headers, bodiless ? undefined : body.length);
     const content = head.length + (bodiless ? 0 : body.length);
     if (content > MAX_CONTENT) {
-      this.#stdout(head);
-      if (!bodiless) this.#stdout(body);
-      this.#end(0);
+      // head, body and end as records, in one write
+      const parts = records(RecordType.Stdout, this.requestId, Buffer.from(head, 'latin1'));
+      if (!bodiless) parts.push(...records(RecordType.Stdout, this.requestId, body));
+      parts.push(writeEnd(Buffer.allocUnsafe(END_RECORDS_LENGTH), 0, this.requestId, 0));
+      this.output.write(parts);
+      this.#end(0, true);
       return true; // written, or queued in the addon
     }
     // the usual answer: one STDOUT record, its end and END_REQUEST in one buffer, one write
