@@ -65,7 +65,6 @@ void FcgiConnections::Init(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&FcgiConnections::Adopt>("adopt"),
                                        InstanceMethod<&FcgiConnections::Write>("write"),
                                        InstanceMethod<&FcgiConnections::Finish>("finish"),
-                                       InstanceMethod<&FcgiConnections::Destroy>("destroy"),
                                        InstanceMethod<&FcgiConnections::CloseAll>("close"),
                                    });
   exports.Set("FcgiConnections", cls);
@@ -159,61 +158,53 @@ Napi::Value FcgiConnections::Write(const Napi::CallbackInfo& info) {
   auto add = [&](Napi::Value v) {
     if (!v.IsTypedArray()) return;
     auto bytes = v.As<Napi::Uint8Array>();
-    if (bytes.ByteLength() && n < 64) iov[n++] = {bytes.Data(), bytes.ByteLength()};
+    if (!bytes.ByteLength()) return;
+    if (n == 64) {  // more parts than one writev takes: these first
+      Send(c, iov, n);
+      n = 0;
+    }
+    iov[n++] = {bytes.Data(), bytes.ByteLength()};
   };
   if (info[1].IsArray()) {
     Napi::Array parts = info[1].As<Napi::Array>();
-    for (uint32_t i = 0; i < parts.Length(); i++) {
-      if (n == 64) {  // more parts than one writev takes: the rest after these
-        for (int k = 0; k < n; k++) Send(c, static_cast<const char*>(iov[k].iov_base), iov[k].iov_len);
-        n = 0;
-      }
-      add(parts.Get(i));
-    }
+    for (uint32_t i = 0; i < parts.Length(); i++) add(parts.Get(i));
   } else {
     add(info[1]);
   }
-  if (c->out.size() == c->out_at && n > 1) {
-    ssize_t wrote;
-    do wrote = writev(c->fd, iov, n);
-    while (wrote < 0 && errno == EINTR);
-    if (wrote < 0 && errno != EAGAIN) return Napi::Boolean::New(env, true);  // the reader sees it and closes
-    size_t skip = wrote < 0 ? 0 : static_cast<size_t>(wrote);
-    for (int k = 0; k < n; k++) {
-      size_t len = iov[k].iov_len;
-      if (skip >= len) {
-        skip -= len;
-        continue;
-      }
-      Send(c, static_cast<const char*>(iov[k].iov_base) + skip, len - skip);
-      skip = 0;
-    }
-  } else {
-    for (int k = 0; k < n; k++) Send(c, static_cast<const char*>(iov[k].iov_base), iov[k].iov_len);
-  }
+  if (n) Send(c, iov, n);
   if (c->out.size() - c->out_at > kHighWater) c->over_high_water = true;
   return Napi::Boolean::New(env, !c->over_high_water);
 }
 
-void FcgiConnections::Send(Conn* c, const char* data, size_t length) {
+// What the socket takes now goes in one writev, unless bytes already wait; the rest waits behind them.
+void FcgiConnections::Send(Conn* c, const iovec* iov, int n) {
+  size_t done = 0;
   if (c->out.size() == c->out_at) {
-    ssize_t wrote;
-    do wrote = write(c->fd, data, length);
-    while (wrote < 0 && errno == EINTR);
-    if (wrote < 0 && errno != EAGAIN) {
-      c->out.clear();
-      c->out_at = 0;
-      return;  // the reader sees the error (EOF or ECONNRESET) and closes
-    }
-    size_t done = wrote < 0 ? 0 : static_cast<size_t>(wrote);
-    if (done == length) return;
-    data += done;
-    length -= done;
     c->out.clear();
     c->out_at = 0;
+    ssize_t wrote;
+    do wrote = writev(c->fd, iov, n);
+    while (wrote < 0 && errno == EINTR);
+    if (wrote < 0 && errno != EAGAIN) return;  // the reader sees the error (EOF or ECONNRESET) and closes
+    done = wrote < 0 ? 0 : static_cast<size_t>(wrote);
   }
-  c->out.append(data, length);
-  Watch(c, EPOLLIN | EPOLLOUT);
+  bool queued = false;
+  for (int k = 0; k < n; k++) {
+    size_t len = iov[k].iov_len;
+    if (done >= len) {
+      done -= len;
+      continue;
+    }
+    c->out.append(static_cast<const char*>(iov[k].iov_base) + done, len - done);
+    done = 0;
+    queued = true;
+  }
+  if (queued) Watch(c, EPOLLIN | EPOLLOUT);
+}
+
+void FcgiConnections::Send(Conn* c, const std::string& bytes) {
+  iovec one = {const_cast<char*>(bytes.data()), bytes.size()};
+  Send(c, &one, 1);
 }
 
 // finish(conn, requestId, keepOpen): the request is answered; without keepOpen the connection
@@ -231,11 +222,6 @@ Napi::Value FcgiConnections::Finish(const Napi::CallbackInfo& info) {
     c->closing = true;
     if (c->out.size() == c->out_at) Close(c, false, nullptr);
   }
-  return info.Env().Undefined();
-}
-
-Napi::Value FcgiConnections::Destroy(const Napi::CallbackInfo& info) {
-  if (Conn* c = Find(info[0])) Close(c, false, nullptr);
   return info.Env().Undefined();
 }
 
@@ -343,13 +329,13 @@ bool FcgiConnections::Record(Conn* c, uint8_t type, uint16_t request_id, const u
     // one request at a time on a connection, as FCGI_MPXS_CONNS 0 says
     if (c->current) {
       std::string end = EndRequest(request_id, kCantMpxConn);
-      Send(c, end.data(), end.size());
+      Send(c, end);
       return true;
     }
     uint16_t role = static_cast<uint16_t>((content[0] << 8) | content[1]);
     if (role != kResponder) {
       std::string end = EndRequest(request_id, kUnknownRole);
-      Send(c, end.data(), end.size());
+      Send(c, end);
       return true;
     }
     c->current = request_id;
@@ -395,7 +381,7 @@ bool FcgiConnections::Record(Conn* c, uint8_t type, uint16_t request_id, const u
       } else {
         c->current = 0;
         std::string end = EndRequest(request_id, 0);
-        Send(c, end.data(), end.size());
+        Send(c, end);
       }
       return true;
     default: return fail("a record of a type no web server sends");
@@ -409,7 +395,7 @@ void FcgiConnections::Management(Conn* c, uint8_t type, const uint8_t* content, 
     Header(out, kUnknownType, 0, 8);
     char body[8] = {static_cast<char>(type), 0, 0, 0, 0, 0, 0, 0};
     out.append(body, 8);
-    return Send(c, out.data(), out.size());
+    return Send(c, out);
   }
   std::string answer;
   size_t at = 0, name_len, value_len;
@@ -421,7 +407,7 @@ void FcgiConnections::Management(Conn* c, uint8_t type, const uint8_t* content, 
   }
   Header(out, kGetValuesResult, 0, static_cast<uint16_t>(answer.size()));
   out.append(answer);
-  Send(c, out.data(), out.size());
+  Send(c, out);
 }
 
 // Its descriptor leaves the epoll set as it closes. Callers touch `c` no more: they find a

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/uio.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -45,7 +46,6 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
   Napi::Value Adopt(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Finish(const Napi::CallbackInfo& info);
-  Napi::Value Destroy(const Napi::CallbackInfo& info);
   Napi::Value CloseAll(const Napi::CallbackInfo& info);
 
   static void Teardown(void* self);
@@ -58,7 +58,8 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
   bool Records(Conn* c);
   bool Record(Conn* c, uint8_t type, uint16_t request_id, const uint8_t* content, size_t length);
   void Management(Conn* c, uint8_t type, const uint8_t* content, size_t length);
-  void Send(Conn* c, const char* data, size_t length);  // writes, or queues what the socket leaves
+  void Send(Conn* c, const iovec* iov, int n);  // writes, or queues what the socket leaves
+  void Send(Conn* c, const std::string& bytes);
   void Watch(Conn* c, uint32_t events);
   // closes the connection; `why`: tell JS (the peer left, or sent what no FastCGI client sends)
   void Close(Conn* c, bool tell, const char* why);

@@ -158,7 +158,6 @@ export interface NativeFcgiConnections {
   write(conn: number, data: Uint8Array | Uint8Array[]): boolean;
   /** the request is answered; without `keepOpen` the connection closes once its bytes are written */
   finish(conn: number, requestId: number, keepOpen: boolean): void;
-  destroy(conn: number): void;
   close(): void;
 }
 
