@@ -8,6 +8,8 @@ export type ProcessMessage =
   | { type: 'replace-me'; reason: string }
   /** worker mode: a worker script of this process turned broken (false), or every one serves again */
   | { type: 'readiness'; ready: boolean }
+  /** SIGTERM: it accepts no more connections, and drains */
+  | { type: 'draining' }
   /** an answer to `collect`; id -1: the last one, as the process exits */
   | { type: 'report'; id: number; report: ProcessReport };
 

@@ -122,6 +122,7 @@ export async function runServerProcess(config: Config, log: Logger, index: numbe
     stopping = true;
     // every loop at once, before the line a load balancer's health check may follow
     stopAcceptingInProcess();
+    void send({ type: 'draining' });
     void (async () => {
       log.info({ drainTimeoutMs: config.drainTimeout }, 'shutting down: draining requests in flight');
       const [drained, threadsDrained] = await Promise.all([server.close(config.drainTimeout), threads?.close(config.drainTimeout) ?? true]);

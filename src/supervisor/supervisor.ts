@@ -191,7 +191,8 @@ export class Supervisor {
             slot.workers = message.workers;
             slot.broken = false;
             slot.starting = null;
-            if (previous) this.#retire(previous);
+            // a reload goes on once the old process accepts no more: a client then connects to the new one
+            if (previous) return void this.#retire(previous).then(() => resolve(message));
           }
           resolve(message);
         } else if (message?.type === 'readiness' && slot.current === worker) {
@@ -235,13 +236,22 @@ export class Supervisor {
     }, delay);
   }
 
-  /** SIGTERM to `worker`: it drains and exits; killed if it does not within its time. */
-  #retire(worker: Worker): void {
+  /**
+   * SIGTERM to `worker`: it drains and exits; killed if it does not within its time. Resolves once
+   * it accepts no more connections (it says so, or it is gone).
+   */
+  #retire(worker: Worker): Promise<void> {
     this.#retiring.add(worker);
     worker.process.kill('SIGTERM');
     const kill = setTimeout(() => worker.process.kill('SIGKILL'), this.#config.drainTimeout + EXIT_GRACE_MS);
     kill.unref();
     worker.once('exit', () => clearTimeout(kill));
+    return new Promise((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.on('message', (raw) => {
+        if (received<ProcessMessage>(raw)?.type === 'draining') resolve();
+      });
+    });
   }
 
   #workers(): Worker[] {
@@ -288,7 +298,7 @@ export class Supervisor {
     const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => {
       if (w.isDead()) return resolve();
       w.once('exit', () => resolve());
-      if (!this.#retiring.has(w)) this.#retire(w);
+      if (!this.#retiring.has(w)) void this.#retire(w);
     })));
     // Once the processes have let go of them too, each address refuses new connections at once,
     // as nginx's do when it quits: a load balancer sends them elsewhere instead of timing out.
