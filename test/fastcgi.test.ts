@@ -356,12 +356,12 @@ pm.max_children = 1
     for (let i = 0; i < 100 && !existsSync(fpmSock); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     const [tokio, php] = nginx.ports;
     const seen = async (port: number, url: string, body?: string) => {
-      const r = await get(`http://127.0.0.1:${port}${url}`, body === undefined ? { headers: { 'x-custom': 'a b', host: 'example.test' } }
+      const r = await get(`http://127.0.0.1:${port}${url}`, body === undefined ? { headers: { 'x-custom': 'a b', host: 'example.test', cookie: 'a=1; b=x%20y', authorization: `Basic ${Buffer.from('ann:p:w').toString('base64')}` } }
         : { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'example.test' }, body });
       assert.equal(r.status, 200, `${url}: ${r.body.toString()}`);
       return JSON.parse(r.body.toString()) as Record<string, unknown>;
     };
-    for (const [url, body] of [['/info.php/extra/path?a=1&b=%20x', undefined], ['/info.php?x', 'k=v&l[]=1'], ['/headers.php', undefined]] as const) {
+    for (const [url, body] of [['/info.php/extra/path?a=1&b=%20x', undefined], ['/info.php?x', 'k=v&l[]=1'], ['/headers.php', undefined], ['/credentials.php', undefined]] as const) {
       const ours = await seen(tokio, url, body);
       const theirs = await seen(php, url, body);
       // the port nginx listens on for each is its own

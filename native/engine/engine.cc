@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "../fastcgi/pairs.h"
 
@@ -407,10 +408,27 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
     job->arena.append(joined).push_back('\0');
   }
 
+  // FastCGI: the params are the headers (HTTP_*); PHP's own reading needs only these of them
+  std::pair<size_t, size_t> content_type{0, 0}, authorization{0, 0};
+  for (size_t i = 0; i + 1 < cgi.size(); i += 2) {
+    std::string_view name(job->arena.data() + cgi[i].first, cgi[i].second);
+    if (name == "CONTENT_TYPE") content_type = cgi[i + 1];
+    if (name == "HTTP_AUTHORIZATION") authorization = cgi[i + 1];
+    if (name == "HTTP_COOKIE") {
+      cookie = cgi[i + 1];
+      has_cookie = true;
+    }
+  }
+
   // The arena is complete: now its pointers are stable.
   const char* base = job->arena.data();
   auto s = [&](std::pair<size_t, size_t> p) { return tokio_str{base + p.first, p.second}; };
   for (size_t i = 0; i < header_fields; i++) job->headers.push_back(s(headers_begin[i]));
+  if (!cgi.empty()) {
+    job->request.cgi = 1;
+    if (content_type.first) job->headers.insert(job->headers.end(), {{"content-type", 12}, s(content_type)});
+    if (authorization.first) job->headers.insert(job->headers.end(), {{"authorization", 13}, s(authorization)});
+  }
   job->server_vars.reserve(cgi.size() + text.size() - kTextFieldCount);
   for (auto pair : cgi) job->server_vars.push_back(s(pair));
   for (size_t i = kTextFieldCount; i < text.size(); i++) job->server_vars.push_back(s(text[i]));

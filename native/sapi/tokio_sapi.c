@@ -334,7 +334,7 @@ static void put_header_var(void *sink, const char *var, size_t var_len, const ch
 /* Every $_SERVER entry a request gets, as nginx's fastcgi_params and php-fpm give them. */
 static void collect_server_vars(const tokio_request *r, var_sink *sink)
 {
-  for_each_header(r, put_header_var, sink);
+  if (!r->cgi) for_each_header(r, put_header_var, sink);
   put_str(sink, K_REQUEST_METHOD, r->method);
   put_str(sink, K_REQUEST_URI, r->request_uri);
   put_str(sink, K_QUERY_STRING, r->query_string);
@@ -462,7 +462,23 @@ static PHP_FUNCTION(getallheaders)
   ZEND_PARSE_PARAMETERS_NONE();
   array_init(return_value);
   tokio_ctx *c = ctx();
-  if (c) for_each_header(c->req, add_header_entry, Z_ARRVAL_P(return_value));
+  if (!c) return;
+  if (!c->req->cgi) {
+    for_each_header(c->req, add_header_entry, Z_ARRVAL_P(return_value));
+    return;
+  }
+  /* FastCGI: as php-fpm, the front's HTTP_* params in their order, and CONTENT_TYPE/_LENGTH */
+  for (size_t i = 0; i < c->req->server_var_count; i++) {
+    const tokio_str *v = &c->req->server_vars[2 * i];
+    if (v->len > 5 && memcmp(v->ptr, "HTTP_", 5) == 0)
+      add_header_entry(Z_ARRVAL_P(return_value), v->ptr, v->len, v[1].ptr, v[1].len);
+    else if ((v->len == 12 && memcmp(v->ptr, "CONTENT_TYPE", 12) == 0) ||
+             (v->len == 14 && memcmp(v->ptr, "CONTENT_LENGTH", 14) == 0)) {
+      char var[20] = "HTTP_";
+      memcpy(var + 5, v->ptr, v->len);
+      add_header_entry(Z_ARRVAL_P(return_value), var, 5 + v->len, v[1].ptr, v[1].len);
+    }
+  }
 }
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_getallheaders, 0, 0, IS_ARRAY, 0)

@@ -46,6 +46,8 @@ typedef struct tokio_request {
   int64_t heartbeat_max_ms;     /* longest tokio_request_heartbeat() may extend; 0 = not allowed */
   int event_stream;             /* the client asked for text/event-stream: no output buffering */
   int event_loop;               /* the HTTP event loop that brought it (HTTP_THREADS), from 0 */
+  int cgi;                      /* FastCGI: server_vars are the front's params, HTTP_* included; headers holds only
+              Content-Type and Authorization, for the request's own use */
 } tokio_request;
 
 enum tokio_abort {

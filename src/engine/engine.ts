@@ -160,7 +160,10 @@ export interface PhpRequest {
   /** 0 or none: REMOTE_PORT is empty (a Unix socket) */
   remotePort?: number;
   requestId?: string;
-  /** FastCGI: the front's PARAMS as sent (name-value pairs): $_SERVER's entries before serverVars */
+  /**
+   * FastCGI: the front's PARAMS as sent (name-value pairs): $_SERVER's entries before serverVars;
+   * its HTTP_* are the headers then, and `headers` is not read
+   */
   cgiParams?: Buffer;
   /** Extra $_SERVER entries. */
   serverVars?: Record<string, string>;
@@ -451,7 +454,7 @@ export class Engine {
     w[8] = request.remoteAddr ?? '';
     w[9] = request.remotePort ? String(request.remotePort) : '';
     let n = 10;
-    const headers = request.headers;
+    const headers = request.cgiParams ? undefined : request.headers;
     if (headers) for (let i = 0; i + 1 < headers.length; i += 2) {
       w[n++] = headers[i];
       w[n++] = headers[i + 1];
