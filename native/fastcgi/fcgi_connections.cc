@@ -59,6 +59,22 @@ void AppendPair(std::string& out, const std::string& name, const std::string& va
 
 }  // namespace
 
+bool FcgiInbox::Put(int fd) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (epoll_fd < 0) return false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTag | static_cast<uint32_t>(fd);
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+  waiting.insert(fd);
+  return true;
+}
+
+bool FcgiInbox::Take(int fd) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return waiting.erase(fd) > 0;
+}
+
 void FcgiConnections::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function cls = DefineClass(env, "FcgiConnections",
                                    {
@@ -94,6 +110,7 @@ FcgiConnections::FcgiConnections(const Napi::CallbackInfo& info) : Napi::ObjectW
   epoll_poll_->data = this;
   uv_poll_start(epoll_poll_, UV_READABLE, OnEpoll);
   polling_ = true;
+  inbox_->epoll_fd = epoll_fd_;
 }
 
 // A thread's environment ending with connections open (a worker_thread terminated before its
@@ -109,6 +126,12 @@ void FcgiConnections::CloseEvery() {
   std::vector<Conn*> all;
   for (auto& [id, c] : conns_) all.push_back(c);
   for (Conn* c : all) Close(c, false, nullptr);
+  {
+    std::lock_guard<std::mutex> lock(inbox_->mutex);
+    for (int fd : inbox_->waiting) close(fd);
+    inbox_->waiting.clear();
+    inbox_->epoll_fd = -1;
+  }
   if (!polling_) return;
   polling_ = false;
   uv_close(reinterpret_cast<uv_handle_t*>(epoll_poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
@@ -130,6 +153,11 @@ FcgiConnections::Conn* FcgiConnections::Find(const Napi::Value& id) {
 // adopt(fd) -> conn: the connection is served here from now on
 Napi::Value FcgiConnections::Adopt(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();  // non-blocking: the gate accepts so
+  Conn* c = Serve(fd, EPOLL_CTL_ADD);
+  return Napi::Number::New(info.Env(), c ? c->id : 0);
+}
+
+FcgiConnections::Conn* FcgiConnections::Serve(int fd, int op) {
   auto* c = new Conn();
   c->owner = this;
   c->id = next_id_++;
@@ -138,14 +166,14 @@ Napi::Value FcgiConnections::Adopt(const Napi::CallbackInfo& info) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = c->id;
-  if (!polling_ || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (!polling_ || epoll_ctl(epoll_fd_, op, fd, &ev) != 0) {
     close(fd);
     delete c;
-    return Napi::Number::New(info.Env(), 0);
+    return nullptr;
   }
   c->events = EPOLLIN;
   conns_[c->id] = c;
-  return Napi::Number::New(info.Env(), c->id);
+  return c;
 }
 
 // write(conn, buffer | buffers) -> false once past the high-water mark: a drain event follows
@@ -247,7 +275,14 @@ void FcgiConnections::OnEpoll(uv_poll_t* handle, int status, int) {
   epoll_event ready[64];
   int n = epoll_wait(self->epoll_fd_, ready, 64, 0);
   for (int i = 0; i < n; i++) {
-    uint32_t id = static_cast<uint32_t>(ready[i].data.u64);
+    uint64_t data = ready[i].data.u64;
+    if (data & FcgiInbox::kTag) {  // a connection from the gate's inbox: its first event
+      int fd = static_cast<int>(static_cast<uint32_t>(data));
+      if (!self->inbox_->Take(fd)) continue;
+      if (Conn* c = self->Serve(fd, EPOLL_CTL_MOD)) self->OnReadable(c);
+      continue;
+    }
+    uint32_t id = static_cast<uint32_t>(data);
     auto it = self->conns_.find(id);
     if (it == self->conns_.end()) continue;
     Conn* c = it->second;

@@ -1,8 +1,9 @@
 // FastCGI connections served on a JS thread's own event loop (libuv), without a Node socket per
 // connection: records are read and framed here, and JS hears of each request once, with its
-// PARAMS as one buffer. The gate accepts; JS adopts the descriptor here. The connections wait in
-// an epoll set of their own, which the loop polls as one descriptor: a connection costs one
-// epoll_ctl, where a uv_poll_t each cost four (nginx often opens one per request).
+// PARAMS as one buffer. The gate accepts: a connection on a Unix socket comes straight here (its
+// inbox); one over TCP goes through JS first, which checks the client and adopts it. The
+// connections wait in an epoll set of their own, which the loop polls as one descriptor: a
+// connection costs one epoll_ctl, where a uv_poll_t each cost four (nginx often opens one per request).
 #pragma once
 
 #include <napi.h>
@@ -10,11 +11,28 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace tokio {
+
+// Where a gate's thread leaves the connections it accepts for a loop's FcgiConnections: each is
+// added to the epoll set at once, tagged with its descriptor, and taken up by the loop at its
+// first event; until then it is in `waiting`, which the loop closes if it closes first.
+struct FcgiInbox {
+  static constexpr uint64_t kTag = uint64_t{1} << 63;  // epoll data: a descriptor waiting, not a connection id
+  std::mutex mutex;
+  int epoll_fd = -1;  // -1 once the connections are closed
+  std::unordered_set<int> waiting;
+  // any thread: false when the inbox is closed (the caller closes fd)
+  bool Put(int fd);
+  // the loop: true when fd was waiting, and is the loop's from now on
+  bool Take(int fd);
+};
 
 class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
  public:
@@ -24,6 +42,8 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
 
   // What JS hears: onEvent(conn, kind, requestId, data, keepConn)
   enum Event { kEventRequest = 1, kEventStdin = 2, kEventAbort = 3, kEventClosed = 4, kEventDrain = 5 };
+
+  std::shared_ptr<FcgiInbox> inbox() const { return inbox_; }
 
  private:
   struct Conn {
@@ -51,6 +71,8 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
   static void Teardown(void* self);
   void CloseEvery();
   Conn* Find(const Napi::Value& id);
+  // a new connection on fd, in the epoll set with `op` (ADD, or MOD for one from the inbox); null if it could not
+  Conn* Serve(int fd, int op);
   static void OnEpoll(uv_poll_t* handle, int status, int events);
   void OnReadable(Conn* c);
   void OnWritable(Conn* c);
@@ -71,6 +93,7 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
   bool polling_ = false;
   Napi::FunctionReference on_event_;
   napi_async_context async_context_ = nullptr;
+  std::shared_ptr<FcgiInbox> inbox_ = std::make_shared<FcgiInbox>();
   std::unordered_map<uint32_t, Conn*> conns_;
   uint32_t next_id_ = 1;
 };

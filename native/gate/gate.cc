@@ -217,6 +217,7 @@ Napi::Object Gate::Init(Napi::Env env, Napi::Object exports) {
                                        StaticMethod<&Gate::MarkGone>("markGone"),
                                        StaticMethod<&Gate::BoardMaxima>("boardMaxima"),
                                        InstanceMethod<&Gate::Close>("close"),
+                                       InstanceMethod<&Gate::HandTo>("handTo"),
                                        StaticMethod<&Gate::ListenSocket>("listenSocket"),
                                        StaticMethod<&Gate::Duplicate>("duplicate"),
                                        StaticMethod<&Gate::StopAcceptingAll>("stopAcceptingAll"),
@@ -397,6 +398,10 @@ Napi::Value Gate::Listen(const Napi::CallbackInfo& info) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     listen_fds_.push_back(fd);
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof(local);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0 && local.ss_family == AF_UNIX)
+      unix_fds_.push_back(fd);
     ev.data.fd = fd;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
     addresses.Set(i, BoundAddress(env, fd));
@@ -472,6 +477,12 @@ Napi::Value Gate::SetFree(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// handTo(fcgiConnections): before listen(); raw connections on a Unix socket go straight to it
+Napi::Value Gate::HandTo(const Napi::CallbackInfo& info) {
+  inbox_ = Napi::ObjectWrap<FcgiConnections>::Unwrap(info[0].As<Napi::Object>())->inbox();
+  return info.Env().Undefined();
+}
+
 Napi::Value Gate::StopAccepting(const Napi::CallbackInfo& info) {
   StopAcceptingHere();
   return info.Env().Undefined();
@@ -515,6 +526,7 @@ bool Gate::Stop() {
   pending_.clear();
   for (int fd : listen_fds_) close(fd);
   listen_fds_.clear();
+  unix_fds_.clear();
   close(epoll_fd_);
   close(wake_fd_);
   return true;
@@ -533,6 +545,7 @@ void Gate::Run() {
         close(fd);
       }
       listen_fds_.clear();
+      unix_fds_.clear();
     }
     // A sibling process has a free thread: it takes new connections. One that waits anyway (the
     // sibling is slow or stuck) is taken here after kSiblingSlow.
@@ -631,6 +644,10 @@ void Gate::Accept(int listen_fd, std::chrono::steady_clock::time_point now, size
     int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error: epoll tells us again
     siblings_.Reserve();
+    if (inbox_ && std::find(unix_fds_.begin(), unix_fds_.end(), listen_fd) != unix_fds_.end()) {
+      if (!inbox_->Put(fd)) close(fd);
+      continue;
+    }
     Peer ends = PeerOf(fd);
     int one = 1;
     if (ends.server_port != 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // not a Unix socket

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../fastcgi/fcgi_connections.h"
 #include "siblings.h"
 
 namespace tokio {
@@ -72,6 +73,7 @@ class Gate : public Napi::ObjectWrap<Gate> {
   static Napi::Value SiblingBoard(const Napi::CallbackInfo& info);
   static Napi::Value MarkGone(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value HandTo(const Napi::CallbackInfo& info);
   void StopAcceptingHere();
   bool Stop();
   void Run();
@@ -89,21 +91,22 @@ class Gate : public Napi::ObjectWrap<Gate> {
   Napi::FunctionReference on_connection_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> stop_accepting_{false};
-  std::atomic<bool> deferring_{
-      false};  // the gate thread leaves new connections to a sibling  // drain: connections already accepted are still handed over
-  Siblings siblings_;            // the other processes on this socket, if any
-  std::vector<int> listen_fds_;  // one per address it accepts on (LISTEN_ADDR)
+  std::atomic<bool> stop_accepting_{false};  // drain: connections already accepted are still handed over
+  std::atomic<bool> deferring_{false};       // the gate thread leaves new connections to a sibling
+  Siblings siblings_;                        // the other processes on this socket, if any
+  std::vector<int> listen_fds_;              // one per address it accepts on (LISTEN_ADDR)
+  std::vector<int> unix_fds_;                // those of them that are Unix sockets
+  // raw: where connections on a Unix socket go, unread, without JS (it checks only TCP clients)
+  std::shared_ptr<FcgiInbox> inbox_;
   int epoll_fd_ = -1, wake_fd_ = -1;
   std::unordered_map<int, Pending> pending_;  // gate thread only
   std::chrono::milliseconds head_timeout_{60'000};
   std::string bad_answer_, version_answer_;  // what Refuse() sends, with SERVER_HEADER
   bool tls_ = false;
   bool http2_ = false;  // HTTP/2 is served: h2c by its preface, over TLS by ALPN
-  bool tls13_ = false;
-  bool raw_ =
-      false;  // not HTTP (FastCGI): every connection goes to JS unread, as 'node'  // TLS_MIN_VERSION=TLSv1.3: uWS cannot be told, so the gate refuses older clients
-  bool peek_ = true;  // false for TLS without HTTP/2: every connection goes to uWS unread
+  bool tls13_ = false;  // TLS_MIN_VERSION=TLSv1.3: uWS cannot be told, so the gate refuses older clients
+  bool raw_ = false;    // not HTTP (FastCGI): every connection goes to JS unread, as 'node'
+  bool peek_ = true;    // false for TLS without HTTP/2: every connection goes to uWS unread
 };
 
 }  // namespace tokio

@@ -123,8 +123,10 @@ export class FastCgiTransport implements Transport {
     const { Gate, FcgiConnections } = netAddon();
     this.#native = new FcgiConnections(this.#event);
     // the native gate accepts, as for HTTP (Node's net.Server would take the socket through the
-    // cluster primary), and leaves a connection to a sibling process with more free PHP threads
+    // cluster primary), and leaves a connection to a sibling process with more free PHP threads;
+    // it hands one over to the addon itself, unless it is over TCP (the client is checked here)
     this.#gate = new Gate((fd, _verdict, remoteAddr) => this.#connection(fd, remoteAddr));
+    this.#gate.handTo(this.#native);
     this.#addresses = this.#gate.listen(fds, this.#config.headerTimeout, false, '', false, false, true);
     if (shared?.board) this.#gate.share(shared.board.fd, shared.board.slot, this.#config.workers);
     this.#shared = Boolean(shared?.board);
@@ -163,7 +165,10 @@ export class FastCgiTransport implements Transport {
   }
 
   readonly #event = (conn: number, kind: FcgiEvent, requestId: number, data: Buffer | string | undefined, keepConn: boolean): void => {
-    const connection = this.#connections.get(conn);
+    // a connection the gate handed to the addon is known from its first request on
+    let connection = this.#connections.get(conn);
+    if (!connection && kind === FcgiEvent.Request) this.#connections.set(conn, connection = new FcgiConnection(this.#native!, conn, this.#connections));
+    if (kind === FcgiEvent.Closed && data) this.#log.warn({ err: data }, 'FastCGI: a malformed record: connection closed');
     if (!connection) return;
     switch (kind) {
       case FcgiEvent.Request: {
@@ -179,7 +184,6 @@ export class FastCgiTransport implements Transport {
       case FcgiEvent.Drain:
         return connection.drained();
       case FcgiEvent.Closed:
-        if (data) this.#log.warn({ err: data }, 'FastCGI: a malformed record: connection closed');
         connection.gone();
         return connection.ex?.abort();
     }

@@ -139,6 +139,8 @@ export interface NativeGate {
   listen(fds: number[], headTimeoutMs: number, tls: boolean, serverHeader: string, http2: boolean, tls13: boolean, raw?: boolean): ListenAddress[];
   /** no new connections: those accepted are still handed over */
   stopAccepting(): void;
+  /** before listen(), `raw`: connections on Unix sockets go to `connections` unread, not to JS */
+  handTo(connections: NativeFcgiConnections): void;
   /**
    * this process has `free` PHP threads free, after an admission (`change` +1), a release (-1) or
    * neither (0): the least loaded process gets the next connections, and the board keeps the
@@ -152,7 +154,10 @@ export interface NativeGate {
 
 /** FastCGI's connections, served in the addon on this thread's loop: see native/fastcgi/fcgi_connections.cc. */
 export interface NativeFcgiConnections {
-  /** serves the accepted connection `fd` from now on: its id, 0 if it could not */
+  /**
+   * serves the accepted connection `fd` from now on: its id, 0 if it could not. (A gate hands
+   * connections on Unix sockets over by itself: JS first hears of those at their first event.)
+   */
   adopt(fd: number): number;
   /** false once more than 64 KB wait unwritten: a Drain event follows */
   write(conn: number, data: Uint8Array | Uint8Array[]): boolean;
