@@ -14,6 +14,7 @@
         "native/sapi/tokio_sapi.c",
         "native/sapi/tokio_backtrace.c",
         "native/engine/slowlog.cc",
+        "native/engine/fcgi_answer.cc",
         "ext/tokio_ext.c",
         "ext/tokio_env.c",
         "ext/tokio_locale.c",

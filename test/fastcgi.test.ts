@@ -68,6 +68,22 @@ test('cgi-fcgi: the script SCRIPT_FILENAME names, with $_SERVER from the CGI var
     'Status: 403 Forbidden\r\nContent-type: text/html; charset=UTF-8\r\nContent-Length: 15\r\n\r\nAccess denied.\n');
 });
 
+test('cgi-fcgi: the CGI head as php-fpm makes it, whichever thread writes it: its reason phrases, the front\'s framing', async () => {
+  const answer = (query: string, method = 'GET') => cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'status.php'), REQUEST_METHOD: method, QUERY_STRING: query });
+  const head = (status: string, length?: number) => new RegExp(`^Status: ${status}\r\nX-Own: yes\r\nContent-type: text/html; charset=UTF-8\r\n` +
+    `traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-01\r\nX-Request-ID: [0-9a-f]+\r\n${length === undefined ? '' : `Content-Length: ${length}\r\n`}\r\n`);
+  // a whole response, written by the PHP thread: php-fpm's phrase, not Node's "Payload Too Large"
+  const whole = await answer('code=413');
+  assert.match(whole, head('413 Request Entity Too Large', 5));
+  assert.ok(whole.endsWith('\r\n\r\nbody!'), whole);
+  // a code PHP has no phrase for is answered by JS: the same head
+  const unknown = await answer('code=299');
+  assert.match(unknown, head('299 ', 5));
+  assert.ok(unknown.endsWith('\r\n\r\nbody!'), unknown);
+  // HEAD: no body, no length
+  assert.match(await answer('code=200', 'HEAD'), new RegExp(`${head('200 OK').source}$`));
+});
+
 test('a script deleted is File not found once a second has passed (scripts are looked at once a second)', async () => {
   const file = path.join(dir, 'gone.php');
   writeFileSync(file, '<?php echo "here";');

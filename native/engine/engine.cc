@@ -7,7 +7,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "../fastcgi/pairs.h"
+#include "../fastcgi/protocol.h"
+#include "fcgi_answer.h"
 
 namespace tokio {
 
@@ -130,6 +131,7 @@ Napi::Object Engine::Init(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&Engine::Start>("start"),
                                        InstanceMethod<&Engine::Execute>("execute"),
                                        InstanceMethod<&Engine::Abort>("abort"),
+                                       InstanceMethod<&Engine::Claim>("claim"),
                                        InstanceMethod<&Engine::RunningFor>("runningFor"),
                                        InstanceMethod<&Engine::Ack>("ack"),
                                        InstanceMethod<&Engine::ReleaseBody>("releaseBody"),
@@ -338,7 +340,7 @@ Napi::Object Engine::Info(Napi::Env env) const {
   return info;
 }
 
-// execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs, cgi)
+// execute(id, wire, text, body, flags, contentLength, requestTime, heartbeatMaxMs, cgi, fcgiFd, fcgiRequestId, fcgiHeaders)
 //   flags >> 8: 0 a classic script, 1 + k worker script k
 //   wire: latin1, NUL-joined: WireField values, then header name, value, ...
 //   text: UTF-8, NUL-joined: TextField values, then $_SERVER name, value, ...
@@ -348,6 +350,8 @@ Napi::Object Engine::Info(Napi::Env env) const {
 //   flags: 1 https, 2 streaming (parts go to onStream), 4 the client accepts text/event-stream
 //   cgi: FastCGI's PARAMS as the front sent them (name-value pairs), $_SERVER's entries before
 //        text's, as bytes: no string made of each in JS
+//   fcgiFd, fcgiRequestId, fcgiHeaders: a FastCGI connection lent for the PHP thread to answer
+//        on (fcgi_answer.h), the request's id on it, and the headers JS adds [name, value, ...]
 // The answer comes through onDone(id, ...).
 Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -479,6 +483,13 @@ Napi::Value Engine::Execute(const Napi::CallbackInfo& info) {
   r.request_time = info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : Now();
   r.heartbeat_max_ms = info[7].IsNumber() ? info[7].As<Napi::Number>().Int64Value() : 0;
   if (job->streaming) streams_[job->id] = job;
+  if (info.Length() > 11 && info[9].IsNumber() && info[11].IsArray()) {
+    job->fcgi_fd = info[9].As<Napi::Number>().Int32Value();
+    job->fcgi_request = static_cast<uint16_t>(info[10].As<Napi::Number>().Uint32Value());
+    Napi::Array extra = info[11].As<Napi::Array>();
+    for (uint32_t i = 0; i < extra.Length(); i++) job->fcgi_extra.push_back(extra.Get(i).ToString().Utf8Value());
+    lent_[job->id] = job;
+  }
 
   Track(env, +1);
   pool_->Submit(job);
@@ -500,6 +511,16 @@ Napi::Value Engine::Abort(const Napi::CallbackInfo& info) {
     Complete(env, dequeued);
   }
   return Napi::Boolean::New(env, found);
+}
+
+// claim(id) -> true: JS answers the request, and its PHP thread will not (it had a lent FastCGI
+// connection); false: the PHP thread answers, or has
+Napi::Value Engine::Claim(const Napi::CallbackInfo& info) {
+  auto it = lent_.find(info[0].As<Napi::Number>().Uint32Value());
+  int unclaimed = Job::kUnclaimed;
+  bool js =
+      it == lent_.end() || it->second->fcgi_owner.compare_exchange_strong(unclaimed, Job::kJs) || unclaimed == Job::kJs;
+  return Napi::Boolean::New(info.Env(), js);
 }
 
 // runningFor(id) -> ms since a worker took the request; -1 while queued or once done
@@ -646,6 +667,7 @@ void Engine::OnStarted(const tokio_info* info, const std::string& error) {
 }
 
 void Engine::OnJobDone(Job* job) {
+  if (job->fcgi_fd >= 0) AnswerFastCgi(job);
   auto* e = new Event(Event::kDone);
   e->job = job;
   job->engine->Post(e);  // the engine that submitted it: its JS thread answers
@@ -792,9 +814,12 @@ static double Milliseconds(std::chrono::steady_clock::duration d) {
 }
 
 // onDone(id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker,
-//        peakMemory, outputFailed, queueMs, execMs): positional, so no result object is built here.
+//        peakMemory, outputFailed, queueMs, execMs, answeredBytes): positional, so no result
+//        object is built here. answeredBytes >= 0: the PHP thread wrote the response (headers and
+//        body are then empty), with a body of that many bytes.
 void Engine::Complete(Napi::Env env, Job* job) {
   std::unique_ptr<Job> owned(job);
+  if (job->fcgi_fd >= 0) lent_.erase(job->id);
   OutputBlock body = job->output.take();
   bool output_failed = job->output.failed();
   int status = output_failed ? 500 : job->status;
@@ -806,7 +831,7 @@ void Engine::Complete(Napi::Env env, Job* job) {
       Napi::Number::New(env, job->id),
       Napi::Number::New(env, status),
       Napi::String::New(env, job->reason),
-      HeaderPairs(env, job->header_blob, job->header_ends),
+      job->answered_bytes >= 0 ? Napi::Array::New(env) : HeaderPairs(env, job->header_blob, job->header_ends),
       ToBuffer(env, body),
       Napi::Number::New(env, job->result.exit_status),
       aborted ? Napi::Value(Napi::String::New(env, aborted)) : env.Null(),
@@ -817,6 +842,7 @@ void Engine::Complete(Napi::Env env, Job* job) {
       Napi::Boolean::New(env, output_failed),
       Napi::Number::New(env, Milliseconds((ran ? job->started : std::chrono::steady_clock::now()) - job->submitted)),
       Napi::Number::New(env, ran ? Milliseconds(job->ended - job->started) : 0),
+      Napi::Number::New(env, static_cast<double>(job->answered_bytes)),
   };
   if (job->streaming) streams_.erase(job->id);
   if (!job->body_ref.IsEmpty()) job->body_ref.Reset();

@@ -55,6 +55,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Execute(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value Claim(const Napi::CallbackInfo& info);
   Napi::Value RunningFor(const Napi::CallbackInfo& info);
   Napi::Value Ack(const Napi::CallbackInfo& info);
   Napi::Value ReleaseBody(const Napi::CallbackInfo& info);
@@ -86,6 +87,7 @@ class Engine : public Napi::ObjectWrap<Engine>, public PoolListener {
   Napi::FunctionReference on_script_;           // worker mode: a worker script booted or ended
   Napi::FunctionReference on_slow_;             // a request ran past slowlogTimeoutMs
   std::unordered_map<uint32_t, Job*> streams_;  // JS thread: streaming requests by id, for Ack
+  std::unordered_map<uint32_t, Job*> lent_;     // JS thread: requests with a lent FastCGI connection, for Claim
   PoolConfig config_;
   int threads_ = 0;  // classic and worker-script threads
   enum class Phase { kNew, kStarting, kRunning, kStopping, kStopped } phase_ = Phase::kNew;

@@ -84,14 +84,22 @@ struct Job {
     stream_cv.notify_all();
   }
   int worker = -1;
-  tokio_result result{};                            // worker
-  int status = 200;                                 // worker, then read on the JS thread after completion
-  std::string reason;                               // worker
-  std::string header_blob;                          // worker: "Name: value" lines, NUL-separated
-  std::vector<uint32_t> header_ends;                // worker: end offsets in header_blob
-  bool headers_sent = false;                        // worker
-  bool streamed_headers = false;                    // worker: on_headers was called, the body goes by chunks
-  OutputBuffer output;                              // worker
+  tokio_result result{};              // worker
+  int status = 200;                   // worker, then read on the JS thread after completion
+  std::string reason;                 // worker
+  std::string header_blob;            // worker: "Name: value" lines, NUL-separated
+  std::vector<uint32_t> header_ends;  // worker: end offsets in header_blob
+  bool headers_sent = false;          // worker
+  bool streamed_headers = false;      // worker: on_headers was called, the body goes by chunks
+  OutputBuffer output;                // worker
+  // FastCGI: the front's connection, lent by JS, on which the PHP thread may write a whole
+  // response itself (fcgi_answer.h); who answers is settled once, by fcgi_owner
+  int fcgi_fd = -1;
+  uint16_t fcgi_request = 0;
+  std::vector<std::string> fcgi_extra;  // headers JS adds (the trace's): name, value, ...
+  enum Owner { kUnclaimed, kPhpThread, kJs };
+  std::atomic<int> fcgi_owner{kUnclaimed};
+  int64_t answered_bytes = -1;  // worker: the body bytes the PHP thread wrote, -1 if it left the answer to JS
   std::chrono::steady_clock::time_point submitted;  // pool: when it was queued
   std::chrono::steady_clock::time_point started;    // pool: when a worker took it (unset if it never ran)
   std::chrono::steady_clock::time_point ended;      // pool: when the script ended

@@ -1,9 +1,10 @@
 #include "fcgi_connections.h"
 
-#include "pairs.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -11,36 +12,20 @@
 
 namespace tokio {
 
+using namespace fcgi;  // NOLINT(build/namespaces): the protocol's names, in the file that speaks it
+
 namespace {
 
-// FastCGI 1.0 (https://fastcgi-archives.github.io/FastCGI_Specification.html)
-enum Type : uint8_t {
-  kBeginRequest = 1,
-  kAbortRequest = 2,
-  kEndRequest = 3,
-  kParams = 4,
-  kStdin = 5,
-  kGetValues = 9,
-  kGetValuesResult = 10,
-  kUnknownType = 11,
-};
 enum ProtocolStatus : uint8_t { kCantMpxConn = 1, kUnknownRole = 3 };
-constexpr size_t kHeader = 8;
 constexpr uint16_t kResponder = 1;
 constexpr uint8_t kKeepConn = 1;
 // past this much unwritten, write() says so and a drain event follows, as a Node socket does
 constexpr size_t kHighWater = 64 * 1024;
 
 void Header(std::string& out, uint8_t type, uint16_t request_id, uint16_t length) {
-  char h[kHeader] = {1,
-                     static_cast<char>(type),
-                     static_cast<char>(request_id >> 8),
-                     static_cast<char>(request_id),
-                     static_cast<char>(length >> 8),
-                     static_cast<char>(length),
-                     0,
-                     0};
-  out.append(h, kHeader);
+  uint8_t h[kHeader];
+  RecordHeader(h, type, request_id, length);
+  out.append(reinterpret_cast<const char*>(h), kHeader);
 }
 
 std::string EndRequest(uint16_t request_id, uint8_t protocol_status) {
@@ -81,6 +66,8 @@ void FcgiConnections::Init(Napi::Env env, Napi::Object exports) {
                                        InstanceMethod<&FcgiConnections::Adopt>("adopt"),
                                        InstanceMethod<&FcgiConnections::Write>("write"),
                                        InstanceMethod<&FcgiConnections::Finish>("finish"),
+                                       InstanceMethod<&FcgiConnections::Lend>("lend"),
+                                       InstanceMethod<&FcgiConnections::Release>("release"),
                                        InstanceMethod<&FcgiConnections::CloseAll>("close"),
                                    });
   exports.Set("FcgiConnections", cls);
@@ -110,6 +97,9 @@ FcgiConnections::FcgiConnections(const Napi::CallbackInfo& info) : Napi::ObjectW
   epoll_poll_->data = this;
   uv_poll_start(epoll_poll_, UV_READABLE, OnEpoll);
   polling_ = true;
+  resume_ = new uv_idle_t();
+  uv_idle_init(loop_, resume_);
+  resume_->data = this;
   inbox_->epoll_fd = epoll_fd_;
 }
 
@@ -126,6 +116,11 @@ void FcgiConnections::CloseEvery() {
   std::vector<Conn*> all;
   for (auto& [id, c] : conns_) all.push_back(c);
   for (Conn* c : all) Close(c, false, nullptr);
+  for (auto& [id, c] : gone_) {
+    close(c->fd);
+    delete c;
+  }
+  gone_.clear();
   {
     std::lock_guard<std::mutex> lock(inbox_->mutex);
     for (int fd : inbox_->waiting) close(fd);
@@ -135,6 +130,7 @@ void FcgiConnections::CloseEvery() {
   if (!polling_) return;
   polling_ = false;
   uv_close(reinterpret_cast<uv_handle_t*>(epoll_poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  uv_close(reinterpret_cast<uv_handle_t*>(resume_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
   close(epoll_fd_);
 }
 
@@ -146,8 +142,53 @@ FcgiConnections::~FcgiConnections() {
 
 FcgiConnections::Conn* FcgiConnections::Find(const Napi::Value& id) {
   if (!id.IsNumber()) return nullptr;
-  auto it = conns_.find(id.As<Napi::Number>().Uint32Value());
-  return it == conns_.end() ? nullptr : it->second;
+  uint32_t key = id.As<Napi::Number>().Uint32Value();
+  auto it = conns_.find(key);
+  if (it != conns_.end()) return it->second;
+  it = gone_.find(key);
+  return it == gone_.end() ? nullptr : it->second;
+}
+
+// lend(conn) -> its descriptor, for a PHP thread to write the answer on; -1 when it cannot be
+// (closing, or bytes still wait to be written)
+Napi::Value FcgiConnections::Lend(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info[0]);
+  bool can = c && !c->gone && !c->closing && c->out.size() == c->out_at;
+  if (can) c->lent = true;
+  return Napi::Number::New(info.Env(), can ? c->fd : -1);
+}
+
+// release(conn): JS answers after all; the PHP thread will not write
+Napi::Value FcgiConnections::Release(const Napi::CallbackInfo& info) {
+  if (Conn* c = Find(info[0])) TakeBack(c);
+  return info.Env().Undefined();
+}
+
+void FcgiConnections::TakeBack(Conn* c) {
+  if (!c->lent) return;
+  c->lent = false;
+  if (c->gone) {
+    gone_.erase(c->id);
+    close(c->fd);
+    delete c;
+    return;
+  }
+  if (c->in.empty()) return;
+  // not from within this JS call: the next request's events come from the loop, as every other
+  to_resume_.push_back(c->id);
+  uv_idle_start(resume_, OnResume);
+}
+
+void FcgiConnections::OnResume(uv_idle_t* handle) {
+  auto* self = static_cast<FcgiConnections*>(handle->data);
+  uv_idle_stop(handle);
+  Napi::HandleScope scope(self->Env());
+  std::vector<uint32_t> ids;
+  ids.swap(self->to_resume_);
+  for (uint32_t id : ids) {
+    auto it = self->conns_.find(id);
+    if (it != self->conns_.end() && !it->second->lent) self->Records(it->second);
+  }
 }
 
 // adopt(fd) -> conn: the connection is served here from now on
@@ -180,7 +221,7 @@ FcgiConnections::Conn* FcgiConnections::Serve(int fd, int op) {
 Napi::Value FcgiConnections::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Conn* c = Find(info[0]);
-  if (!c) return Napi::Boolean::New(env, true);
+  if (!c || c->gone) return Napi::Boolean::New(env, true);
   iovec iov[64];
   int n = 0;
   auto add = [&](Napi::Value v) {
@@ -246,10 +287,13 @@ Napi::Value FcgiConnections::Finish(const Napi::CallbackInfo& info) {
     c->dispatched = false;
     c->answered = request_id;
   }
-  if (!info[2].ToBoolean()) {
+  if (!info[2].ToBoolean() && !c->gone) {
     c->closing = true;
+    c->lent = false;
     if (c->out.size() == c->out_at) Close(c, false, nullptr);
+    return info.Env().Undefined();
   }
+  TakeBack(c);
   return info.Env().Undefined();
 }
 
@@ -337,6 +381,8 @@ bool FcgiConnections::Records(Conn* c) {
     size_t end = at + kHeader + length + h[6];
     if (c->in.size() < end) break;
     uint16_t request_id = static_cast<uint16_t>((h[2] << 8) | h[3]);
+    // the front's next request, as soon as a PHP thread wrote the last answer: read once the last is done
+    if (h[1] == kBeginRequest && c->current && c->lent) break;
     // `in` stays as it is meanwhile: only a read adds to it, and JS calls cannot read
     at = end;
     if (!Record(c, h[1], request_id, h + kHeader, length)) return false;
@@ -449,10 +495,17 @@ void FcgiConnections::Management(Conn* c, uint8_t type, const uint8_t* content, 
 // connection again by its id after anything that may have closed it.
 void FcgiConnections::Close(Conn* c, bool tell, const char* why) {
   if (!conns_.erase(c->id)) return;
-  close(c->fd);
   uint32_t id = c->id;
   int current = c->current;
-  delete c;
+  if (c->lent) {  // a PHP thread may write on it: the descriptor is closed once JS has it back
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+    shutdown(c->fd, SHUT_RDWR);
+    c->gone = true;
+    gone_[id] = c;
+  } else {
+    close(c->fd);
+    delete c;
+  }
   if (tell) Emit(id, kEventClosed, current, why ? Napi::String::New(Env(), why) : Env().Undefined(), false);
 }
 

@@ -60,12 +60,21 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
     bool keep = false;        // FCGI_KEEP_CONN
     int answered = 0;         // the request answered last: the rest of its STDIN may still come
     bool closing = false;     // close once `out` is written
+    // lent to a PHP thread, which may write the answer (native/engine/fcgi_answer.h): the
+    // descriptor stays open until JS hands it back, and a next request waits for that
+    bool lent = false;
+    bool gone = false;  // closed while lent: only shut down
     std::vector<uint8_t> params;
   };
 
   Napi::Value Adopt(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value Finish(const Napi::CallbackInfo& info);
+  Napi::Value Lend(const Napi::CallbackInfo& info);
+  Napi::Value Release(const Napi::CallbackInfo& info);
+  // the connection is JS's again: closed if it went meanwhile, else what waits in `in` is read soon
+  void TakeBack(Conn* c);
+  static void OnResume(uv_idle_t* handle);
   Napi::Value CloseAll(const Napi::CallbackInfo& info);
 
   static void Teardown(void* self);
@@ -95,6 +104,9 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
   napi_async_context async_context_ = nullptr;
   std::shared_ptr<FcgiInbox> inbox_ = std::make_shared<FcgiInbox>();
   std::unordered_map<uint32_t, Conn*> conns_;
+  std::unordered_map<uint32_t, Conn*> gone_;  // closed while lent
+  uv_idle_t* resume_ = nullptr;               // reads the requests that waited for a lent connection
+  std::vector<uint32_t> to_resume_;
   uint32_t next_id_ = 1;
 };
 

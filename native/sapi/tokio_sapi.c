@@ -14,6 +14,7 @@
 #include <php_variables.h>
 #include <build-defs.h>
 #include <ext/standard/head.h>
+#include <main/http_status_codes.h>
 #include <ext/standard/info.h>
 #include <Zend/zend_exceptions.h>
 #include <Zend/zend_extensions.h>
@@ -191,6 +192,12 @@ static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
     event_stream |= h->header_len > 13 && strncasecmp(h->header, "content-type:", 13) == 0 &&
                     php_memnistr(h->header + 13, "text/event-stream", 17, h->header + h->header_len) != NULL;
     i++;
+  }
+  /* FastCGI: the reason php-fpm gives a code it knows ("413 Request Entity Too Large") */
+  for (size_t k = 0; !reason.len && c->req->cgi && k < http_status_map_len; k++) {
+    if (http_status_map[k].code != status) continue;
+    reason.ptr = http_status_map[k].str;
+    reason.len = strlen(reason.ptr);
   }
   int ok = 1;
   if (status >= 100 && status < 200) {

@@ -165,6 +165,11 @@ export interface PhpRequest {
    * its HTTP_* are the headers then, and `headers` is not read
    */
   cgiParams?: Buffer;
+  /**
+   * FastCGI: a connection lent for the PHP thread to write a whole response on itself (see
+   * native/engine/fcgi_answer.h), the request's id on it, and headers to add (name, value, ...)
+   */
+  fcgiAnswer?: { fd: number; requestId: number; headers: readonly string[] };
   /** Extra $_SERVER entries. */
   serverVars?: Record<string, string>;
   /** Arrival time in ms since the epoch (REQUEST_TIME_FLOAT); default: now. */
@@ -221,6 +226,8 @@ export interface PhpResponse {
   queueMs: number;
   /** time the script ran, ms (0 if it never ran) */
   execMs: number;
+  /** with fcgiAnswer: the PHP thread wrote the response, with a body of this many bytes; else -1 */
+  answeredBytes: number;
 }
 
 export interface WorkerStats {
@@ -310,13 +317,13 @@ function answers(pending: Map<number, Pending>, logger: (entry: PhpLogEntry) => 
   Pick<NativeEngineOptions, 'onLog' | 'onDone' | 'onStream'> {
   return {
     onLog: (level, message, requestId) => logger({ level, message, requestId }),
-    onDone: (id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, outputFailed, queueMs, execMs) => {
+    onDone: (id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, outputFailed, queueMs, execMs, answeredBytes) => {
       const p = pending.get(id);
       if (!p) return;
       pending.delete(id);
       if (p.bodyFd !== undefined) close(p.bodyFd, () => {});
       if (outputFailed) logger({ level: 3, message: 'the response could not be captured (memory or memfd): answered 500', requestId: undefined });
-      p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, queueMs, execMs });
+      p.resolve({ id, status, reason, headers, body, exitStatus, aborted, streamed, finished, worker, peakMemory, queueMs, execMs, answeredBytes });
     },
     onStream: (id, ...event) => {
       const h = pending.get(id)?.hooks;
@@ -489,7 +496,8 @@ export class Engine {
     taken = noResolve; // held no longer than this call: a settled promise holds its response
     try {
       this.#native.execute(id, w, t, bodyFd ?? (body as Buffer | null), flags, body ? body.length : -1,
-        (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0, request.cgiParams);
+        (request.requestTime ?? Date.now()) / 1000, request.heartbeatMaxMs ?? 0, request.cgiParams,
+        request.fcgiAnswer?.fd, request.fcgiAnswer?.requestId, request.fcgiAnswer?.headers);
     } catch (err) {
       this.#pending.delete(id);
       if (bodyFd !== undefined) close(bodyFd, () => {});
@@ -523,6 +531,11 @@ export class Engine {
    */
   abort(id: number, reason: 'kill' | 'disconnect' = 'kill'): boolean {
     return this.#native.abort(id, reason === 'disconnect' ? AbortReason.Disconnect : AbortReason.Kill);
+  }
+
+  /** A request with fcgiAnswer: true, the caller answers it and its PHP thread will not; false, the PHP thread answers. */
+  claim(id: number): boolean {
+    return this.#native.claim(id);
   }
 
   /** ms since a PHP thread took the request; -1 while it waits in the queue, or once it is done */

@@ -3,7 +3,7 @@
 // web server in front (nginx) turns that into HTTP. Framing is the front's: no Content-Length
 // unless the script set one, and no Server header (nginx adds its own).
 import type { Readable } from 'node:stream';
-import { reasonPhrase, isHopByHop, type Exchange } from '../http/exchange.js';
+import { reasonPhrase, isHopByHop, type Exchange, type Loan } from '../http/exchange.js';
 import { END_RECORDS_LENGTH, MAX_CONTENT, RecordType, records, writeEnd, writeRecordHeader } from './records.js';
 
 /** Where an exchange writes: its connection (see ./fastcgi-transport.ts). */
@@ -13,6 +13,9 @@ export interface FcgiOutput {
   /** the request is answered: without `keepOpen` its connection closes once written */
   finish(requestId: number, keepOpen: boolean): void;
   onDrain(callback: () => void): void;
+  /** the descriptor, for a PHP thread to write on until finish() or release(); -1 if it cannot be lent */
+  lend(): number;
+  release(): void;
 }
 
 export class FastCgiExchange implements Exchange {
@@ -25,6 +28,7 @@ export class FastCgiExchange implements Exchange {
   #body?: (chunk: Uint8Array, last: boolean) => void;
   #stdin: Buffer[] = [];
   #stdinDone = false;
+  #loan: Loan | undefined; // the connection is lent to a PHP thread
 
   /** `keepConn`: the front asked to keep the connection (FCGI_KEEP_CONN) */
   constructor(readonly output: FcgiOutput, readonly requestId: number, readonly method: string, readonly keepConn: boolean) {}
@@ -42,7 +46,30 @@ export class FastCgiExchange implements Exchange {
     if (this.aborted || this.#ended) return;
     this.aborted = true;
     this.onAbort?.();
-    this.#end(1);
+    if (this.#mine()) this.#end(1); // else the PHP thread answers, and answeredDirectly() ends it
+  }
+
+  lend(): Loan | undefined {
+    if (this.aborted || this.#ended || this.responded) return undefined;
+    const fd = this.output.lend();
+    if (fd >= 0) this.#loan = { fd, requestId: this.requestId };
+    return this.#loan;
+  }
+
+  answeredDirectly(): void {
+    this.#loan = undefined;
+    this.responded = true;
+    this.#end(0, true);
+  }
+
+  /** Whether this may write: the connection was never lent, or is claimed back from the PHP thread now. */
+  #mine(): boolean {
+    const loan = this.#loan;
+    if (!loan) return true;
+    if (loan.claim && !loan.claim()) return false;
+    this.#loan = undefined;
+    this.output.release();
+    return true;
   }
 
   #head(status: number, reason: string, headers: readonly string[], contentLength?: number): string {
@@ -68,7 +95,7 @@ export class FastCgiExchange implements Exchange {
   }
 
   send(status: number, reason: string, headers: readonly string[], body: Uint8Array): boolean {
-    if (this.aborted || this.#ended) return true;
+    if (this.aborted || this.#ended || !this.#mine()) return true;
     this.responded = true;
     const bodiless = this.method === 'HEAD' || status === 204 || status === 304;
     const head = this.#head(status, reason, headers, bodiless ? undefined : body.length);
@@ -94,7 +121,7 @@ export class FastCgiExchange implements Exchange {
   }
 
   sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {
-    if (this.aborted || this.#ended) return;
+    if (this.aborted || this.#ended || !this.#mine()) return;
     this.responded = true;
     this.#stdout(this.#head(status, reason, headers, contentLength));
     this.#end(0);
@@ -126,13 +153,13 @@ export class FastCgiExchange implements Exchange {
   sendInformational(): void {}
 
   startStream(status: number, reason: string, headers: readonly string[]): void {
-    if (this.aborted || this.#ended) return;
+    if (this.aborted || this.#ended || !this.#mine()) return;
     this.responded = true;
     this.#stdout(this.#head(status, reason, headers));
   }
 
   write(chunk: Uint8Array): boolean {
-    if (this.aborted || this.#ended) return true;
+    if (this.aborted || this.#ended || !this.#mine()) return true;
     return this.#stdout(chunk);
   }
 

@@ -21,6 +21,7 @@ class FcgiConnection implements FcgiOutput {
   /** the request in progress */
   ex: FastCgiExchange | null = null;
   #drainWaiters: (() => void)[] = [];
+  #lent = false; // to a PHP thread: the addon closes it once it is back, even if the front left
 
   constructor(readonly native: NativeFcgiConnections, readonly id: number, readonly connections: Map<number, FcgiConnection>) {}
 
@@ -30,9 +31,21 @@ class FcgiConnection implements FcgiOutput {
 
   finish(requestId: number, keepOpen: boolean): void {
     this.ex = null;
-    if (this.closed) return;
+    if (this.closed && !this.#lent) return;
+    this.#lent = false;
     this.native.finish(this.id, requestId, keepOpen);
     if (!keepOpen) this.gone();
+  }
+
+  lend(): number {
+    const fd = this.closed ? -1 : this.native.lend(this.id);
+    this.#lent = fd >= 0;
+    return fd;
+  }
+
+  release(): void {
+    this.#lent = false;
+    this.native.release(this.id);
   }
 
   onDrain(callback: () => void): void {

@@ -43,6 +43,22 @@ export interface Exchange {
   /** Called once when the socket can take more after write() returned false. */
   onDrain(callback: () => void): void;
   endStream(): void;
+  /**
+   * FastCGI: lends the connection, for the PHP thread to write a whole response on itself
+   * (native/engine/fcgi_answer.h), when nothing here would change that response; else undefined.
+   */
+  lend?(): Loan | undefined;
+  /** The PHP thread wrote the response on the lent connection: `status`, and a body of `bytes` bytes. */
+  answeredDirectly?(status: number, bytes: number): void;
+}
+
+/** A connection lent to a PHP thread (Exchange.lend). */
+export interface Loan {
+  readonly fd: number;
+  /** the request's id on the connection */
+  readonly requestId: number;
+  /** set by the borrower: true when JS may still answer (then the PHP thread will not) */
+  claim?: () => boolean;
 }
 
 export function reasonPhrase(status: number, reason = ''): string {

@@ -6,7 +6,7 @@
 // transport's own Exchange and pay nothing.
 import { performance } from 'node:perf_hooks';
 import type { Readable, Transform } from 'node:stream';
-import { headerValue, type Exchange } from '../http/exchange.js';
+import { headerValue, type Exchange, type Loan } from '../http/exchange.js';
 import type { RequestContext, RequestHead, Upstream } from '../transport/request-context.js';
 
 /** The response as onSend sees it: change status or headers through it. */
@@ -348,5 +348,17 @@ class ChainedExchange implements Exchange, RequestContext, Reply {
 
   readBody(onChunk: (chunk: Uint8Array, last: boolean) => void, idleMs: number): void {
     this.inner.readBody(onChunk, idleMs);
+  }
+
+  // onSend hooks, and headers middleware adds, change the response: JS writes it then
+  lend(): Loan | undefined {
+    return this.sendSide.length || this.#extraHeaders ? undefined : this.inner.lend?.();
+  }
+
+  answeredDirectly(status: number, bytes: number): void {
+    this.status = status;
+    this.#bytes = bytes;
+    this.inner.answeredDirectly!(status, bytes);
+    this.#finish();
   }
 }

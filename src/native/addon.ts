@@ -83,7 +83,7 @@ export type NativeScriptEvent = (
 export type NativeDone = (
   id: number, status: number, reason: string, headers: string[], body: Buffer, exitStatus: number,
   aborted: 'kill' | 'disconnect' | null, streamed: boolean, finished: boolean, worker: number,
-  peakMemory: number, outputFailed: boolean, queueMs: number, execMs: number,
+  peakMemory: number, outputFailed: boolean, queueMs: number, execMs: number, answeredBytes: number,
 ) => void;
 
 /** execute()'s flags; bits 8 and up: 1 + the worker script to run it, 0 a classic thread */
@@ -110,8 +110,11 @@ export interface NativeEngine {
   execute(
     id: number, wire: string | readonly string[], text: string | readonly string[], body: Buffer | number | null,
     flags: number, contentLength: number, requestTime: number, heartbeatMaxMs: number, cgiParams?: Buffer,
+    fcgiFd?: number, fcgiRequestId?: number, fcgiHeaders?: readonly string[],
   ): void;
   abort(id: number, reason: AbortReason): boolean;
+  /** a request given a FastCGI connection: true, JS answers it (its PHP thread will not); false, the PHP thread does */
+  claim(id: number): boolean;
   /** ms since a worker took the request; -1 while queued or once done */
   runningFor(id: number): number;
   /** the socket took `bytes` more of a streamed response: the PHP thread may write on */
@@ -163,6 +166,10 @@ export interface NativeFcgiConnections {
   write(conn: number, data: Uint8Array | Uint8Array[]): boolean;
   /** the request is answered; without `keepOpen` the connection closes once its bytes are written */
   finish(conn: number, requestId: number, keepOpen: boolean): void;
+  /** the descriptor, for a PHP thread to write the answer on until finish() or release(); -1 if it cannot */
+  lend(conn: number): number;
+  /** a lent connection is JS's again, the PHP thread having written nothing */
+  release(conn: number): void;
   close(): void;
 }
 

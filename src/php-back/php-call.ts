@@ -96,10 +96,14 @@ export class PhpCall implements ExecuteHooks {
     }
     const first = Math.min(queueTimeout || Infinity, requestTimeout || Infinity);
     if (first !== Infinity) this.#arm(first, 'check');
+    // FastCGI: the PHP thread may write the response itself (one thread hop less)
+    const loan = this.#ex.lend?.();
+    if (loan) this.#request.fcgiAnswer = { fd: loan.fd, requestId: loan.requestId, headers: this.#traced };
     const answered = this.#engine.execute(this.#request, this);
     const id = this.#request.id!; // the engine's from execute() on
     this.#back.started(id, this.#trace.requestId, this.#trace.traceId);
     this.#ex.onAbort = abortOnDisconnect(this.#engine, id);
+    if (loan) loan.claim = claimFor(this.#engine, id);
     answered.then((r) => this.#answered(r), (err: Error) => this.#failed(err));
   }
 
@@ -202,6 +206,7 @@ export class PhpCall implements ExecuteHooks {
     if (this.#waitedTooLong) metrics.rejected.wait_timeout++;
     else if (r.worker < 0 && r.aborted === 'disconnect') metrics.rejected.client_gone++;
     try {
+      if (r.answeredBytes >= 0) return ex.answeredDirectly!(r.status, r.answeredBytes);
       if (r.finished) return;
       // stopped by a timeout or shutdown: what it wrote is incomplete
       if (r.aborted === 'kill') {
@@ -242,6 +247,11 @@ export class PhpCall implements ExecuteHooks {
  */
 function abortOnDisconnect(engine: Engine, id: number): () => void {
   return () => engine.abort(id, 'disconnect');
+}
+
+/** Whether JS may still answer a request whose connection is lent (made out here, as abortOnDisconnect). */
+function claimFor(engine: Engine, id: number): () => boolean {
+  return () => engine.claim(id);
 }
 
 /** headers without the names that `extra` sets */
