@@ -2,6 +2,7 @@
 // over TCP, with fastcgi_keep_conn and without) in front of FASTCGI_LISTEN, and raw records.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -82,6 +83,16 @@ test('cgi-fcgi: the CGI head as php-fpm makes it, whichever thread writes it: it
   assert.ok(unknown.endsWith('\r\n\r\nbody!'), unknown);
   // HEAD: no body, no length
   assert.match(await answer('code=200', 'HEAD'), new RegExp(`${head('200 OK').source}$`));
+});
+
+test('cgi-fcgi: bodies across record boundaries, from the PHP thread (up to 1 MiB) and from JS (beyond)', async () => {
+  const pattern = createHash('md5').update('x').digest('hex');
+  for (const n of [65_000, 65_535, 65_536, 200_000, 1_048_576, 1_048_577]) {
+    const out = await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'bytes.php'), REQUEST_METHOD: 'GET', QUERY_STRING: `n=${n}` });
+    const at = out.indexOf('\r\n\r\n');
+    assert.match(out.slice(0, at), new RegExp(`^Status: 200 OK\r\n[^]*\r\nContent-Length: ${n}$`), String(n));
+    assert.ok(out.slice(at + 4) === pattern.repeat(Math.floor(n / 32) + 1).slice(0, n), `${n}: the body differs`);
+  }
 });
 
 test('a script deleted is File not found once a second has passed (scripts are looked at once a second)', async () => {
