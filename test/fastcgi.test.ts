@@ -376,9 +376,11 @@ pm = static
 pm.max_children = 1
 `);
   const fpm = spawn(`/usr/sbin/${phpFpm}`, ['-F', '-y', path.join(dir, 'fpm.conf'), '-n'], { stdio: 'inherit' });
+  // a rewrite, as apps' nginx configurations have: REQUEST_URI stays the client's, QUERY_STRING is the rewritten one
+  const rewrite = 'rewrite ^/user/(\\d+)$ /query.php?id=$1 last;';
   const nginx = await startNginxWith(dir, 2, ([tokio, php]) => `
-  server { listen 127.0.0.1:${tokio}; ${phpLocation(`unix:${sock}`)} }
-  server { listen 127.0.0.1:${php}; ${phpLocation(`unix:${fpmSock}`)} }`);
+  server { listen 127.0.0.1:${tokio}; ${rewrite} ${phpLocation(`unix:${sock}`)} }
+  server { listen 127.0.0.1:${php}; ${rewrite} ${phpLocation(`unix:${fpmSock}`)} }`);
   try {
     for (let i = 0; i < 100 && !existsSync(fpmSock); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     const [tokio, php] = nginx.ports;
@@ -388,7 +390,8 @@ pm.max_children = 1
       assert.equal(r.status, 200, `${url}: ${r.body.toString()}`);
       return JSON.parse(r.body.toString()) as Record<string, unknown>;
     };
-    for (const [url, body] of [['/info.php/extra/path?a=1&b=%20x', undefined], ['/info.php?x', 'k=v&l[]=1'], ['/headers.php', undefined], ['/credentials.php', undefined]] as const) {
+    for (const [url, body] of [['/info.php/extra/path?a=1&b=%20x', undefined], ['/info.php?x', 'k=v&l[]=1'], ['/headers.php', undefined], ['/credentials.php', undefined],
+      ['/user/5?x=1', undefined]] as const) {
       const ours = await seen(tokio, url, body);
       const theirs = await seen(php, url, body);
       // the port nginx listens on for each is its own

@@ -136,6 +136,8 @@ export interface PhpRequest {
   method: string;
   /** Path and query as received, e.g. "/index.php/a?b=1". */
   uri: string;
+  /** QUERY_STRING, and what $_GET is made of; default: the part of `uri` after '?' (FastCGI: the front's own, which a rewrite makes differ) */
+  query?: string;
   /** Absolute path of the script to run. */
   scriptFilename: string;
   /** URL path of the script, e.g. "/index.php". */
@@ -452,7 +454,7 @@ export class Engine {
     const w = WIRE;
     w[0] = request.method;
     w[1] = uri;
-    w[2] = q < 0 ? '' : uri.slice(q + 1);
+    w[2] = request.query ?? (q < 0 ? '' : uri.slice(q + 1));
     w[3] = request.protocol ?? 'HTTP/1.1';
     w[4] = request.requestId ?? '';
     w[5] = request.serverName ?? '';

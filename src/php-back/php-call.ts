@@ -62,6 +62,7 @@ export class PhpCall implements ExecuteHooks {
     this.#request = {
       method: head.method,
       uri: cgi?.requestUri ?? (head.query ? `${head.url}?${head.query}` : head.url),
+      query: cgi ? head.query : undefined,
       scriptFilename: route.scriptFilename,
       scriptName: route.scriptName,
       pathInfo: route.pathInfo,
