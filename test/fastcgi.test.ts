@@ -396,6 +396,8 @@ pm.max_children = 1
       const theirs = await seen(php, url, body);
       // the port nginx listens on for each is its own
       assert.deepEqual({ ...ours, SERVER_PORT: 0 }, { ...theirs, SERVER_PORT: 0 }, url);
+      // getallheaders() in php-fpm's order too (its table of params lists the last first)
+      assert.equal(JSON.stringify(ours.headers), JSON.stringify(theirs.headers), url);
     }
   } finally {
     await nginx.stop();

@@ -474,17 +474,28 @@ static PHP_FUNCTION(getallheaders)
     for_each_header(c->req, add_header_entry, Z_ARRVAL_P(return_value));
     return;
   }
-  /* FastCGI: as php-fpm, the front's HTTP_* params in their order, and CONTENT_TYPE/_LENGTH */
-  for (size_t i = 0; i < c->req->server_var_count; i++) {
-    const tokio_str *v = &c->req->server_vars[2 * i];
-    if (v->len > 5 && memcmp(v->ptr, "HTTP_", 5) == 0)
-      add_header_entry(Z_ARRVAL_P(return_value), v->ptr, v->len, v[1].ptr, v[1].len);
-    else if ((v->len == 12 && memcmp(v->ptr, "CONTENT_TYPE", 12) == 0) ||
-             (v->len == 14 && memcmp(v->ptr, "CONTENT_LENGTH", 14) == 0)) {
-      char var[20] = "HTTP_";
-      memcpy(var + 5, v->ptr, v->len);
-      add_header_entry(Z_ARRVAL_P(return_value), var, 5 + v->len, v[1].ptr, v[1].len);
+  /* FastCGI: as php-fpm, the front's HTTP_* params, CONTENT_TYPE and CONTENT_LENGTH, in the order of
+   * its table of params: the last first, a name repeated where it first came, with its last value */
+  const tokio_str *p = c->req->server_vars;
+  size_t n = c->req->server_var_count;
+  for (size_t i = n; i-- > 0;) {
+    const tokio_str *v = &p[2 * i];
+    bool http = v->len > 5 && memcmp(v->ptr, "HTTP_", 5) == 0;
+    if (!http && !(v->len == 12 && memcmp(v->ptr, "CONTENT_TYPE", 12) == 0) &&
+        !(v->len == 14 && memcmp(v->ptr, "CONTENT_LENGTH", 14) == 0))
+      continue;
+    bool first = true, seen;
+    size_t last = i;
+    for (size_t j = 0; j < n; j++) {
+      seen = p[2 * j].len == v->len && memcmp(p[2 * j].ptr, v->ptr, v->len) == 0;
+      if (seen && j < i) first = false;
+      if (seen && j > i) last = j;
     }
+    if (!first) continue;
+    char var[20] = "HTTP_";
+    if (!http) memcpy(var + 5, v->ptr, v->len);
+    add_header_entry(Z_ARRVAL_P(return_value), http ? v->ptr : var, http ? v->len : 5 + v->len, p[2 * last + 1].ptr,
+                     p[2 * last + 1].len);
   }
 }
 
