@@ -471,7 +471,28 @@ static PHP_FUNCTION(getallheaders)
   tokio_ctx *c = ctx();
   if (!c) return;
   if (!c->req->cgi) {
-    for_each_header(c->req, add_header_entry, Z_ARRVAL_P(return_value));
+    /* as php-fpm behind nginx: its table of params lists the last first, so the headers come
+     * backwards, then nginx's CONTENT_LENGTH and CONTENT_TYPE (empty without a body) */
+    HashTable in_order;
+    zend_hash_init(&in_order, 16, NULL, ZVAL_PTR_DTOR, 0);
+    for_each_header(c->req, add_header_entry, &in_order);
+    zend_ulong index;
+    zend_string *key;
+    zval *value;
+    ZEND_HASH_REVERSE_FOREACH_KEY_VAL(&in_order, index, key, value)
+    {
+      Z_TRY_ADDREF_P(value);
+      if (key) zend_hash_update(Z_ARRVAL_P(return_value), key, value);
+      else zend_hash_index_update(Z_ARRVAL_P(return_value), index, value);
+    }
+    ZEND_HASH_FOREACH_END();
+    zend_hash_destroy(&in_order);
+    char length[24];
+    int length_len =
+        c->req->content_length >= 0 ? snprintf(length, sizeof(length), "%" PRId64, c->req->content_length) : 0;
+    add_header_entry(Z_ARRVAL_P(return_value), "HTTP_CONTENT_LENGTH", 19, length, length_len);
+    const tokio_str *type = find_header(c->req, "content-type", 12);
+    add_header_entry(Z_ARRVAL_P(return_value), "HTTP_CONTENT_TYPE", 17, type ? type->ptr : "", type ? type->len : 0);
     return;
   }
   /* FastCGI: as php-fpm, the front's HTTP_* params, CONTENT_TYPE and CONTENT_LENGTH, in the order of
