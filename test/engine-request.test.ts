@@ -65,7 +65,7 @@ test('$_SERVER holds the CGI variables nginx + php-fpm give, and every header as
     PHP_SELF: '/server.php/extra/path',
     PATH_INFO: '/extra/path',
     DOCUMENT_ROOT: root,
-    DOCUMENT_URI: '/server.php/extra/path',
+    DOCUMENT_URI: '/server.php',
     SERVER_NAME: 'example.test',
     SERVER_PORT: '8080',
     SERVER_ADDR: '127.0.0.1',

@@ -374,12 +374,13 @@ static void collect_server_vars(const tokio_request *r, var_sink *sink)
     sink->put(sink, keys[K_FRANKENPHP_WORKER], "1", 1);
   }
 
-  /* PHP_SELF (as php-fpm builds it) and nginx's DOCUMENT_URI are both SCRIPT_NAME + PATH_INFO */
+  /* PHP_SELF is SCRIPT_NAME + PATH_INFO, as php-fpm builds it; nginx's DOCUMENT_URI is the script
+   * alone, as Debian's snippets/fastcgi-php.conf leaves it (its try_files $fastcgi_script_name) */
   zend_string *self = zend_string_concat2(r->script_name.ptr, r->script_name.len,
                                           r->path_info.ptr ? r->path_info.ptr : "", r->path_info.len);
   sink->put(sink, keys[K_PHP_SELF], ZSTR_VAL(self), ZSTR_LEN(self));
-  sink->put(sink, keys[K_DOCUMENT_URI], ZSTR_VAL(self), ZSTR_LEN(self));
   zend_string_release(self);
+  put_str(sink, K_DOCUMENT_URI, r->script_name);
 
   for (size_t i = 0; i < r->server_var_count; i++) {
     const tokio_str *v = &r->server_vars[2 * i];
