@@ -20,9 +20,9 @@ namespace {
 // Larger bodies go through JS, as streamed ones do: a bounded number of records here.
 constexpr size_t kMostBody = 1024 * 1024;
 
-// the framing the front does itself, as src/http/exchange.ts's isHopByHop
-bool HopByHop(std::string_view name) {
-  for (std::string_view hop : {"content-length", "transfer-encoding", "connection", "keep-alive"}) {
+// the connection's own headers, nginx's to set: as src/fastcgi/fastcgi-exchange.ts's isConnectionHeader
+bool ConnectionHeader(std::string_view name) {
+  for (std::string_view hop : {"transfer-encoding", "connection", "keep-alive"}) {
     if (hop.size() == name.size() && strncasecmp(hop.data(), name.data(), name.size()) == 0) return true;
   }
   return false;
@@ -77,7 +77,7 @@ bool AnswerFastCgi(Job* job) {
     size_t value = colon + 1;
     while (value < line.size() && (line[value] == ' ' || line[value] == '\t')) value++;
     names.push_back(name);
-    if (HopByHop(name)) continue;
+    if (ConnectionHeader(name)) continue;
     head.append(name).append(": ").append(line.substr(value)).append("\r\n");
   }
   // JS's headers (the trace's), unless the script set the same name: as addTraceHeaders()
@@ -92,8 +92,7 @@ bool AnswerFastCgi(Job* job) {
   std::string_view method(job->request.method.ptr, job->request.method.len);
   bool bodiless = method == "HEAD" || job->status == 204 || job->status == 304;
   size_t length = bodiless ? 0 : body.size;
-  if (!bodiless) head.append("Content-Length: ").append(std::to_string(length)).append("\r\n");
-  head.append("\r\n");
+  head.append("\r\n");  // no Content-Length unless the script set one: nginx frames, as behind php-fpm
 
   // STDOUT records: head and body in one when they fit, else the head's, then the body's; then
   // the stream's end and END_REQUEST

@@ -187,6 +187,10 @@ static int tokio_sapi_send_headers(sapi_headers_struct *sapi_headers)
       }
       continue;
     }
+    /* as php-fpm: a 304 goes without its Content-Type (PHP's default one included) */
+    if (sapi_headers->http_response_code == 304 && h->header_len > 13 &&
+        strncasecmp(h->header, "Content-Type:", 13) == 0)
+      continue;
     lines[i].ptr = h->header;
     lines[i].len = h->header_len;
     event_stream |= h->header_len > 13 && strncasecmp(h->header, "content-type:", 13) == 0 &&

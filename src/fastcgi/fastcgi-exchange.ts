@@ -1,10 +1,17 @@
 // Exchange over a FastCGI request: the response is a CGI head (a Status line, then the headers) and
 // the body, as STDOUT records, then an empty STDOUT and END_REQUEST, as php-fpm sends them; the
-// web server in front (nginx) turns that into HTTP. Framing is the front's: no Content-Length
-// unless the script set one, and no Server header (nginx adds its own).
+// web server in front (nginx) turns that into HTTP. Framing is the front's, as with php-fpm: no
+// Content-Length unless the script set one (nginx then chunks), and no Server header (nginx adds
+// its own).
 import type { Readable } from 'node:stream';
-import { reasonPhrase, isHopByHop, type Exchange, type Loan } from '../http/exchange.js';
+import { reasonPhrase, type Exchange, type Loan } from '../http/exchange.js';
 import { END_RECORDS_LENGTH, MAX_CONTENT, RecordType, records, writeEnd, writeRecordHeader } from './records.js';
+
+// The connection's own headers, nginx's to set: a script's would confuse the front (Transfer-Encoding
+// would have it decode a body that is not chunked); php-fpm passes them on, and nginx drops them.
+const CONNECTION_HEADERS = new Set(['transfer-encoding', 'connection', 'keep-alive']);
+const isConnectionHeader = (name: string): boolean =>
+  (name.length === 10 || name.length === 17) && CONNECTION_HEADERS.has(name.toLowerCase());
 
 /** Where an exchange writes: its connection (see ./fastcgi-transport.ts). */
 export interface FcgiOutput {
@@ -72,12 +79,11 @@ export class FastCgiExchange implements Exchange {
     return true;
   }
 
-  #head(status: number, reason: string, headers: readonly string[], contentLength?: number): string {
+  #head(status: number, reason: string, headers: readonly string[]): string {
     let head = `Status: ${status} ${reasonPhrase(status, reason)}\r\n`;
     for (let i = 0; i + 1 < headers.length; i += 2) {
-      if (!isHopByHop(headers[i])) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      if (!isConnectionHeader(headers[i])) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     }
-    if (contentLength !== undefined) head += `Content-Length: ${contentLength}\r\n`;
     return `${head}\r\n`;
   }
 
@@ -98,7 +104,7 @@ export class FastCgiExchange implements Exchange {
     if (this.aborted || this.#ended || !this.#mine()) return true;
     this.responded = true;
     const bodiless = this.method === 'HEAD' || status === 204 || status === 304;
-    const head = this.#head(status, reason, headers, bodiless ? undefined : body.length);
+    const head = this.#head(status, reason, headers);
     const content = head.length + (bodiless ? 0 : body.length);
     if (content > MAX_CONTENT) {
       // head, body and end as records, in one write
@@ -120,17 +126,17 @@ export class FastCgiExchange implements Exchange {
     return true;
   }
 
-  sendHead(status: number, reason: string, headers: readonly string[], contentLength?: number): void {
+  sendHead(status: number, reason: string, headers: readonly string[]): void {
     if (this.aborted || this.#ended || !this.#mine()) return;
     this.responded = true;
-    this.#stdout(this.#head(status, reason, headers, contentLength));
+    this.#stdout(this.#head(status, reason, headers));
     this.#end(0);
   }
 
-  stream(status: number, headers: readonly string[], total: number, source: Readable): void {
+  stream(status: number, headers: readonly string[], _total: number, source: Readable): void {
     this.responded = true;
     this.onAbort = () => source.destroy();
-    this.#stdout(this.#head(status, '', headers, total));
+    this.#stdout(this.#head(status, '', headers));
     source.on('data', (chunk: Buffer) => {
       if (!this.write(chunk)) {
         source.pause();
