@@ -36,8 +36,8 @@ after(async () => {
 });
 
 /** cgi-fcgi (Debian's libfcgi-bin) with these CGI variables and `stdin`: the raw CGI answer. */
-async function cgiFcgi(vars: Record<string, string>, stdin = ''): Promise<string> {
-  const child = execFile('cgi-fcgi', ['-bind', '-connect', `127.0.0.1:${fcgiPort}`], { env: { PATH: process.env.PATH, ...vars } });
+async function cgiFcgi(vars: Record<string, string>, stdin = '', connect = `127.0.0.1:${fcgiPort}`): Promise<string> {
+  const child = execFile('cgi-fcgi', ['-bind', '-connect', connect], { env: { PATH: process.env.PATH, ...vars } });
   child.stdin!.end(stdin);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
@@ -331,11 +331,31 @@ test('LISTEN_ADDR=off: FastCGI alone, as php-fpm serves', async () => {
   const cli = await startCli(['--listen', 'off'], { DOCUMENT_ROOT: root, FASTCGI_LISTEN: `unix:${alone}`, HTTP_THREADS: '2', PHP_WORKERS: '1' });
   try {
     assert.deepEqual(cli.listen, [`fastcgi://unix:${alone}`]);
-    const child = execFile('cgi-fcgi', ['-bind', '-connect', alone], { env: { PATH: process.env.PATH, SCRIPT_FILENAME: path.join(root, 'index.php'), REQUEST_METHOD: 'GET' } });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
-    await new Promise((resolve) => child.on('close', resolve));
-    assert.match(out, /^Status: 200 OK\r\n/);
+    assert.match(await cgiFcgi({ SCRIPT_FILENAME: path.join(root, 'index.php'), REQUEST_METHOD: 'GET' }, '', alone), /^Status: 200 OK\r\n/);
+  } finally {
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  }
+});
+
+test('worker mode: the worker script the front names serves its requests, booted once', async () => {
+  const sock = path.join(dir, 'worker.sock');
+  const workerRoot = path.join(FIXTURES, 'worker');
+  const cli = await startCli(['--listen', 'off', '--worker', 'index.php', '--workers', '1', '--worker-threads', '1'],
+    { DOCUMENT_ROOT: workerRoot, FASTCGI_LISTEN: `unix:${sock}` });
+  try {
+    const state = async () => {
+      const out = await cgiFcgi({ SCRIPT_FILENAME: path.join(workerRoot, 'index.php'), SCRIPT_NAME: '/index.php', REQUEST_METHOD: 'GET',
+        REQUEST_URI: '/state?n=1', QUERY_STRING: 'n=1' }, '', sock);
+      assert.match(out, /^Status: 200 OK\r\n/, out);
+      return JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)) as { boot: string; served: number; get: unknown; server: Record<string, string> };
+    };
+    const first = await state();
+    const second = await state();
+    assert.equal(second.boot, first.boot, 'one boot serves both');
+    assert.deepEqual([first.served, second.served], [1, 2]);
+    assert.equal(second.server.TOKIO_WORKER, '1');
+    assert.deepEqual(second.get, { n: '1' });
   } finally {
     cli.child.kill('SIGTERM');
     await cli.exited;

@@ -197,8 +197,11 @@ export class TokioServer {
       ex.send(route.status, '', ['Content-type', 'text/html; charset=UTF-8'], Buffer.from(route.body));
       return;
     }
+    // worker mode: the worker script whose file the front named (or whose match pattern the URI fits)
+    const worker = this.#workerRoutes?.target(head.url, route);
     if (ex.context) ex.context.upstream = 'php';
-    this.#php.serve(ex, head, route, undefined, body);
+    if (worker && this.#options.workerScripts?.isBroken(worker.script)) return sendError(ex, 503, ['Retry-After', '1']);
+    this.#php.serve(ex, head, worker?.route ?? route, worker?.script, body);
   }
 
   /**
