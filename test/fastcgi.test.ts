@@ -260,11 +260,12 @@ test('over TCP only the clients FASTCGI_ALLOWED_CLIENTS names get in (loopback b
 });
 
 /** A FastCGI request over a raw socket: each STDOUT record's text and when it came (ms), and the END_REQUEST's app status. */
-function fcgiRequest(vars: Record<string, string>, stdin = '', abortAfterMs?: number): Promise<{ parts: [string, number][]; appStatus: number }> {
+/** `abortAfterMs`: the client leaves then; `shut`: it shuts its side once the request is sent, and reads on. */
+function fcgiRequest(vars: Record<string, string>, stdin = '', abortAfterMs?: number, shut = false): Promise<{ parts: [string, number][]; appStatus: number }> {
   const pairs = Buffer.concat(Object.entries(vars).map(([k, v]) => Buffer.concat([Buffer.from([k.length, v.length]), Buffer.from(k + v)])));
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const s = connect(fcgiPort, '127.0.0.1');
+    const s = connect({ port: fcgiPort, host: '127.0.0.1', allowHalfOpen: shut });
     const parts: [string, number][] = [];
     let pending = Buffer.alloc(0);
     s.on('data', (d: Buffer) => {
@@ -284,9 +285,18 @@ function fcgiRequest(vars: Record<string, string>, stdin = '', abortAfterMs?: nu
     s.on('close', () => resolve({ parts, appStatus: -1 }));
     s.write(Buffer.concat([record(1, 1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])), record(4, 1, pairs), record(4, 1, Buffer.alloc(0)),
       ...(stdin ? [record(5, 1, Buffer.from(stdin))] : []), record(5, 1, Buffer.alloc(0))]));
+    if (shut) s.end();
     if (abortAfterMs !== undefined) setTimeout(() => s.destroy(), abortAfterMs);
   });
 }
+
+test('a front that shuts its side once its request is sent still gets the answer, as cgi-fcgi does', async () => {
+  for (const ms of [0, 200]) {
+    const r = await fcgiRequest({ SCRIPT_FILENAME: path.join(root, 'slow.php'), REQUEST_METHOD: 'GET', QUERY_STRING: `ms=${ms}` }, '', undefined, true);
+    assert.equal(r.appStatus, 0, `${ms} ms`);
+    assert.match(r.parts.map(([t]) => t).join(''), /^Status: 200 OK\r\n[^]*\r\n\r\nslept$/, `${ms} ms`);
+  }
+});
 
 test('flush() as STDOUT records as they come; fastcgi_finish_request() ends the request at once; a front that leaves stops the script', async () => {
   const bridge = path.join(FIXTURES, 'bridge');

@@ -287,7 +287,7 @@ Napi::Value FcgiConnections::Finish(const Napi::CallbackInfo& info) {
     c->dispatched = false;
     c->answered = request_id;
   }
-  if (!info[2].ToBoolean() && !c->gone) {
+  if ((!info[2].ToBoolean() || c->shut) && !c->gone) {  // a front that shut its side sends no next request
     c->closing = true;
     c->lent = false;
     if (c->out.size() == c->out_at) Close(c, false, nullptr);
@@ -303,6 +303,7 @@ Napi::Value FcgiConnections::CloseAll(const Napi::CallbackInfo& info) {
 }
 
 void FcgiConnections::Watch(Conn* c, uint32_t events) {
+  if (c->shut) events &= ~EPOLLIN;  // at its end: read again, it would wake the loop for ever
   if (c->events == events) return;
   c->events = events;
   epoll_event ev{};
@@ -323,7 +324,7 @@ void FcgiConnections::OnEpoll(uv_poll_t* handle, int status, int) {
     if (data & FcgiInbox::kTag) {  // a connection from the gate's inbox: its first event
       int fd = static_cast<int>(static_cast<uint32_t>(data));
       if (!self->inbox_->Take(fd)) continue;
-      if (Conn* c = self->Serve(fd, EPOLL_CTL_MOD)) self->OnReadable(c);
+      if (Conn* c = self->Serve(fd, EPOLL_CTL_MOD)) self->OnReadable(c, ready[i].events);
       continue;
     }
     uint32_t id = static_cast<uint32_t>(data);
@@ -334,7 +335,7 @@ void FcgiConnections::OnEpoll(uv_poll_t* handle, int status, int) {
     it = self->conns_.find(id);
     if (it == self->conns_.end()) continue;
     // a hang-up or an error is read as one: read() says which
-    if (ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) self->OnReadable(c);
+    if (ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) self->OnReadable(c, ready[i].events);
   }
 }
 
@@ -356,12 +357,24 @@ void FcgiConnections::OnWritable(Conn* c) {
   }
 }
 
-void FcgiConnections::OnReadable(Conn* c) {
+void FcgiConnections::OnReadable(Conn* c, uint32_t events) {
   uint8_t chunk[64 * 1024];
   ssize_t got;
   do got = read(c->fd, chunk, sizeof(chunk));
   while (got < 0 && errno == EINTR);
   if (got < 0 && errno == EAGAIN) return;
+  if (got == 0 && !(events & (EPOLLHUP | EPOLLERR)) && c->current && c->stdin_done && !c->shut) {
+    // The front shut its side with its request whole: it may still read the answer (cgi-fcgi
+    // does this; php-fpm answers it). Reading stops; a hang-up or an error still wakes this. Over
+    // TCP a front gone both ways looks the same until something is sent: an empty STDERR (a
+    // stream ended at once) draws its reset, which the script's client-gone check then follows.
+    c->shut = true;
+    Watch(c, c->events & ~EPOLLIN);
+    uint8_t probe[kHeader];
+    RecordHeader(probe, kStderr, static_cast<uint16_t>(c->current), 0);
+    iovec one = {probe, kHeader};
+    return Send(c, &one, 1);
+  }
   if (got <= 0) return Close(c, true, nullptr);  // the front left (or reset)
   c->in.insert(c->in.end(), chunk, chunk + got);
   Records(c);
@@ -421,6 +434,7 @@ bool FcgiConnections::Record(Conn* c, uint8_t type, uint16_t request_id, const u
     }
     c->current = request_id;
     c->dispatched = false;
+    c->stdin_done = false;
     c->keep = (content[2] & kKeepConn) != 0;
     c->params.clear();
     return true;
@@ -453,6 +467,7 @@ bool FcgiConnections::Record(Conn* c, uint8_t type, uint16_t request_id, const u
     }
     case kStdin: {
       if (!c->dispatched) return fail("STDIN before the end of the PARAMS stream");
+      if (!length) c->stdin_done = true;
       Emit(c->id, kEventStdin, request_id, Napi::Buffer<uint8_t>::Copy(env, content, length), false);
       return true;
     }

@@ -63,7 +63,9 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
     // lent to a PHP thread, which may write the answer (native/engine/fcgi_answer.h): the
     // descriptor stays open until JS hands it back, and a next request waits for that
     bool lent = false;
-    bool gone = false;  // closed while lent: only shut down
+    bool gone = false;        // closed while lent: only shut down
+    bool stdin_done = false;  // the request's STDIN has ended
+    bool shut = false;        // the front shut its side (cgi-fcgi does once its STDIN is sent): answer, then close
     std::vector<uint8_t> params;
   };
 
@@ -83,7 +85,8 @@ class FcgiConnections : public Napi::ObjectWrap<FcgiConnections> {
   // a new connection on fd, in the epoll set with `op` (ADD, or MOD for one from the inbox); null if it could not
   Conn* Serve(int fd, int op);
   static void OnEpoll(uv_poll_t* handle, int status, int events);
-  void OnReadable(Conn* c);
+  // `events`: what epoll said (a hang-up tells a front gone both ways from one that shut its side)
+  void OnReadable(Conn* c, uint32_t events);
   void OnWritable(Conn* c);
   // Reads the records in c->in; false: the connection was closed (malformed, or by JS meanwhile)
   bool Records(Conn* c);

@@ -15,6 +15,7 @@ enum Type : uint8_t {
   kParams = 4,
   kStdin = 5,
   kStdout = 6,
+  kStderr = 7,
   kGetValues = 9,
   kGetValuesResult = 10,
   kUnknownType = 11,
