@@ -98,7 +98,7 @@ bool AnswerFastCgi(Job* job) {
   // the stream's end and END_REQUEST
   constexpr size_t kMostRecords = kMostBody / fcgi::kMaxContent + 2;
   uint8_t headers[kMostRecords + 1][fcgi::kHeader];
-  uint8_t end[fcgi::kHeader * 2 + 8] = {};
+  uint8_t end[fcgi::kHeader + fcgi::kEndRequestLength];
   iovec iov[2 * kMostRecords + 1];
   int n = 0, records = 0;
   auto record = [&](size_t content_length) {
@@ -115,7 +115,7 @@ bool AnswerFastCgi(Job* job) {
     at += part;
   }
   fcgi::RecordHeader(end, fcgi::kStdout, job->fcgi_request, 0);
-  fcgi::RecordHeader(end + fcgi::kHeader, fcgi::kEndRequest, job->fcgi_request, 8);
+  fcgi::EndRequestRecord(end + fcgi::kHeader, job->fcgi_request, 0);
   iov[n++] = {end, sizeof(end)};
   WriteAll(job->fcgi_fd, iov, n);  // a front that left is the loop's to notice
   body.release();

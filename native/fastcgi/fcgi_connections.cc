@@ -29,11 +29,9 @@ void Header(std::string& out, uint8_t type, uint16_t request_id, uint16_t length
 }
 
 std::string EndRequest(uint16_t request_id, uint8_t protocol_status) {
-  std::string out;
-  Header(out, kEndRequest, request_id, 8);
-  char body[8] = {0, 0, 0, 0, static_cast<char>(protocol_status), 0, 0, 0};
-  out.append(body, 8);
-  return out;
+  uint8_t end[kEndRequestLength];
+  EndRequestRecord(end, request_id, protocol_status);
+  return std::string(reinterpret_cast<const char*>(end), kEndRequestLength);
 }
 
 void AppendPair(std::string& out, const std::string& name, const std::string& value) {

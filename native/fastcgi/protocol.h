@@ -36,6 +36,14 @@ inline void RecordHeader(uint8_t* out, uint8_t type, uint16_t request_id, uint16
   for (size_t i = 0; i < kHeader; i++) out[i] = h[i];
 }
 
+// END_REQUEST: its header and body (appStatus 0, then `protocol_status`), kEndRequestLength bytes.
+constexpr size_t kEndRequestLength = kHeader + 8;
+inline void EndRequestRecord(uint8_t* out, uint16_t request_id, uint8_t protocol_status) {
+  RecordHeader(out, kEndRequest, request_id, 8);
+  const uint8_t body[8] = {0, 0, 0, 0, protocol_status, 0, 0, 0};
+  for (size_t i = 0; i < 8; i++) out[kHeader + i] = body[i];
+}
+
 }  // namespace fcgi
 
 // Each pair's lengths are 1 byte, or 4 with the top bit set.
